@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+func newExplainCmd() *cobra.Command {
+	var pf projectFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:   "explain [-f DOCKERFILE] [-C DIR] [--output json] PATH...",
+		Short: "Say what a change to each path would do, and why",
+		Long: `For each path, say whether a change to it is synced into the running
+container (and where), triggers a cached rebuild, or is ignored, with the
+Dockerfile step or .dockerignore line that decides.`,
+		Example: `  tfdev explain train.py requirements.txt
+  tfdev explain -C testdata/demo --output json train.py data/x.csv`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "plain" && output != "json" {
+				return badInput(fmt.Errorf("--output must be plain or json, not %q", output))
+			}
+			p, err := pf.load()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			enc := json.NewEncoder(out)
+			for _, a := range args {
+				rel, isDir := projectPath(p.Dir, a)
+				d := watcher.Decide(rel, isDir, p.Rules)
+				if output == "json" {
+					if err := enc.Encode(d); err != nil {
+						return err
+					}
+					continue
+				}
+				fmt.Fprintln(out, d)
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "plain", "plain or json (one object per path per line)")
+	return cmd
+}
+
+// projectPath turns a path given on the command line (relative to the
+// current directory, or absolute) into a context-relative one. A path that
+// is already relative to the context and exists there is taken as such.
+func projectPath(dir, arg string) (string, bool) {
+	candidates := []string{filepath.Join(dir, arg)}
+	if abs, err := filepath.Abs(arg); err == nil && !filepath.IsAbs(arg) {
+		candidates = append(candidates, abs)
+	} else if filepath.IsAbs(arg) {
+		candidates = []string{arg}
+	}
+	for _, c := range candidates {
+		if fi, err := os.Lstat(c); err == nil {
+			rel, _ := filepath.Rel(dir, c)
+			return filepath.ToSlash(rel), fi.IsDir()
+		}
+	}
+	rel, _ := filepath.Rel(dir, candidates[0])
+	return filepath.ToSlash(rel), strings.HasSuffix(arg, "/")
+}
+
+// projectFlags are -C and -f, shared by the commands that read a project.
+type projectFlags struct {
+	dir        string
+	dockerfile string
+	target     string
+	buildArgs  []string
+}
+
+func (pf *projectFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&pf.dir, "dir", "C", ".", "project (build context) directory")
+	cmd.Flags().StringVarP(&pf.dockerfile, "file", "f", "Dockerfile", "Dockerfile, relative to the project directory")
+	cmd.Flags().StringVar(&pf.target, "target", "", "build stage to run (default: the last)")
+	cmd.Flags().StringArrayVar(&pf.buildArgs, "build-arg", nil, "build argument K=V (repeatable)")
+}
+
+func (pf *projectFlags) load() (*dockerfile.Project, error) {
+	args := map[string]string{}
+	for _, kv := range pf.buildArgs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			v, ok = os.LookupEnv(k) // docker build --build-arg K takes K from the environment
+		}
+		if ok {
+			args[k] = v
+		}
+	}
+	if _, err := os.Stat(pf.dir); err != nil {
+		return nil, badInput(fmt.Errorf("project directory: %w", err))
+	}
+	p, err := dockerfile.Load(pf.dir, pf.dockerfile, dockerfile.Options{BuildArgs: args, Target: pf.target})
+	var se *dockerfile.SyntaxError
+	var pe *watcher.PatternError
+	if errors.Is(err, dockerfile.ErrNoDockerfile) || errors.As(err, &se) || errors.As(err, &pe) {
+		return nil, badInput(err)
+	}
+	return p, err
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func tfdev(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return out.String(), errOut.String(), code
+}
+
+func TestContextCommand(t *testing.T) {
+	out, stderr, code := tfdev(t, "context", "../../testdata/demo")
+	want := ".dockerignore\nDockerfile\nnotebooks/explore.ipynb\nrequirements.txt\ntrain.py\n"
+	if code != 0 || out != want {
+		t.Errorf("exit %d, stderr %q\n got %q\nwant %q", code, stderr, out, want)
+	}
+}
+
+func TestContextBadPatternExits2(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("ok\n[\n"), 0o644)
+	_, stderr, code := tfdev(t, "context", dir)
+	if code != 2 || !strings.Contains(stderr, ".dockerignore:2:") {
+		t.Errorf("exit %d, stderr %q; want 2 and .dockerignore:2", code, stderr)
+	}
+}
+
+func TestExplainJSON(t *testing.T) {
+	out, stderr, code := tfdev(t, "explain", "-C", "../../testdata/demo", "--output", "json",
+		"train.py", "requirements.txt", "data/sample.csv", "nothing/reads.me")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	type row struct {
+		Path, Action, Dest, Reason string
+		Line                       int
+	}
+	var rows []row
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r row
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		rows = append(rows, r)
+	}
+	want := []row{
+		{Path: "train.py", Action: "sync", Dest: "/tf/train.py", Line: 12},
+		{Path: "requirements.txt", Action: "rebuild", Line: 8},
+		{Path: "data/sample.csv", Action: "ignore", Line: 10},
+		{Path: "nothing/reads.me", Action: "sync", Dest: "/tf/nothing/reads.me", Line: 12},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("got %d rows: %s", len(rows), out)
+	}
+	for i, w := range want {
+		g := rows[i]
+		if g.Path != w.Path || g.Action != w.Action || g.Dest != w.Dest || g.Line != w.Line || g.Reason == "" {
+			t.Errorf("row %d: got %+v, want %+v with a reason", i, g, w)
+		}
+	}
+}
+
+func TestExplainSaysTheSeedDockerfileDefeatsTheCache(t *testing.T) {
+	out, _, code := tfdev(t, "explain", "-C", "../../testdata/seed-bad", "train.py")
+	if code != 0 || !strings.Contains(out, "rebuild") || !strings.Contains(out, "defeats the layer cache") {
+		t.Errorf("exit %d: %s", code, out)
+	}
+}
+
+func TestBadProjectInputExits2(t *testing.T) {
+	dir := t.TempDir()
+	_, stderr, code := tfdev(t, "explain", "-C", dir, "x")
+	if code != 2 || !strings.Contains(stderr, "no Dockerfile") || !strings.Contains(stderr, "-f") {
+		t.Errorf("missing Dockerfile: exit %d, %q", code, stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY\n"), 0o644)
+	_, stderr, code = tfdev(t, "explain", "-C", dir, "x")
+	if code != 2 || !strings.Contains(stderr, "Dockerfile:2:") {
+		t.Errorf("broken Dockerfile: exit %d, %q", code, stderr)
+	}
+	_, _, code = tfdev(t, "explain", "--no-such-flag")
+	if code != 2 {
+		t.Errorf("unknown flag: exit %d", code)
+	}
+}

@@ -1,0 +1,250 @@
+// Package dockerfile is tfdev's model of a project's Dockerfile: its stages
+// and steps, and the rules that say which host paths each step reads and what
+// a change to them costs. It is pure: it parses with BuildKit's own parser and
+// never talks to the Engine.
+//
+//	m, err := dockerfile.Parse(src, dockerfile.Options{Name: "Dockerfile"})
+//	rules := m.Rules(ignore, triggers)
+//	plan := watcher.Classify(batch, rules)
+package dockerfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+)
+
+// Options say how the Dockerfile will be built.
+type Options struct {
+	Name      string            // file name for messages, e.g. "Dockerfile"
+	BuildArgs map[string]string // --build-arg values
+	Target    string            // --target stage; "" builds the last stage
+	// BaseWorkdir returns the working directory an external base image sets,
+	// which relative COPY destinations resolve against before any WORKDIR.
+	// nil means "/".
+	BaseWorkdir func(image string) string
+}
+
+// SyntaxError is a Dockerfile that BuildKit would refuse.
+type SyntaxError struct {
+	File string
+	Line int // 0 when the parser gave none
+	Msg  string
+}
+
+func (e *SyntaxError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Step is one instruction of the Dockerfile.
+type Step struct {
+	Stage int    // index of its stage
+	Line  int    // first line
+	Kind  string // upper-case instruction: FROM, RUN, COPY...
+	Text  string // the instruction on one line
+	cmd   instructions.Command
+}
+
+func (s Step) String() string { return s.Text }
+
+// Stage is a FROM and the steps under it.
+type Stage struct {
+	Name  string // AS name, lower-case; "" when unnamed
+	Base  string // expanded FROM argument
+	Line  int
+	Steps []Step // the FROM first
+	// BaseStage is the index of the stage this one is built FROM, or -1.
+	BaseStage int
+	workdir   string
+	env       []string // "K=V" visible in the stage, ARGs and ENVs
+}
+
+// Model is a parsed Dockerfile.
+type Model struct {
+	Name   string
+	Stages []Stage
+	Target int // index of the stage that is built and run
+	opts   Options
+	escape rune
+}
+
+// TargetStage is the stage whose container tfdev runs.
+func (m *Model) TargetStage() *Stage { return &m.Stages[m.Target] }
+
+// Parse reads a Dockerfile. Errors that are the Dockerfile's fault are
+// *SyntaxError with the line.
+func Parse(r io.Reader, opts Options) (*Model, error) {
+	if opts.Name == "" {
+		opts.Name = "Dockerfile"
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	res, err := parser.Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, syntaxError(opts.Name, err)
+	}
+	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	if err != nil {
+		return nil, syntaxError(opts.Name, err)
+	}
+	if len(stages) == 0 {
+		return nil, &SyntaxError{File: opts.Name, Msg: "no FROM instruction: the file has no build stage"}
+	}
+	m := &Model{Name: opts.Name, opts: opts, escape: res.EscapeToken}
+	lex := shell.NewLex(res.EscapeToken)
+
+	// Global ARGs, before the first FROM: usable in FROM lines and, when
+	// redeclared, inside stages.
+	global := map[string]string{}
+	var globalEnv []string
+	for _, a := range metaArgs {
+		for _, kv := range a.Args {
+			v, ok := opts.BuildArgs[kv.Key]
+			if !ok && kv.Value != nil {
+				v, _, err = lex.ProcessWord(*kv.Value, shell.EnvsFromSlice(globalEnv))
+				if err != nil {
+					return nil, &SyntaxError{File: opts.Name, Line: line(a.Location()), Msg: err.Error()}
+				}
+				ok = true
+			}
+			if ok {
+				global[kv.Key] = v
+				globalEnv = setEnv(globalEnv, kv.Key, v)
+			}
+		}
+	}
+
+	for i := range stages {
+		st := &stages[i]
+		base, _, err := lex.ProcessWord(st.BaseName, shell.EnvsFromSlice(globalEnv))
+		if err != nil {
+			return nil, &SyntaxError{File: opts.Name, Line: line(st.Location), Msg: err.Error()}
+		}
+		s := Stage{Name: strings.ToLower(st.Name), Base: base, Line: line(st.Location), BaseStage: -1, workdir: "/"}
+		if j := m.stageIndex(base); j >= 0 && j < i {
+			s.BaseStage = j
+			s.workdir = m.Stages[j].workdir
+			s.env = append([]string(nil), m.Stages[j].env...)
+		} else if opts.BaseWorkdir != nil {
+			if wd := opts.BaseWorkdir(base); wd != "" {
+				s.workdir = wd
+			}
+		}
+		s.Steps = append(s.Steps, Step{Stage: i, Line: s.Line, Kind: "FROM", Text: oneLine(st.SourceCode)})
+		for _, c := range st.Commands {
+			if err := m.expand(c, &s, global, lex); err != nil {
+				return nil, &SyntaxError{File: opts.Name, Line: line(c.Location()), Msg: err.Error()}
+			}
+			s.Steps = append(s.Steps, Step{Stage: i, Line: line(c.Location()), Kind: strings.ToUpper(c.Name()), Text: oneLine(fmt.Sprint(c)), cmd: c})
+		}
+		m.Stages = append(m.Stages, s)
+	}
+
+	m.Target = len(m.Stages) - 1
+	if opts.Target != "" {
+		m.Target = m.stageIndex(opts.Target)
+		if m.Target < 0 {
+			return nil, &SyntaxError{File: opts.Name, Msg: fmt.Sprintf("target stage %q not found", opts.Target)}
+		}
+	}
+	return m, nil
+}
+
+// expand substitutes ARG and ENV values into a command, as BuildKit does,
+// and tracks the stage's variables and working directory.
+func (m *Model) expand(c instructions.Command, s *Stage, global map[string]string, lex *shell.Lex) error {
+	word := func(w string) (string, error) {
+		v, _, err := lex.ProcessWord(w, shell.EnvsFromSlice(s.env))
+		return v, err
+	}
+	if e, ok := c.(instructions.SupportsSingleWordExpansion); ok {
+		if err := e.Expand(word); err != nil {
+			return err
+		}
+	}
+	switch c := c.(type) {
+	case *instructions.ArgCommand:
+		for _, kv := range c.Args {
+			v, ok := m.opts.BuildArgs[kv.Key]
+			if !ok && kv.Value != nil {
+				v, ok = *kv.Value, true
+			}
+			if !ok {
+				v, ok = global[kv.Key]
+			}
+			if ok {
+				s.env = setEnv(s.env, kv.Key, v)
+			}
+		}
+	case *instructions.EnvCommand:
+		for _, kv := range c.Env {
+			s.env = setEnv(s.env, kv.Key, kv.Value)
+		}
+	case *instructions.WorkdirCommand:
+		s.workdir = resolve(s.workdir, c.Path)
+	}
+	return nil
+}
+
+// stageIndex finds a stage by name or index, as FROM and COPY --from do.
+func (m *Model) stageIndex(name string) int {
+	name = strings.ToLower(name)
+	for i, s := range m.Stages {
+		if s.Name != "" && s.Name == name {
+			return i
+		}
+	}
+	var n int
+	if _, err := fmt.Sscanf(name, "%d", &n); err == nil && fmt.Sprint(n) == name && n < len(m.Stages) {
+		return n
+	}
+	return -1
+}
+
+func setEnv(env []string, k, v string) []string {
+	for i, kv := range env {
+		if strings.HasPrefix(kv, k+"=") {
+			env[i] = k + "=" + v
+			return env
+		}
+	}
+	return append(env, k+"="+v)
+}
+
+func line(loc []parser.Range) int {
+	if len(loc) == 0 {
+		return 0
+	}
+	return loc[0].Start.Line
+}
+
+var spaces = regexp.MustCompile(`\s*\\?\r?\n\s*|\s+`)
+
+// oneLine folds a multi-line instruction (continuations, heredocs) onto one line.
+func oneLine(s string) string {
+	return strings.TrimSpace(spaces.ReplaceAllString(s, " "))
+}
+
+func syntaxError(name string, err error) error {
+	se := &SyntaxError{File: name, Msg: err.Error()}
+	var le *parser.LocationError
+	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
+		se.Line = le.Locations[0][0].Start.Line
+		se.Msg = le.Unwrap().Error()
+	}
+	// instructions wraps errors as "dockerfile parse error on line N: msg".
+	se.Msg = strings.TrimSpace(regexp.MustCompile(`^dockerfile parse error on line \d+: `).ReplaceAllString(se.Msg, ""))
+	return se
+}
