@@ -71,11 +71,45 @@ type Stage struct {
 
 // Model is a parsed Dockerfile.
 type Model struct {
-	Name   string
-	Stages []Stage
-	Target int // index of the stage that is built and run
-	opts   Options
-	escape rune
+	Name     string
+	MetaArgs []Step // ARGs before the first FROM
+	Stages   []Stage
+	Target   int // index of the stage that is built and run
+	opts     Options
+	escape   rune
+}
+
+// AllSteps lists every instruction in file order, global ARGs first: the
+// numbering of the legacy builder's "Step N/M".
+func (m *Model) AllSteps() []Step {
+	out := append([]Step(nil), m.MetaArgs...)
+	for _, s := range m.Stages {
+		out = append(out, s.Steps...)
+	}
+	return out
+}
+
+// Label is how BuildKit names the stage in its progress: the AS name, or
+// "stage-N".
+func (s *Stage) Label(i int) string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return fmt.Sprintf("stage-%d", i)
+}
+
+// OpSteps lists the steps of a stage that BuildKit numbers "[N/M]" in its
+// progress: those that make a filesystem layer (FROM, RUN, COPY, ADD,
+// WORKDIR), not metadata such as ENV or CMD.
+func (s *Stage) OpSteps() []Step {
+	var out []Step
+	for _, st := range s.Steps {
+		switch st.Kind {
+		case "FROM", "RUN", "COPY", "ADD", "WORKDIR":
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // TargetStage is the stage whose container tfdev runs.
@@ -110,6 +144,7 @@ func Parse(r io.Reader, opts Options) (*Model, error) {
 	global := map[string]string{}
 	var globalEnv []string
 	for _, a := range metaArgs {
+		m.MetaArgs = append(m.MetaArgs, Step{Stage: -1, Line: line(a.Location()), Kind: "ARG", Text: oneLine(a.String())})
 		for _, kv := range a.Args {
 			v, ok := opts.BuildArgs[kv.Key]
 			if !ok && kv.Value != nil {

@@ -1,0 +1,81 @@
+package dockerctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/client"
+)
+
+// ConnectTimeout bounds how long Connect waits for the Engine to answer.
+const ConnectTimeout = 2 * time.Second
+
+// Engine is a connection to the Docker Engine with what tfdev learned about
+// it once, at connect time.
+type Engine struct {
+	API        *client.Client
+	Host       string // the address used, e.g. unix:///var/run/docker.sock
+	APIVersion string // negotiated
+	BuildKit   bool   // the Engine reports BuildKit as its default builder
+	OSType     string
+}
+
+// Connect reaches the Engine named by DOCKER_HOST (default: the local
+// socket), negotiates the API version (DOCKER_API_VERSION pins it) and pings
+// it. An Engine that does not answer within ConnectTimeout is an error that
+// says which address was tried and what to check.
+func Connect(ctx context.Context) (*Engine, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w (check DOCKER_HOST=%q)", err, os.Getenv("DOCKER_HOST"))
+	}
+	pctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
+	defer cancel()
+	ping, err := cli.Ping(pctx)
+	if err != nil {
+		cli.Close()
+		return nil, unreachable(cli.DaemonHost(), err)
+	}
+	cli.NegotiateAPIVersionPing(ping)
+	return &Engine{
+		API:        cli,
+		Host:       cli.DaemonHost(),
+		APIVersion: cli.ClientVersion(),
+		BuildKit:   ping.BuilderVersion == build.BuilderBuildKit,
+		OSType:     ping.OSType,
+	}, nil
+}
+
+// Close releases the connection.
+func (e *Engine) Close() error { return e.API.Close() }
+
+func unreachable(host string, err error) error {
+	hint := "is the Docker Engine running? (systemctl status docker, or start dockerd)"
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		hint = fmt.Sprintf("it did not answer within %v; is the Engine running and DOCKER_HOST right?", ConnectTimeout)
+	case strings.Contains(err.Error(), "permission denied"):
+		hint = "permission denied: add your user to the docker group, or run as root"
+	case strings.HasPrefix(host, "unix://"):
+		hint = "no Engine listens on that socket: start it (systemctl start docker) or set DOCKER_HOST"
+	}
+	return &UnreachableError{Host: host, Hint: hint, Err: err}
+}
+
+// UnreachableError is an Engine that did not answer.
+type UnreachableError struct {
+	Host string
+	Hint string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the Docker Engine at %s: %s", e.Host, e.Hint)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }

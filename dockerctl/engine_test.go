@@ -1,0 +1,61 @@
+package dockerctl
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
+)
+
+// testEngine is the real Engine every test in this package talks to.
+var testEngine *Engine
+
+func TestMain(m *testing.M) {
+	ctx := context.Background()
+	eng, err := Connect(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dockerctl tests need a running Docker Engine:", err)
+		os.Exit(1)
+	}
+	if err := testimage.EnsureBusybox(ctx, eng.API); err != nil {
+		fmt.Fprintln(os.Stderr, "making", testimage.Busybox, err)
+		os.Exit(1)
+	}
+	testEngine = eng
+	code := m.Run()
+	eng.Close()
+	os.Exit(code)
+}
+
+func nonce(t testing.TB) string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// removeImageOnCleanup removes a tag (and the image when nothing else
+// holds it) at the end of the test.
+func removeImageOnCleanup(t testing.TB, ref string) {
+	t.Cleanup(func() {
+		testEngine.API.ImageRemove(context.Background(), ref, image.RemoveOptions{Force: true, PruneChildren: true})
+	})
+}
+
+func writeFile(t testing.TB, dir, rel, content string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,114 @@
+package dockerctl
+
+import (
+	"archive/tar"
+	"context"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+// ContextTar streams the build context of dir as a tar: exactly the paths
+// watcher.WalkContext lists (what `tfdev context` prints), plus the parent
+// directories of included paths, with uid and gid 0 as the docker CLI sends
+// them. extra names context-relative files that must be sent although the
+// patterns exclude them (the Dockerfile, for the Engine to read).
+//
+// Files are streamed from disk, never read whole into memory.
+func ContextTar(ctx context.Context, dir string, di *watcher.DockerIgnore, extra ...string) io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(writeContextTar(ctx, pw, dir, di, extra))
+	}()
+	return pr
+}
+
+func writeContextTar(ctx context.Context, w io.Writer, dir string, di *watcher.DockerIgnore, extra []string) error {
+	tw := tar.NewWriter(w)
+	written := map[string]bool{}
+	var ensureParents func(rel string) error
+	ensureParents = func(rel string) error {
+		parent := path.Dir(rel)
+		if parent == "." || written[parent] {
+			return nil
+		}
+		if err := ensureParents(parent); err != nil {
+			return err
+		}
+		return addPath(tw, dir, parent, written)
+	}
+	err := watcher.WalkContext(ctx, dir, di, func(e watcher.ContextEntry) error {
+		if err := ensureParents(e.Rel); err != nil {
+			return err
+		}
+		return addPath(tw, dir, e.Rel, written)
+	})
+	if err != nil {
+		return err
+	}
+	for _, rel := range extra {
+		if rel == "" || written[rel] {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(dir, rel)); err != nil {
+			continue
+		}
+		if err := ensureParents(rel); err != nil {
+			return err
+		}
+		if err := addPath(tw, dir, rel, written); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// addPath writes one file, directory or symlink.
+func addPath(tw *tar.Writer, dir, rel string, written map[string]bool) error {
+	full := filepath.Join(dir, filepath.FromSlash(rel))
+	fi, err := os.Lstat(full)
+	if err != nil {
+		return err
+	}
+	link := ""
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if link, err = os.Readlink(full); err != nil {
+			return err
+		}
+	}
+	hdr, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		return err
+	}
+	hdr.Name = rel
+	if fi.IsDir() {
+		hdr.Name += "/"
+	}
+	hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+	hdr.Format = tar.FormatPAX
+	// Sub-second times vary between the tar and the Engine's cache key
+	// for no gain; docker's own archiver truncates them too.
+	hdr.ModTime = hdr.ModTime.Truncate(time.Second)
+	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	written[rel] = true
+	if !fi.Mode().IsRegular() {
+		return nil
+	}
+	f, err := os.Open(full)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// A file that grew since Lstat would overflow the header: copy exactly
+	// the size announced; a file that shrank fails, and the caller retries.
+	_, err = io.CopyN(tw, f, hdr.Size)
+	return err
+}

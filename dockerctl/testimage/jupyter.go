@@ -1,0 +1,134 @@
+package testimage
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/docker/docker/client"
+	archive "github.com/moby/go-archive"
+	"github.com/moby/go-archive/compression"
+)
+
+// JupyterPackages are installed on top of debootstrap's minbase.
+var JupyterPackages = []string{"jupyter-notebook", "python3-notebook", "python3-pip", "python3-numpy", "procps"}
+
+// EnsureJupyter makes tfdev-test/jupyter unless it exists: debootstrap
+// --variant=minbase bookworm, the Jupyter packages without recommends, apt
+// lists and caches removed, imported through the Engine API with the shape
+// of tensorflow/tensorflow:2.9.0-gpu-jupyter. Needs root and debootstrap.
+// log receives the tools' output.
+func EnsureJupyter(ctx context.Context, api client.APIClient, log io.Writer) error {
+	if ok, err := Exists(ctx, api, Jupyter); err != nil || ok {
+		return err
+	}
+	mirror, err := DebianMirror()
+	if err != nil {
+		return err
+	}
+	root, err := os.MkdirTemp("", "tfdev-jupyter-rootfs-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(root)
+	run := func(name string, args ...string) error {
+		cmd := exec.CommandContext(ctx, name, args...)
+		cmd.Stdout, cmd.Stderr = log, log
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C")
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+		}
+		return nil
+	}
+	if err := run("debootstrap", "--variant=minbase", "bookworm", root, mirror); err != nil {
+		return err
+	}
+	if err := run("chroot", root, "apt-get", "update"); err != nil {
+		return err
+	}
+	install := append([]string{root, "apt-get", "install", "-y", "--no-install-recommends"}, JupyterPackages...)
+	if err := run("chroot", install...); err != nil {
+		return err
+	}
+	if err := run("chroot", root, "apt-get", "clean"); err != nil {
+		return err
+	}
+	for _, g := range []string{"var/lib/apt/lists/*", "var/cache/apt/*.bin", "tmp/*"} {
+		matches, _ := filepath.Glob(filepath.Join(root, g))
+		for _, m := range matches {
+			os.RemoveAll(m)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(root, "tf"), 0o755); err != nil {
+		return err
+	}
+	rc, err := archive.Tar(root, compression.None)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return importImage(ctx, api, rc, Jupyter, []string{
+		`WORKDIR /tf`,
+		`EXPOSE 8888`,
+		`ENV PIP_BREAK_SYSTEM_PACKAGES=1`,
+		`ENV SHELL=/bin/bash`,
+		`CMD ["bash","-c","jupyter notebook --notebook-dir=/tf --ip 0.0.0.0 --no-browser --allow-root"]`,
+	})
+}
+
+// DebianMirror is the mirror debootstrap uses: TFDEV_DEBIAN_MIRROR, else
+// the first Debian URI of this machine's apt sources.
+func DebianMirror() (string, error) {
+	if m := os.Getenv("TFDEV_DEBIAN_MIRROR"); m != "" {
+		return m, nil
+	}
+	files, _ := filepath.Glob("/etc/apt/sources.list.d/*.sources")
+	for _, f := range files {
+		if m := mirrorFrom(f, true); m != "" {
+			return m, nil
+		}
+	}
+	if m := mirrorFrom("/etc/apt/sources.list", false); m != "" {
+		return m, nil
+	}
+	return "", ErrNoMirror
+}
+
+// mirrorFrom reads a deb822 .sources file or a one-line sources.list and
+// returns the first URI of a main Debian archive (not -security).
+func mirrorFrom(path string, deb822 bool) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		var uri string
+		switch {
+		case deb822 && strings.HasPrefix(line, "URIs:"):
+			fields := strings.Fields(strings.TrimPrefix(line, "URIs:"))
+			if len(fields) > 0 {
+				uri = fields[0]
+			}
+		case !deb822 && strings.HasPrefix(line, "deb "):
+			fields := strings.Fields(line)
+			for _, fld := range fields[1:] {
+				if strings.Contains(fld, "://") {
+					uri = fld
+					break
+				}
+			}
+		}
+		if uri != "" && !strings.Contains(uri, "security") {
+			return uri
+		}
+	}
+	return ""
+}

@@ -1,0 +1,49 @@
+// Command mkimages makes the local base images tfdev's tests and demo use
+// (tfdev-test/busybox, tfdev-test/jupyter) through the Engine API, skipping
+// those that exist. Run as root: the Jupyter image needs debootstrap.
+//
+//	go run ./testdata/mkimages            # both
+//	go run ./testdata/mkimages busybox    # only the small one
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	eng, err := dockerctl.Connect(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mkimages:", err)
+		os.Exit(1)
+	}
+	defer eng.Close()
+	which := map[string]bool{"busybox": true, "jupyter": true}
+	if len(os.Args) > 1 {
+		which = map[string]bool{}
+		for _, a := range os.Args[1:] {
+			which[a] = true
+		}
+	}
+	if which["busybox"] {
+		if err := testimage.EnsureBusybox(ctx, eng.API); err != nil {
+			fmt.Fprintln(os.Stderr, "mkimages: busybox:", err)
+			os.Exit(1)
+		}
+		fmt.Println("mkimages:", testimage.Busybox, "ready")
+	}
+	if which["jupyter"] {
+		if err := testimage.EnsureJupyter(ctx, eng.API, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "mkimages: jupyter:", err)
+			os.Exit(1)
+		}
+		fmt.Println("mkimages:", testimage.Jupyter, "ready")
+	}
+}
