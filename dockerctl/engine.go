@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/build"
@@ -23,6 +24,8 @@ type Engine struct {
 	APIVersion string // negotiated
 	BuildKit   bool   // the Engine reports BuildKit as its default builder
 	OSType     string
+
+	uploads atomic.Int64 // CopyToContainer calls made by Sync, for tests and stats
 }
 
 // Connect reaches the Engine named by DOCKER_HOST (default: the local

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -59,3 +60,5 @@ func writeFile(t testing.TB, dir, rel, content string) {
 		t.Fatal(err)
 	}
 }
+
+func asError[T error](err error, target *T) bool { return errors.As(err, target) }

@@ -1,0 +1,291 @@
+package dockerctl
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/go-connections/nat"
+)
+
+// Labels tfdev puts on its containers, so that it finds its own and never
+// touches anyone else's.
+const (
+	LabelProject = "dev.tfdev.project" // hash of the project's absolute path
+	LabelPath    = "dev.tfdev.path"    // the project's absolute path
+)
+
+// JupyterPort is the port Jupyter listens on inside the container.
+const JupyterPort = 8888
+
+// ProjectID is the short hash of a project directory's absolute path.
+func ProjectID(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return hex.EncodeToString(sum[:])[:12]
+}
+
+var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
+
+// ContainerName is tfdev-<folder>-<short hash>.
+func ContainerName(dir string) string {
+	base := strings.Trim(nameUnsafe.ReplaceAllString(strings.ToLower(filepath.Base(dir)), "-"), "-.")
+	if base == "" {
+		base = "project"
+	}
+	return "tfdev-" + base + "-" + ProjectID(dir)[:8]
+}
+
+// NewToken is a random 128-bit Jupyter token, hex-encoded.
+func NewToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// RunOptions say how to run the project's container.
+type RunOptions struct {
+	Dir      string // the project directory (labels, name)
+	Image    string
+	HostIP   string // default 127.0.0.1
+	HostPort int    // requested host port; taken when free, else a free one. 0: 8888
+	Token    string // "" makes one
+	GPUs     string // auto, all, none, or IDs; see GPURequest
+	GPU      GPUSupport
+	Env      []string
+	Name     string // default ContainerName(Dir)
+}
+
+// Container is a running (or created) tfdev container.
+type Container struct {
+	ID       string
+	Name     string
+	Image    string // image ID
+	HostIP   string
+	HostPort int
+	Token    string
+	GPU      bool
+	Workdir  string // the image's working directory: Jupyter's notebook dir
+	Started  time.Time
+}
+
+// URL is where the user opens Jupyter.
+func (c *Container) URL() string {
+	host := c.HostIP
+	if host == "" || host == "0.0.0.0" {
+		host = "127.0.0.1"
+	}
+	return fmt.Sprintf("http://%s/?token=%s", net.JoinHostPort(host, strconv.Itoa(c.HostPort)), c.Token)
+}
+
+// Create creates (does not start) the project's container. The name gets a
+// suffix when taken, so a replacement can exist beside the old one.
+func (e *Engine) Create(ctx context.Context, o RunOptions) (*Container, error) {
+	if o.HostIP == "" {
+		o.HostIP = "127.0.0.1"
+	}
+	if o.HostPort == 0 {
+		o.HostPort = JupyterPort
+	}
+	if o.Token == "" {
+		t, err := NewToken()
+		if err != nil {
+			return nil, err
+		}
+		o.Token = t
+	}
+	dev, err := GPURequest(o.GPUs, o.GPU)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	name := o.Name
+	if name == "" {
+		name = ContainerName(abs)
+	}
+	port := nat.Port(fmt.Sprintf("%d/tcp", JupyterPort))
+	cfg := &container.Config{
+		Image:        o.Image,
+		Env:          append([]string{"JUPYTER_TOKEN=" + o.Token}, o.Env...),
+		ExposedPorts: nat.PortSet{port: {}},
+		Labels:       map[string]string{LabelProject: ProjectID(abs), LabelPath: abs},
+	}
+	host := &container.HostConfig{
+		PortBindings: nat.PortMap{port: {{HostIP: o.HostIP, HostPort: strconv.Itoa(o.HostPort)}}},
+		Resources:    container.Resources{DeviceRequests: dev},
+		Init:         boolPtr(true), // reap Jupyter's kernels
+	}
+	for i := 0; ; i++ {
+		n := name
+		if i > 0 {
+			n = fmt.Sprintf("%s-%d", name, i+1)
+		}
+		created, err := e.API.ContainerCreate(ctx, cfg, host, nil, nil, n)
+		if err != nil && strings.Contains(err.Error(), "already in use") && i < 20 {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("creating the container from %s: %w", o.Image, err)
+		}
+		return &Container{ID: created.ID, Name: n, HostIP: o.HostIP, HostPort: o.HostPort, Token: o.Token, GPU: len(dev) > 0}, nil
+	}
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+// Start starts a created container. When its host port is taken, it moves
+// to a free port (the Engine picks one) and says so through the returned
+// container's HostPort.
+func (e *Engine) Start(ctx context.Context, c *Container) error {
+	err := e.API.ContainerStart(ctx, c.ID, container.StartOptions{})
+	if err != nil && portTaken(err) {
+		if err := e.rebindPort(ctx, c); err != nil {
+			return err
+		}
+		err = e.API.ContainerStart(ctx, c.ID, container.StartOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", c.Name, err)
+	}
+	return e.refresh(ctx, c)
+}
+
+func portTaken(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "port is already allocated") || strings.Contains(s, "address already in use")
+}
+
+// rebindPort recreates a created container with host port 0.
+func (e *Engine) rebindPort(ctx context.Context, c *Container) error {
+	insp, err := e.API.ContainerInspect(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	host := insp.HostConfig
+	for p, bs := range host.PortBindings {
+		for i := range bs {
+			bs[i].HostPort = "0"
+		}
+		host.PortBindings[p] = bs
+	}
+	if err := e.API.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
+		return err
+	}
+	created, err := e.API.ContainerCreate(ctx, insp.Config, host, nil, nil, c.Name)
+	if err != nil {
+		return fmt.Errorf("recreating %s on a free port: %w", c.Name, err)
+	}
+	c.ID = created.ID
+	return nil
+}
+
+// refresh reads back what the Engine decided: the host port, the image.
+func (e *Engine) refresh(ctx context.Context, c *Container) error {
+	insp, err := e.API.ContainerInspect(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	c.Image = insp.Image
+	c.Name = strings.TrimPrefix(insp.Name, "/")
+	if insp.Config != nil {
+		c.Workdir = insp.Config.WorkingDir
+		for _, kv := range insp.Config.Env {
+			if v, ok := strings.CutPrefix(kv, "JUPYTER_TOKEN="); ok {
+				c.Token = v
+			}
+		}
+	}
+	if insp.HostConfig != nil {
+		c.GPU = len(insp.HostConfig.DeviceRequests) > 0
+	}
+	if insp.State != nil {
+		c.Started, _ = time.Parse(time.RFC3339Nano, insp.State.StartedAt)
+	}
+	if insp.NetworkSettings != nil {
+		for _, b := range insp.NetworkSettings.Ports[nat.Port(fmt.Sprintf("%d/tcp", JupyterPort))] {
+			if p, err := strconv.Atoi(b.HostPort); err == nil {
+				c.HostPort, c.HostIP = p, b.HostIP
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// Find returns the project's running container, or nil when there is none.
+func (e *Engine) Find(ctx context.Context, dir string) (*Container, error) {
+	list, err := e.API.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", LabelProject+"="+ProjectID(dir))),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	for _, l := range list {
+		if l.State != "running" {
+			continue
+		}
+		c := &Container{ID: l.ID}
+		if err := e.refresh(ctx, c); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	return nil, nil
+}
+
+// ProjectContainers lists every container of the project, running or not.
+func (e *Engine) ProjectContainers(ctx context.Context, dir string) ([]string, error) {
+	list, err := e.API.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", LabelProject+"="+ProjectID(dir))),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	ids := make([]string, 0, len(list))
+	for _, l := range list {
+		ids = append(ids, l.ID)
+	}
+	return ids, nil
+}
+
+// Stop stops a container, giving Jupyter time to shut its kernels down.
+func (e *Engine) Stop(ctx context.Context, id string) error {
+	timeout := 10
+	if err := e.API.ContainerStop(ctx, id, container.StopOptions{Timeout: &timeout}); err != nil {
+		return fmt.Errorf("stopping the container: %w", err)
+	}
+	return nil
+}
+
+// Remove removes a container (stopping it first if needed).
+func (e *Engine) Remove(ctx context.Context, id string) error {
+	err := e.API.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
+	if err != nil && !strings.Contains(err.Error(), "No such container") {
+		return fmt.Errorf("removing the container: %w", err)
+	}
+	return nil
+}
+
+// ErrNotRunning is a container that stopped.
+var ErrNotRunning = errors.New("the container is not running")

@@ -1,0 +1,54 @@
+package dockerctl
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// ExecResult is a finished command in a container.
+type ExecResult struct {
+	ExitCode int
+	Stdout   []byte
+	Stderr   []byte
+}
+
+// Exec runs cmd in a running container and waits for it.
+func (e *Engine) Exec(ctx context.Context, id string, cmd ...string) (ExecResult, error) {
+	created, err := e.API.ContainerExecCreate(ctx, id, container.ExecOptions{
+		Cmd: cmd, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec %s: %w", cmd[0], err)
+	}
+	att, err := e.API.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec %s: %w", cmd[0], err)
+	}
+	defer att.Close()
+	var out, errOut bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &errOut, att.Reader); err != nil {
+		return ExecResult{}, fmt.Errorf("exec %s: reading output: %w", cmd[0], err)
+	}
+	insp, err := e.API.ContainerExecInspect(ctx, created.ID)
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec %s: %w", cmd[0], err)
+	}
+	return ExecResult{ExitCode: insp.ExitCode, Stdout: out.Bytes(), Stderr: errOut.Bytes()}, nil
+}
+
+// ExecOK runs cmd and turns a non-zero exit into an error with its stderr.
+func (e *Engine) ExecOK(ctx context.Context, id string, cmd ...string) ([]byte, error) {
+	r, err := e.Exec(ctx, id, cmd...)
+	if err != nil {
+		return nil, err
+	}
+	if r.ExitCode != 0 {
+		return r.Stdout, fmt.Errorf("%s in the container exited %d: %s", cmd[0], r.ExitCode, strings.TrimSpace(string(r.Stderr)))
+	}
+	return r.Stdout, nil
+}

@@ -1,0 +1,164 @@
+package dockerctl
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// Jupyter readiness.
+const (
+	ReadyPoll    = 100 * time.Millisecond
+	ReadyTimeout = 90 * time.Second
+)
+
+// JupyterState is the state of the Jupyter server in the container.
+type JupyterState string
+
+const (
+	JupyterStarting    JupyterState = "starting"
+	JupyterReady       JupyterState = "ready"
+	JupyterUnreachable JupyterState = "unreachable"
+	JupyterRestarting  JupyterState = "restarting"
+)
+
+// UnreachableJupyterError is a Jupyter that did not answer in time.
+type UnreachableJupyterError struct {
+	URL     string
+	Waited  time.Duration
+	LastErr error
+	Logs    []string // the container's last log lines
+}
+
+func (e *UnreachableJupyterError) Error() string {
+	return fmt.Sprintf("Jupyter did not answer at %s within %v (%v); the container's last log lines:\n  %s",
+		e.URL, e.Waited, e.LastErr, strings.Join(e.Logs, "\n  "))
+}
+
+var httpClient = &http.Client{Timeout: 2 * time.Second}
+
+// WaitJupyter polls GET /api/status with the token until it answers 200.
+// It returns the URL to open: the path the server serves (/tree or /lab for
+// jupyter_server images, / for classic Notebook 6) with the token.
+func (e *Engine) WaitJupyter(ctx context.Context, c *Container, timeout time.Duration) (string, error) {
+	if timeout <= 0 {
+		timeout = ReadyTimeout
+	}
+	base := "http://" + net.JoinHostPort(dialHost(c.HostIP), strconv.Itoa(c.HostPort))
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(ReadyPoll)
+	defer tick.Stop()
+	var lastErr error
+	for {
+		code, err := jupyterGet(ctx, base+"/api/status", c.Token)
+		if err == nil && code == http.StatusOK {
+			return base + jupyterPath(ctx, base, c.Token) + "?token=" + c.Token, nil
+		}
+		lastErr = err
+		if err == nil {
+			lastErr = fmt.Errorf("GET /api/status answered %d", code)
+		}
+		if running, _ := e.running(ctx, c.ID); !running {
+			lastErr = ErrNotRunning
+			break
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-tick.C:
+		}
+	}
+	logs, _ := e.LastLogs(ctx, c.ID, 20)
+	return "", &UnreachableJupyterError{URL: c.URL(), Waited: timeout, LastErr: lastErr, Logs: logs}
+}
+
+func dialHost(h string) string {
+	if h == "" || h == "0.0.0.0" {
+		return "127.0.0.1"
+	}
+	return h
+}
+
+// jupyterGet returns the status code of an authenticated GET ("" token: none).
+func jupyterGet(ctx context.Context, url, token string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "token "+token)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// jupyterPath is where a browser should land: classic Notebook 6 serves its
+// tree at /, jupyter_server based images at /lab (JupyterLab) or /tree.
+func jupyterPath(ctx context.Context, base, token string) string {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api", nil)
+	if err != nil {
+		return "/"
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return "/"
+	}
+	defer resp.Body.Close()
+	var v struct{ Version string }
+	if json.NewDecoder(resp.Body).Decode(&v) != nil {
+		return "/"
+	}
+	major, _ := strconv.Atoi(strings.SplitN(v.Version, ".", 2)[0])
+	if major > 0 && major < 7 {
+		return "/" // classic Notebook
+	}
+	for _, p := range []string{"/lab", "/tree"} {
+		if code, err := jupyterGet(ctx, base+p, token); err == nil && code == http.StatusOK {
+			return p
+		}
+	}
+	return "/"
+}
+
+func (e *Engine) running(ctx context.Context, id string) (bool, error) {
+	insp, err := e.API.ContainerInspect(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	return insp.State != nil && insp.State.Running, nil
+}
+
+// LastLogs returns the container's last n log lines (stdout and stderr).
+func (e *Engine) LastLogs(ctx context.Context, id string, n int) ([]string, error) {
+	rc, err := e.API.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(n)})
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var b strings.Builder
+	if _, err := stdcopy.StdCopy(&b, &b, rc); err != nil {
+		return nil, err
+	}
+	s := strings.TrimRight(b.String(), "\n")
+	if s == "" {
+		return nil, nil
+	}
+	return strings.Split(s, "\n"), nil
+}

@@ -1,0 +1,178 @@
+package dockerctl
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+// runBusybox starts a long-running busybox container.
+func runBusybox(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	c, err := testEngine.API.ContainerCreate(ctx, &container.Config{Image: testimage.Busybox, Cmd: []string{"sleep", "3600"}},
+		&container.HostConfig{Init: boolPtr(true)}, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { testEngine.Remove(context.Background(), c.ID) })
+	if err := testEngine.API.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}
+
+func sh(t testing.TB, id, script string) string {
+	t.Helper()
+	r, err := testEngine.Exec(context.Background(), id, "sh", "-c", script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(r.Stdout) + string(r.Stderr))
+}
+
+var appRule = &watcher.Rule{Source: ".", Dest: "/app", DestDir: true, Action: watcher.Sync}
+
+func item(p string, op watcher.Op) watcher.SyncItem {
+	return watcher.SyncItem{Change: watcher.Change{Path: p, Op: op}, Dest: "/app/" + p, Rule: appRule}
+}
+
+func TestSyncIntoARunningContainer(t *testing.T) {
+	ctx := context.Background()
+	id := runBusybox(t)
+	dir := t.TempDir()
+	before, _ := testEngine.API.ContainerInspect(ctx, id)
+	ledger := NewLedger()
+	sync := func(items ...watcher.SyncItem) SyncResult {
+		t.Helper()
+		res, err := testEngine.Sync(ctx, id, dir, items, ledger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Errors) > 0 {
+			t.Fatalf("errors: %v", res.Errors)
+		}
+		return res
+	}
+
+	writeFile(t, dir, "train.py", "print(1)\n")
+	writeFile(t, dir, "old.py", "old\n")
+	writeFile(t, dir, "a/b/c/deep.py", "deep\n")
+	writeFile(t, dir, "my dir/ünï côde.py", "unicode\n")
+	writeFile(t, dir, "run.sh", "#!/bin/sh\necho hi\n")
+	os.Chmod(filepath.Join(dir, "run.sh"), 0o750)
+	os.Symlink("train.py", filepath.Join(dir, "link.py"))
+	res := sync(item("train.py", watcher.Changed), item("old.py", watcher.Changed), item("a/b/c/deep.py", watcher.Changed),
+		item("my dir/ünï côde.py", watcher.Changed), item("run.sh", watcher.Changed), item("link.py", watcher.Changed))
+	if res.Files != 6 || res.Bytes != int64(len("print(1)\nold\ndeep\nunicode\n#!/bin/sh\necho hi\n")) {
+		t.Errorf("result %+v", res)
+	}
+	if got := sh(t, id, "cat /app/train.py /app/a/b/c/deep.py '/app/my dir/ünï côde.py'"); got != "print(1)\ndeep\nunicode" {
+		t.Errorf("contents %q", got)
+	}
+	if got := sh(t, id, "stat -c %a /app/run.sh; readlink /app/link.py"); got != "750\ntrain.py" {
+		t.Errorf("mode and link %q", got)
+	}
+
+	// An edit: the new content is there, and nothing was built.
+	writeFile(t, dir, "train.py", "print(2)\n")
+	sync(item("train.py", watcher.Changed))
+	if got := sh(t, id, "cat /app/train.py"); got != "print(2)" {
+		t.Errorf("after edit %q", got)
+	}
+	sum := sha256.Sum256([]byte("print(2)\n"))
+	if h, ok := ledger.Get("/app/train.py"); !ok || h != hex.EncodeToString(sum[:]) {
+		t.Errorf("ledger %q", h)
+	}
+
+	// A rename and a delete.
+	os.Rename(filepath.Join(dir, "old.py"), filepath.Join(dir, "new.py"))
+	os.RemoveAll(filepath.Join(dir, "a"))
+	res = sync(item("old.py", watcher.Removed), item("new.py", watcher.Changed), item("a", watcher.Removed))
+	if res.Removed != 2 || res.Files != 1 {
+		t.Errorf("rename result %+v", res)
+	}
+	if got := sh(t, id, "ls /app/old.py /app/a 2>&1 | wc -l; cat /app/new.py"); got != "2\nold" {
+		t.Errorf("after rename %q", got)
+	}
+
+	// A path whose event said "changed" but that is gone: removed.
+	sync(item("train.py", watcher.Changed), item("vanished.py", watcher.Changed))
+	os.Remove(filepath.Join(dir, "train.py"))
+	sync(item("train.py", watcher.Changed))
+	if got := sh(t, id, "test -e /app/train.py && echo there || echo gone"); got != "gone" {
+		t.Errorf("vanished file: %q", got)
+	}
+
+	after, _ := testEngine.API.ContainerInspect(ctx, id)
+	if after.Image != before.Image || !after.State.Running {
+		t.Error("the container's image changed or it stopped")
+	}
+}
+
+func TestSyncChown(t *testing.T) {
+	id := runBusybox(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "x.py", "x")
+	rule := &watcher.Rule{Source: ".", Dest: "/srv", DestDir: true, Action: watcher.Sync, Chown: "1000:1001", Chmod: "640"}
+	_, err := testEngine.Sync(context.Background(), id, dir, []watcher.SyncItem{{Change: watcher.Change{Path: "x.py"}, Dest: "/srv/x.py", Rule: rule}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sh(t, id, "stat -c '%u:%g %a' /srv/x.py"); got != "1000:1001 640" {
+		t.Errorf("owner and mode %q", got)
+	}
+	rule.Chown = "nobody"
+	if _, err := testEngine.Sync(context.Background(), id, dir, []watcher.SyncItem{{Change: watcher.Change{Path: "x.py"}, Dest: "/srv/x.py", Rule: rule}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := sh(t, id, "stat -c '%u:%g' /srv/x.py"); got != "65534:65534" {
+		t.Errorf("named owner %q", got)
+	}
+}
+
+func TestSyncThousandFilesInOneUpload(t *testing.T) {
+	id := runBusybox(t)
+	dir := t.TempDir()
+	var items []watcher.SyncItem
+	for i := 0; i < 1000; i++ {
+		p := fmt.Sprintf("pkg%d/m%d.py", i%10, i)
+		writeFile(t, dir, p, fmt.Sprintf("v = %d\n", i))
+		items = append(items, item(p, watcher.Changed))
+	}
+	before := testEngine.uploads.Load()
+	res, err := testEngine.Sync(context.Background(), id, dir, items, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testEngine.uploads.Load() - before; n != 1 {
+		t.Errorf("%d uploads, want 1", n)
+	}
+	if res.Files != 1000 {
+		t.Errorf("result %+v", res)
+	}
+	if got := sh(t, id, "find /app -type f | wc -l; cat /app/pkg7/m537.py"); got != "1000\nv = 537" {
+		t.Errorf("in the container: %q", got)
+	}
+}
+
+func TestSyncRefusesTheRoot(t *testing.T) {
+	id := runBusybox(t)
+	res, err := testEngine.Sync(context.Background(), id, t.TempDir(),
+		[]watcher.SyncItem{{Change: watcher.Change{Path: "x", Op: watcher.Removed}, Dest: "/"}}, nil)
+	if err != nil || len(res.Errors) != 1 || res.Removed != 0 {
+		t.Errorf("res %+v err %v", res, err)
+	}
+	if got := sh(t, id, "test -e /bin/sh && echo ok"); got != "ok" {
+		t.Error("the root was touched")
+	}
+}
