@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/watcher"
 )
 
 // Builder selects the Engine's image builder.
@@ -71,6 +73,20 @@ type BuildResult struct {
 	Builder  Builder // the builder that ran
 	Steps    []StepProgress
 	Duration time.Duration
+	Context  []string // the context paths (files and links) the image was built from
+	// ContextSums holds the SHA-256 of every regular file of Context.
+	ContextSums map[string]string
+}
+
+// SeedLedger records in the ledger what the image holds at each synced
+// path, as built from the context: a later rescue then knows whether a
+// file in the container was changed there.
+func (r *BuildResult) SeedLedger(l *Ledger, rules watcher.Rules) {
+	for rel, sum := range r.ContextSums {
+		if d := watcher.Decide(rel, false, rules); d.Action == watcher.Sync {
+			l.set(path.Clean(d.Dest), sum)
+		}
+	}
 }
 
 // BuildError is a build that failed at a Dockerfile step.
@@ -152,7 +168,7 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder Builder) 
 		// excluded Dockerfile and .dockerignore after reading them.
 		extra = append(extra, ".dockerignore")
 	}
-	body := ContextTar(ctx, p.Dir, p.Rules.Ignore, extra...)
+	body := newContextTar(ctx, p.Dir, p.Rules.Ignore, extra)
 	defer body.Close()
 
 	args := map[string]*string{}
@@ -216,6 +232,9 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder Builder) 
 		return nil, fmt.Errorf("the build ended without an image ID")
 	}
 	res.Steps = t.steps()
+	body.Close()
+	<-body.done
+	res.Context, res.ContextSums = body.sent, body.sums
 	return res, nil
 }
 

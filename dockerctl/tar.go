@@ -3,6 +3,8 @@ package dockerctl
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"io/fs"
 	"os"
@@ -21,14 +23,29 @@ import (
 //
 // Files are streamed from disk, never read whole into memory.
 func ContextTar(ctx context.Context, dir string, di *watcher.DockerIgnore, extra ...string) io.ReadCloser {
-	pr, pw := io.Pipe()
-	go func() {
-		pw.CloseWithError(writeContextTar(ctx, pw, dir, di, extra))
-	}()
-	return pr
+	return newContextTar(ctx, dir, di, extra)
 }
 
-func writeContextTar(ctx context.Context, w io.Writer, dir string, di *watcher.DockerIgnore, extra []string) error {
+// contextTar is a context tar being written; sent lists the context paths
+// it holds once done is closed.
+type contextTar struct {
+	*io.PipeReader
+	done chan struct{}
+	sent []string
+	sums map[string]string // SHA-256 of each regular file sent
+}
+
+func newContextTar(ctx context.Context, dir string, di *watcher.DockerIgnore, extra []string) *contextTar {
+	pr, pw := io.Pipe()
+	ct := &contextTar{PipeReader: pr, done: make(chan struct{}), sums: map[string]string{}}
+	go func() {
+		defer close(ct.done)
+		pw.CloseWithError(writeContextTar(ctx, pw, dir, di, extra, &ct.sent, ct.sums))
+	}()
+	return ct
+}
+
+func writeContextTar(ctx context.Context, w io.Writer, dir string, di *watcher.DockerIgnore, extra []string, sent *[]string, sums map[string]string) error {
 	tw := tar.NewWriter(w)
 	written := map[string]bool{}
 	var ensureParents func(rel string) error
@@ -40,13 +57,16 @@ func writeContextTar(ctx context.Context, w io.Writer, dir string, di *watcher.D
 		if err := ensureParents(parent); err != nil {
 			return err
 		}
-		return addPath(tw, dir, parent, written)
+		return addPath(tw, dir, parent, written, nil)
 	}
 	err := watcher.WalkContext(ctx, dir, di, func(e watcher.ContextEntry) error {
 		if err := ensureParents(e.Rel); err != nil {
 			return err
 		}
-		return addPath(tw, dir, e.Rel, written)
+		if !e.Mode.IsDir() {
+			*sent = append(*sent, e.Rel)
+		}
+		return addPath(tw, dir, e.Rel, written, sums)
 	})
 	if err != nil {
 		return err
@@ -61,15 +81,16 @@ func writeContextTar(ctx context.Context, w io.Writer, dir string, di *watcher.D
 		if err := ensureParents(rel); err != nil {
 			return err
 		}
-		if err := addPath(tw, dir, rel, written); err != nil {
+		if err := addPath(tw, dir, rel, written, nil); err != nil {
 			return err
 		}
 	}
 	return tw.Close()
 }
 
-// addPath writes one file, directory or symlink.
-func addPath(tw *tar.Writer, dir, rel string, written map[string]bool) error {
+// addPath writes one file, directory or symlink, and records a regular
+// file's SHA-256 in sums when sums is not nil.
+func addPath(tw *tar.Writer, dir, rel string, written map[string]bool, sums map[string]string) error {
 	full := filepath.Join(dir, filepath.FromSlash(rel))
 	fi, err := os.Lstat(full)
 	if err != nil {
@@ -109,6 +130,12 @@ func addPath(tw *tar.Writer, dir, rel string, written map[string]bool) error {
 	defer f.Close()
 	// A file that grew since Lstat would overflow the header: copy exactly
 	// the size announced; a file that shrank fails, and the caller retries.
-	_, err = io.CopyN(tw, f, hdr.Size)
-	return err
+	h := sha256.New()
+	if _, err = io.CopyN(tw, io.TeeReader(f, h), hdr.Size); err != nil {
+		return err
+	}
+	if sums != nil {
+		sums[rel] = hex.EncodeToString(h.Sum(nil))
+	}
+	return nil
 }

@@ -48,6 +48,9 @@ func (f *TriggerFilter) Why(rel string, isDir bool) string {
 	if rel == ".git" || strings.HasPrefix(rel, ".git/") {
 		return "inside .git"
 	}
+	if rel == ".tfdev" || strings.HasPrefix(rel, ".tfdev/") {
+		return "tfdev's own folder (rescued files)"
+	}
 	if !isDir && IsEditorTemp(path.Base(rel)) {
 		return "an editor's temporary file"
 	}
