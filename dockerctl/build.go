@@ -100,18 +100,22 @@ type BuildError struct {
 }
 
 func (e *BuildError) Error() string {
-	var b strings.Builder
 	if e.Line > 0 {
-		fmt.Fprintf(&b, "%s:%d: %s: ", e.File, e.Line, e.Instruction)
-	} else {
-		fmt.Fprintf(&b, "%s: ", e.File)
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Detail())
 	}
+	return fmt.Sprintf("%s: %s", e.File, e.Detail())
+}
+
+// Detail is the error without its location: "RUN ...: exit code 1".
+func (e *BuildError) Detail() string {
+	what := e.Msg
 	if e.ExitCode >= 0 {
-		fmt.Fprintf(&b, "exit code %d", e.ExitCode)
-	} else {
-		b.WriteString(e.Msg)
+		what = fmt.Sprintf("exit code %d", e.ExitCode)
 	}
-	return b.String()
+	if e.Line > 0 {
+		return e.Instruction + ": " + what
+	}
+	return what
 }
 
 // logLines is how many output lines a step keeps.

@@ -289,3 +289,12 @@ func (e *Engine) Remove(ctx context.Context, id string) error {
 
 // ErrNotRunning is a container that stopped.
 var ErrNotRunning = errors.New("the container is not running")
+
+// Inspect reads a container's state into a Container.
+func (e *Engine) Inspect(ctx context.Context, id string) (*Container, error) {
+	c := &Container{ID: id}
+	if err := e.refresh(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

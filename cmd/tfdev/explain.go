@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -90,24 +89,19 @@ func (pf *projectFlags) register(cmd *cobra.Command) {
 }
 
 func (pf *projectFlags) load() (*dockerfile.Project, error) {
-	args := map[string]string{}
-	for _, kv := range pf.buildArgs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			v, ok = os.LookupEnv(k) // docker build --build-arg K takes K from the environment
-		}
-		if ok {
-			args[k] = v
-		}
-	}
 	if _, err := os.Stat(pf.dir); err != nil {
 		return nil, badInput(fmt.Errorf("project directory: %w", err))
 	}
-	p, err := dockerfile.Load(pf.dir, pf.dockerfile, dockerfile.Options{BuildArgs: args, Target: pf.target})
-	var se *dockerfile.SyntaxError
-	var pe *watcher.PatternError
-	if errors.Is(err, dockerfile.ErrNoDockerfile) || errors.As(err, &se) || errors.As(err, &pe) {
-		return nil, badInput(err)
+	p, err := dockerfile.Load(pf.dir, pf.dockerfile, dockerfile.Options{BuildArgs: buildArgs(pf.buildArgs), Target: pf.target})
+	return p, projectError(err)
+}
+
+// splitKV reads a --build-arg: K=V, or K alone to take K from the
+// environment, as docker build does.
+func splitKV(kv string) (string, string, bool) {
+	k, v, ok := strings.Cut(kv, "=")
+	if !ok {
+		v, ok = os.LookupEnv(k)
 	}
-	return p, err
+	return k, v, ok
 }

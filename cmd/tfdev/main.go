@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/tfdev-dev/tfdev/dockerctl"
 )
 
 // Exit statuses, documented in --help and the README.
@@ -27,6 +28,12 @@ func (e usageError) Unwrap() error { return e.err }
 
 func badInput(err error) error { return usageError{err} }
 
+// errSilent is a failure that was already reported as an event: exit 1
+// without saying it twice.
+var errSilent = errors.New("failed")
+
+func asBuildError(err error, be **dockerctl.BuildError) bool { return errors.As(err, be) }
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -40,7 +47,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "tfdev:", err)
+	if !errors.Is(err, errSilent) {
+		fmt.Fprintln(stderr, "tfdev:", err)
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
@@ -63,6 +72,6 @@ Exit status: 0 ok, 1 runtime failure (engine, build, filesystem),
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
-	root.AddCommand(newContextCmd(), newExplainCmd(), newVersionCmd())
+	root.AddCommand(newUpCmd(), newDownCmd(), newStatusCmd(), newLogsCmd(), newBuildCmd(), newContextCmd(), newExplainCmd(), newVersionCmd())
 	return root
 }

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/spf13/cobra"
+	"github.com/tfdev-dev/tfdev/dockerctl"
+)
+
+func newDownCmd() *cobra.Command {
+	var pf projectFlags
+	var rmi bool
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Stop and remove the project's container, rescuing your files first",
+		Long: `Stop and remove this project's container. Files you made or changed in it
+(notebooks, outputs) are copied back to the project first; where the host
+changed too they go to .tfdev/rescued/. Images are kept unless --rmi.`,
+		Example: `  tfdev down
+  tfdev down -C testdata/demo --rmi`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := pf.load()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			eng, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			ids, err := eng.ProjectContainers(ctx, p.Dir)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, id := range ids {
+				c, err := eng.Inspect(ctx, id)
+				if err != nil {
+					return err
+				}
+				if err := eng.Stop(ctx, id); err != nil {
+					return err
+				}
+				rs, err := eng.Rescue(ctx, c, p.Dir, p.Rules, nil)
+				for _, r := range rs {
+					to, _ := filepath.Rel(p.Dir, r.To)
+					fmt.Fprintln(out, dockerctl.Event{Kind: dockerctl.EvRescue, From: r.From, To: to, Conflict: r.Conflict}.Plain())
+				}
+				if err != nil {
+					return fmt.Errorf("%w; the container %s is kept so nothing is lost", err, c.Name)
+				}
+				if err := eng.Remove(ctx, id); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "tfdev: removed container %s\n", c.Name)
+			}
+			if len(ids) == 0 {
+				fmt.Fprintln(out, "tfdev: no container for this project")
+			}
+			if rmi {
+				repo := dockerctl.ImageRepo(p.Dir)
+				imgs, err := eng.API.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", repo))})
+				if err != nil {
+					return err
+				}
+				for _, im := range imgs {
+					if _, err := eng.API.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
+						return err
+					}
+					fmt.Fprintf(out, "tfdev: removed image %s\n", im.ID)
+				}
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().BoolVar(&rmi, "rmi", false, "also remove the project's images")
+	return cmd
+}
+
+func newStatusCmd() *cobra.Command {
+	var pf projectFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:     "status",
+		Short:   "Show the project's container, image, Jupyter URL and last build",
+		Example: "  tfdev status\n  tfdev status --output json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := filepath.Abs(pf.dir)
+			if err != nil {
+				return badInput(err)
+			}
+			ctx := cmd.Context()
+			eng, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			c, err := eng.Find(ctx, dir)
+			if err != nil {
+				return err
+			}
+			st, err := dockerctl.ReadState(dir)
+			if err != nil {
+				return err
+			}
+			type status struct {
+				Running   bool            `json:"running"`
+				Container string          `json:"container,omitempty"`
+				Image     string          `json:"image,omitempty"`
+				URL       string          `json:"url,omitempty"`
+				GPU       bool            `json:"gpu"`
+				LastBuild dockerctl.State `json:"last_build"`
+			}
+			s := status{LastBuild: st}
+			if c != nil {
+				s.Running, s.Container, s.Image, s.URL, s.GPU = true, c.Name, c.Image, c.URL(), c.GPU
+			}
+			out := cmd.OutOrStdout()
+			if output == "json" {
+				return json.NewEncoder(out).Encode(s)
+			}
+			if c == nil {
+				fmt.Fprintln(out, "container: none running (tfdev up starts one)")
+			} else {
+				mode := "CPU"
+				if c.GPU {
+					mode = "GPU"
+				}
+				fmt.Fprintf(out, "container: %s (%s)\nimage:     %s\nurl:       %s\n", c.Name, mode, c.Image, c.URL())
+			}
+			if st.Image != "" {
+				fmt.Fprintf(out, "last build: %s, %.1fs with %s, %s\n", st.BuiltAt.Format("2006-01-02 15:04:05"), st.BuildSeconds, st.Builder, st.Image)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&pf.dir, "dir", "C", ".", "project directory")
+	cmd.Flags().StringVarP(&output, "output", "o", "plain", "plain or json")
+	return cmd
+}
+
+func newLogsCmd() *cobra.Command {
+	var dir string
+	var follow bool
+	var tail string
+	cmd := &cobra.Command{
+		Use:     "logs [-f]",
+		Short:   "Print the project's container's logs",
+		Example: "  tfdev logs\n  tfdev logs -f --tail 50",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return badInput(err)
+			}
+			ctx, stop := signalContext(cmd.Context(), cmd.ErrOrStderr())
+			defer stop()
+			eng, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			c, err := eng.Find(ctx, abs)
+			if err != nil {
+				return err
+			}
+			if c == nil {
+				return fmt.Errorf("no running container for %s (tfdev up starts one)", abs)
+			}
+			rc, err := eng.API.ContainerLogs(ctx, c.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Tail: tail})
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			_, err = stdcopy.StdCopy(cmd.OutOrStdout(), cmd.ErrOrStderr(), rc)
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&dir, "dir", "C", ".", "project directory")
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines")
+	cmd.Flags().StringVar(&tail, "tail", "all", "number of lines from the end")
+	return cmd
+}
+
+func newBuildCmd() *cobra.Command {
+	var pf projectFlags
+	var builder, output string
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Build the project's image once, with progress, and exit",
+		Long: `One cached build with per-step progress: for CI, and for warming the
+cache before tfdev up. Exit status 1 when the build fails, with the
+failing Dockerfile line as FILE:LINE:1: error: MESSAGE.`,
+		Example: "  tfdev build\n  tfdev build --build-arg BASE=tfdev-test/jupyter --output json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := pf.load()
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext(cmd.Context(), cmd.ErrOrStderr())
+			defer stop()
+			eng, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			emit := eventPrinter(cmd.OutOrStdout(), output)
+			emit(dockerctl.Event{Kind: dockerctl.EvBuildStart, Reason: "tfdev build"})
+			res, err := eng.Build(ctx, dockerctl.BuildOptions{
+				Project: p, Tags: []string{dockerctl.ImageRepo(p.Dir) + ":latest"}, BuildArgs: buildArgs(pf.buildArgs),
+				Target: pf.target, Builder: dockerctl.Builder(builder),
+				Labels: map[string]string{dockerctl.LabelProject: dockerctl.ProjectID(p.Dir)},
+				Progress: func(sp dockerctl.StepProgress) {
+					emit(dockerctl.Event{Kind: dockerctl.EvBuildStep, Index: sp.Index, Total: sp.Total, Line: sp.Line,
+						Instruction: sp.Instruction, State: string(sp.State), Seconds: sp.Duration.Seconds()})
+				},
+			})
+			if err != nil {
+				var be *dockerctl.BuildError
+				if ok := asBuildError(err, &be); ok {
+					emit(dockerctl.Event{Kind: dockerctl.EvBuildFailed, File: be.File, Line: be.Line, Message: be.Detail(), Log: be.Log})
+					return errSilent
+				}
+				return err
+			}
+			emit(dockerctl.Event{Kind: dockerctl.EvBuildDone, Image: res.ImageID, Seconds: res.Duration.Seconds(), Builder: string(res.Builder)})
+			return nil
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVar(&builder, "builder", "auto", "auto, buildkit or legacy")
+	cmd.Flags().StringVarP(&output, "output", "o", "plain", "plain or json")
+	return cmd
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+// upFlags are `tfdev up`'s flags beyond the project's.
+type upFlags struct {
+	projectFlags
+	port     int
+	hostIP   string
+	gpus     string
+	token    string
+	builder  string
+	debounce time.Duration
+	keep     bool
+	noTUI    bool
+	output   string
+}
+
+func newUpCmd() *cobra.Command {
+	var f upFlags
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Build, run Jupyter, and keep the container in step with your files",
+		Long: `Build the project's image (cached, layer by layer), run it as a Jupyter
+container (GPU when the Engine has one) and watch the folder: source edits
+are synced into the running container, dependency changes trigger a cached
+rebuild, and the new container replaces the old one only once it is ready,
+with the files you made in the old one copied back first.
+
+Ctrl-C (or SIGTERM) stops watching, rescues files from the container and
+stops it (unless --keep); a second Ctrl-C exits at once.
+
+Settings come from, lowest first: defaults, tfdev.toml or [tool.tfdev] in
+pyproject.toml, TFDEV_<FLAG> environment variables (TFDEV_PORT=8890), flags.
+
+Exit status: 0 ok, 1 runtime failure, 2 usage error or bad project input.`,
+		Example: `  tfdev up
+  tfdev up -C testdata/demo --build-arg BASE=tfdev-test/jupyter
+  tfdev up --no-tui --output json     # for VS Code tasks and scripts`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyConfig(cmd, f.dir); err != nil {
+				return err
+			}
+			return runUp(cmd, &f)
+		},
+	}
+	f.registerUp(cmd)
+	return cmd
+}
+
+func (f *upFlags) registerUp(cmd *cobra.Command) {
+	f.register(cmd)
+	fl := cmd.Flags()
+	fl.IntVar(&f.port, "port", dockerctl.JupyterPort, "host port for Jupyter (a free one is taken if it is busy)")
+	fl.StringVar(&f.hostIP, "host-ip", "127.0.0.1", "host address to publish Jupyter on")
+	fl.StringVar(&f.gpus, "gpus", "auto", "auto, all, none, a count, or device IDs (0,1)")
+	fl.StringVar(&f.token, "token", "", "Jupyter token (default: a random 128-bit one)")
+	fl.StringVar(&f.builder, "builder", "auto", "auto, buildkit or legacy")
+	fl.DurationVar(&f.debounce, "debounce", watcher.DefaultQuiet, "quiet time before a batch of changes is applied")
+	fl.BoolVar(&f.keep, "keep", false, "leave the container running when tfdev exits")
+	fl.BoolVar(&f.noTUI, "no-tui", false, "print plain event lines even on a terminal")
+	fl.StringVarP(&f.output, "output", "o", "plain", "plain or json (one object per line), when not in the terminal UI")
+}
+
+func (f *upFlags) check() error {
+	switch f.output {
+	case "plain", "json":
+	default:
+		return badInput(fmt.Errorf("--output must be plain or json, not %q", f.output))
+	}
+	switch dockerctl.Builder(f.builder) {
+	case dockerctl.BuilderAuto, dockerctl.BuilderBuildKit, dockerctl.BuilderLegacy:
+	default:
+		return badInput(fmt.Errorf("--builder must be auto, buildkit or legacy, not %q", f.builder))
+	}
+	if f.debounce <= 0 {
+		return badInput(fmt.Errorf("--debounce must be positive"))
+	}
+	return nil
+}
+
+// eventPrinter writes events as plain lines or JSON lines.
+func eventPrinter(w io.Writer, format string) func(dockerctl.Event) {
+	var mu sync.Mutex
+	enc := json.NewEncoder(w)
+	return func(e dockerctl.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if format == "json" {
+			enc.Encode(e)
+			return
+		}
+		fmt.Fprintln(w, e.Plain())
+	}
+}
+
+// signalContext is cancelled by the first SIGINT or SIGTERM; a second one
+// exits at once.
+func signalContext(parent context.Context, stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-ch:
+			fmt.Fprintln(stderr, "tfdev: stopping (press Ctrl-C again to quit at once)")
+			cancel()
+		case <-ctx.Done():
+			return
+		}
+		<-ch
+		fmt.Fprintln(stderr, "tfdev: quitting at once")
+		os.Exit(130)
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}
+
+func connect(ctx context.Context) (*dockerctl.Engine, error) {
+	return dockerctl.Connect(ctx)
+}
+
+func buildArgs(kvs []string) map[string]string {
+	args := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := splitKV(kv)
+		if ok {
+			args[k] = v
+		}
+	}
+	return args
+}
+
+func runUp(cmd *cobra.Command, f *upFlags) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(f.dir)
+	if err != nil {
+		return badInput(err)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return badInput(fmt.Errorf("project directory %s: not a directory", f.dir))
+	}
+	ctx, stop := signalContext(cmd.Context(), cmd.ErrOrStderr())
+	defer stop()
+	eng, err := connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	// The terminal UI comes with issue 5; until then a terminal gets the
+	// same plain lines a pipe does.
+	emit := eventPrinter(cmd.OutOrStdout(), f.output)
+	s := dockerctl.NewSession(eng, dockerctl.SessionOptions{
+		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
+		Builder: dockerctl.Builder(f.builder), HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
+		Keep: f.keep, Quiet: f.debounce, Emit: emit,
+	})
+	return projectError(s.Run(ctx))
+}
+
+// projectError marks errors caused by the project's files as usage errors
+// (exit status 2).
+func projectError(err error) error {
+	var se *dockerfile.SyntaxError
+	var pe *watcher.PatternError
+	if errors.Is(err, dockerfile.ErrNoDockerfile) || errors.As(err, &se) || errors.As(err, &pe) {
+		return badInput(err)
+	}
+	return err
+}
