@@ -2,7 +2,11 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: test build bench fmt-check
+# Where `make demo` copies testdata/demo, so your edits and saved notebooks
+# stay out of the repository.
+DEMO_DIR ?= /tmp/tfdev-demo
+
+.PHONY: test build bench fmt-check demo images
 
 build:
 	$(GO) build -o bin/tfdev ./cmd/tfdev
@@ -15,6 +19,17 @@ test: fmt-check
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run='^$$' -fuzz=FuzzContext -fuzztime=$(FUZZTIME) ./watcher
+
+# The Debian packages the test images need (as root), then the images.
+images:
+	@command -v debootstrap >/dev/null && [ -x /bin/busybox ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap busybox-static)
+	$(GO) run ./testdata/mkimages
+
+# The README's first command: tfdev up on the demo, on the local Jupyter base.
+demo: images build
+	@[ -d $(DEMO_DIR) ] || cp -r testdata/demo $(DEMO_DIR)
+	bin/tfdev up -C $(DEMO_DIR) --build-arg BASE=tfdev-test/jupyter
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

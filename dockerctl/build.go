@@ -62,6 +62,7 @@ type BuildOptions struct {
 	CacheFrom []string
 	Labels    map[string]string
 	Builder   Builder
+	NoCache   bool // build every step again (for comparisons)
 	// Progress, when set, is called from the building goroutine on every
 	// change of a step's state.
 	Progress func(StepProgress)
@@ -193,6 +194,7 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder Builder) 
 		Target:      opts.Target,
 		CacheFrom:   opts.CacheFrom,
 		Labels:      opts.Labels,
+		NoCache:     opts.NoCache,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the build on %s: %w", e.Host, err)

@@ -118,21 +118,26 @@ func (e *Engine) Reconcile(ctx context.Context, id, hostDir string, rules watche
 		}
 		items = append(items, watcher.SyncItem{Change: watcher.Change{Path: f.Rel}, Dest: d.Dest, Rule: d.Rule})
 	}
-	if len(built) > 0 {
+	var gone []watcher.SyncItem
+	for _, p := range built {
+		if onHost[p] {
+			continue
+		}
+		d := watcher.Decide(p, false, rules)
+		if _, inContainer := manifest[path.Clean(d.Dest)]; d.Action == watcher.Sync && inContainer {
+			gone = append(gone, watcher.SyncItem{Change: watcher.Change{Path: p, Op: watcher.Removed}, Dest: d.Dest, Rule: d.Rule})
+		}
+	}
+	if len(gone) > 0 {
+		// Asked only when needed: on some storage drivers (fuse-overlayfs)
+		// the Engine walks the whole filesystem to answer.
 		changed, err := e.changedInContainer(ctx, id)
 		if err != nil {
 			return SyncResult{}, err
 		}
-		for _, p := range built {
-			if onHost[p] {
-				continue
-			}
-			d := watcher.Decide(p, false, rules)
-			if d.Action != watcher.Sync {
-				continue
-			}
-			if _, inContainer := manifest[path.Clean(d.Dest)]; inContainer && !changed[path.Clean(d.Dest)] {
-				items = append(items, watcher.SyncItem{Change: watcher.Change{Path: p, Op: watcher.Removed}, Dest: d.Dest, Rule: d.Rule})
+		for _, it := range gone {
+			if !changed[path.Clean(it.Dest)] {
+				items = append(items, it)
 			}
 		}
 	}

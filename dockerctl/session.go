@@ -297,8 +297,8 @@ func (s *Session) finishBuild(ctx context.Context, out buildOutcome) {
 	case s.cur == nil:
 		s.startContainer(ctx)
 	case s.cur.Image == res.ImageID && prev == nil:
-		s.announce(ctx, "reattached")
 		s.reconcile(ctx, "reattach")
+		s.announce(ctx, "reattached")
 	case s.cur.Image == res.ImageID:
 		s.info("the running container already has this image")
 	default:
@@ -347,8 +347,8 @@ func (s *Session) startContainer(ctx context.Context) {
 		return
 	}
 	s.cur = c
+	s.reconcile(ctx, "start") // before "ready": ready means up to date
 	s.announce(ctx, "new")
-	s.reconcile(ctx, "start")
 }
 
 // announce reports a started container and waits for its Jupyter.
@@ -389,8 +389,8 @@ func (s *Session) replace(ctx context.Context) {
 		return
 	}
 	s.cur = nc
-	s.announce(ctx, "replaced "+shortID(old.ID))
 	s.reconcile(ctx, "replacement")
+	s.announce(ctx, "replaced "+shortID(old.ID))
 }
 
 func (s *Session) rescue(ctx context.Context, c *Container) error {
@@ -566,8 +566,8 @@ func (s *Session) handleDeath(ctx context.Context, d death) {
 		s.fail(err)
 		return
 	}
-	s.announce(ctx, "restarted after exit code "+fmt.Sprint(code))
 	s.reconcile(ctx, "restart")
+	s.announce(ctx, "restarted after exit code "+fmt.Sprint(code))
 }
 
 // shutdown rescues files and stops the container (unless Keep). It uses its

@@ -54,6 +54,9 @@ func (f *TriggerFilter) Why(rel string, isDir bool) string {
 	if !isDir && IsEditorTemp(path.Base(rel)) {
 		return "an editor's temporary file"
 	}
+	if strings.HasPrefix(path.Base(rel), ".tfdev-") {
+		return "tfdev's own temporary file"
+	}
 	if f != nil && f.user != nil {
 		p := rel
 		if isDir {

@@ -1,0 +1,351 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// tfdevBinary builds the real binary once per test run.
+func tfdevBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tfdev-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tfdev")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+func engine(t *testing.T) *dockerctl.Engine {
+	t.Helper()
+	eng, err := dockerctl.Connect(context.Background())
+	if err != nil {
+		t.Fatalf("the end-to-end tests need the Docker Engine: %v", err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	if err := testimage.EnsureJupyter(context.Background(), eng.API, io.Discard); err != nil {
+		t.Fatalf("the Jupyter test image: %v", err)
+	}
+	return eng
+}
+
+// copyDemo copies testdata/demo to a temp dir: the test edits it.
+func copyDemo(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "demo")
+	err := filepath.Walk("../../testdata/demo", func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("../../testdata/demo", p)
+		target := filepath.Join(dst, rel)
+		if fi.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, fi.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// upProcess is a running `tfdev up` with its output lines.
+type upProcess struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	lines chan string
+	seen  []string
+	done  chan error
+}
+
+func startUp(t *testing.T, dir string, args ...string) *upProcess {
+	t.Helper()
+	cmd := exec.Command(tfdevBinary(t), append([]string{"up", "-C", dir, "--no-tui", "--build-arg", "BASE=" + testimage.Jupyter}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &upProcess{t: t, cmd: cmd, lines: make(chan string, 1024), done: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("tfdev output:\n%s\nstderr:\n%s", strings.Join(p.seen, "\n"), stderr.String())
+		}
+		// Remove whatever container the project still has.
+		eng, err := dockerctl.Connect(context.Background())
+		if err == nil {
+			ids, _ := eng.ProjectContainers(context.Background(), dir)
+			for _, id := range ids {
+				eng.Remove(context.Background(), id)
+			}
+			eng.Close()
+		}
+	})
+	return p
+}
+
+// next returns the next line that satisfies match, failing after a generous
+// deadline (a bound on the wait, not a timing assertion).
+func (p *upProcess) next(what string, match func(string) bool) string {
+	p.t.Helper()
+	deadline := time.After(4 * time.Minute)
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				p.t.Fatalf("tfdev exited before %s", what)
+			}
+			p.seen = append(p.seen, l)
+			if match(l) {
+				return l
+			}
+		case <-deadline:
+			p.t.Fatalf("no %s within the deadline", what)
+		}
+	}
+}
+
+type ev struct {
+	dockerctl.Event
+	raw string
+}
+
+// nextEvent waits for a JSON event of the kind for which ok holds; the
+// events passed on the way are returned too.
+func (p *upProcess) nextEvent(kind dockerctl.EventKind, ok func(dockerctl.Event) bool) (dockerctl.Event, []dockerctl.Event) {
+	p.t.Helper()
+	var passed []dockerctl.Event
+	var found dockerctl.Event
+	p.next(string(kind), func(l string) bool {
+		var e dockerctl.Event
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			p.t.Fatalf("not a JSON event: %q", l)
+		}
+		if e.Kind == dockerctl.EvBuildFailed && kind != dockerctl.EvBuildFailed {
+			p.t.Fatalf("build failed: %s", l)
+		}
+		if e.Kind == kind && (ok == nil || ok(e)) {
+			found = e
+			return true
+		}
+		passed = append(passed, e)
+		return false
+	})
+	return found, passed
+}
+
+func statusCode(t *testing.T, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "token "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+var tokenRe = regexp.MustCompile(`^(http://[^/]+)/.*\?token=([0-9a-f]+)$`)
+
+func containerFile(t *testing.T, eng *dockerctl.Engine, name, p string) string {
+	t.Helper()
+	out, err := eng.ExecOK(context.Background(), name, "cat", p)
+	if err != nil {
+		t.Fatalf("reading %s in %s: %v", p, name, err)
+	}
+	return string(out)
+}
+
+func containerImage(t *testing.T, eng *dockerctl.Engine, name string) (string, bool) {
+	t.Helper()
+	insp, err := eng.API.ContainerInspect(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return insp.Image, insp.State.Running
+}
+
+// TestUpEndToEnd runs the real binary on a copy of the demo with the real
+// Jupyter base image and checks the whole loop through its JSON events and
+// the Engine API.
+func TestUpEndToEnd(t *testing.T) {
+	eng := engine(t)
+	dir := copyDemo(t)
+	up := startUp(t, dir, "--output", "json")
+
+	// 1. Jupyter answers with the token, and refuses without it.
+	ready, _ := up.nextEvent(dockerctl.EvReady, nil)
+	m := tokenRe.FindStringSubmatch(ready.URL)
+	if m == nil {
+		t.Fatalf("ready URL %q", ready.URL)
+	}
+	base, token := m[1], m[2]
+	if code := statusCode(t, base+"/api/status", token); code != http.StatusOK {
+		t.Fatalf("/api/status with the token: %d", code)
+	}
+	if code := statusCode(t, base+"/api/status", ""); code != http.StatusForbidden {
+		t.Fatalf("/api/status without the token: %d", code)
+	}
+	name := ready.Container
+	image1, _ := containerImage(t, eng, name)
+
+	// 2. A source edit is synced, with no build.
+	if err := os.WriteFile(filepath.Join(dir, "train.py"), []byte("print('edited by the test')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, passed := up.nextEvent(dockerctl.EvSync, func(e dockerctl.Event) bool {
+		return strings.Contains(strings.Join(e.Paths, " "), "train.py")
+	})
+	for _, e := range passed {
+		if e.Kind == dockerctl.EvBuildStart {
+			t.Errorf("a source edit started a build: %+v", e)
+		}
+	}
+	if got := containerFile(t, eng, name, "/tf/train.py"); got != "print('edited by the test')\n" {
+		t.Errorf("train.py in the container: %q", got)
+	}
+	if img, _ := containerImage(t, eng, name); img != image1 {
+		t.Errorf("the image changed after a sync: %s -> %s", image1, img)
+	}
+
+	// 4 (before 3). A notebook saved through Jupyter before the rebuild.
+	nb := `{"type":"notebook","format":"json","content":{"cells":[],"metadata":{},"nbformat":4,"nbformat_minor":5}}`
+	req, _ := http.NewRequest(http.MethodPut, base+"/api/contents/notebooks/from-jupyter.ipynb", strings.NewReader(nb))
+	req.Header.Set("Authorization", "token "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || (resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK) {
+		t.Fatalf("saving a notebook: %v %v", err, resp)
+	}
+	resp.Body.Close()
+
+	// 3. A requirements edit (still installable offline) rebuilds from cache.
+	if err := os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte(fmt.Sprintf("numpy==1.24.2\n# pinned for the seed article, run %d\n", time.Now().UnixNano())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start, _ := up.nextEvent(dockerctl.EvBuildStart, nil)
+	if !strings.Contains(start.Reason, "requirements.txt") {
+		t.Errorf("build reason %q", start.Reason)
+	}
+	_, steps := up.nextEvent(dockerctl.EvBuildDone, nil)
+	states := map[string]string{}
+	for _, e := range steps {
+		if e.Kind == dockerctl.EvBuildStep {
+			states[e.Instruction] = e.State
+		}
+	}
+	if states["WORKDIR /tf"] != "cached" || states["FROM ${BASE}"] != "cached" {
+		t.Errorf("base steps not from cache: %v", states)
+	}
+	if states["RUN pip install --no-cache-dir -r /tmp/requirements.txt"] != "done" {
+		t.Errorf("the pip step did not run: %v", states)
+	}
+	up.nextEvent(dockerctl.EvContainer, nil)
+	ready2, _ := up.nextEvent(dockerctl.EvReady, nil)
+	if ready2.URL != ready.URL {
+		t.Errorf("URL changed across the rebuild: %s -> %s", ready.URL, ready2.URL)
+	}
+	if code := statusCode(t, base+"/api/status", token); code != http.StatusOK {
+		t.Fatalf("/api/status after the rebuild: %d", code)
+	}
+	image2, _ := containerImage(t, eng, ready2.Container)
+	if image2 == image1 {
+		t.Error("no new image after a requirements change")
+	}
+
+	// 4. The notebook is on the host and in the new container.
+	if _, err := os.Stat(filepath.Join(dir, "notebooks", "from-jupyter.ipynb")); err != nil {
+		t.Errorf("the notebook is not on the host: %v", err)
+	}
+	if code := statusCode(t, base+"/api/contents/notebooks/from-jupyter.ipynb", token); code != http.StatusOK {
+		t.Errorf("the notebook is not in the new container: %d", code)
+	}
+
+	// 5. A broken Dockerfile line: build.failed names it; the old container serves.
+	df := filepath.Join(dir, "Dockerfile")
+	orig, _ := os.ReadFile(df)
+	broken := strings.Replace(string(orig), "WORKDIR /tf", "WORKDIR /tf\nCOPPY nothing /x", 1)
+	if err := os.WriteFile(df, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	failed, _ := up.nextEvent(dockerctl.EvBuildFailed, nil)
+	if failed.Line != 6 || failed.File != "Dockerfile" {
+		t.Errorf("build.failed at %s:%d: %s", failed.File, failed.Line, failed.Message)
+	}
+	if code := statusCode(t, base+"/api/status", token); code != http.StatusOK {
+		t.Errorf("the old container stopped answering after a failed build: %d", code)
+	}
+
+	// 6. SIGTERM: exit 0, the container stopped.
+	if err := up.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	up.nextEvent(dockerctl.EvStop, nil)
+	select {
+	case err := <-up.done:
+		if err != nil {
+			t.Errorf("exit: %v", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("tfdev did not exit after SIGTERM")
+	}
+	if _, running := containerImage(t, eng, ready2.Container); running {
+		t.Error("the container is still running after SIGTERM")
+	}
+}
