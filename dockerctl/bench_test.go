@@ -115,4 +115,3 @@ COPY . /app
 	b.ReportMetric(float64(ranCached)/float64(b.N), "cached-steps-run")
 	b.ReportMetric(float64(ranFull)/float64(b.N), "nocache-steps-run")
 }
-
