@@ -297,6 +297,11 @@ func (s *Session) finishBuild(ctx context.Context, out buildOutcome) {
 	case s.cur == nil:
 		s.startContainer(ctx)
 	case s.cur.Image == res.ImageID && prev == nil:
+		// Edits made in the container while tfdev was away come home
+		// first; then the host's changes go in.
+		if err := s.rescue(ctx, s.cur); err != nil {
+			s.fail(err)
+		}
 		s.reconcile(ctx, "reattach")
 		s.announce(ctx, "reattached")
 	case s.cur.Image == res.ImageID:
@@ -603,8 +608,16 @@ type State struct {
 	URL          string    `json:"url,omitempty"`
 }
 
-// StateFile is where the session records State, under the project.
-const StateFile = ".tfdev/state.json"
+// StatePath is where the session records a project's State: in the user's
+// cache directory, not in the project, where it would change the build
+// context.
+func StatePath(dir string) string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "tfdev", ProjectID(dir)+".json")
+}
 
 func (s *Session) writeState() {
 	st := State{Image: s.built.ImageID, Builder: string(s.built.Builder), BuiltAt: time.Now(), BuildSeconds: s.built.Duration.Seconds()}
@@ -612,7 +625,7 @@ func (s *Session) writeState() {
 		st.Container, st.URL = s.cur.Name, s.cur.URL()
 	}
 	b, _ := json.MarshalIndent(st, "", "  ")
-	p := filepath.Join(s.project.Dir, StateFile)
+	p := StatePath(s.project.Dir)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
 		os.WriteFile(p, append(b, '\n'), 0o644)
 	}
@@ -621,7 +634,7 @@ func (s *Session) writeState() {
 // ReadState reads the last State of a project; a zero State when none.
 func ReadState(dir string) (State, error) {
 	var st State
-	b, err := os.ReadFile(filepath.Join(dir, StateFile))
+	b, err := os.ReadFile(StatePath(dir))
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
 	}

@@ -75,3 +75,5 @@ Exit status: 0 ok, 1 runtime failure (engine, build, filesystem),
 	root.AddCommand(newUpCmd(), newDownCmd(), newStatusCmd(), newLogsCmd(), newBuildCmd(), newContextCmd(), newExplainCmd(), newVersionCmd())
 	return root
 }
+
+func asUsage(err error, ue *usageError) bool { return errors.As(err, ue) }
