@@ -11,7 +11,8 @@ import (
 type EventKind string
 
 const (
-	EvProject      EventKind = "project"      // project, engine, builder, GPU/CPU mode
+	EvProject      EventKind = "project"      // Project, Engine, Builder, GPU (Reason: why CPU)
+	EvPlan         EventKind = "plan"         // Steps: the Dockerfile's steps, at start and after a reload
 	EvWatch        EventKind = "watch.ready"  // the tree is watched
 	EvBuildStart   EventKind = "build.start"  // Reason
 	EvBuildStep    EventKind = "build.step"   // Index, Total, Instruction, State, Seconds
@@ -57,8 +58,23 @@ type Event struct {
 	Message     string    `json:"message,omitempty"`
 	Builder     string    `json:"builder,omitempty"`
 	GPU         *bool     `json:"gpu,omitempty"`
+	Project     string    `json:"project,omitempty"`
+	Engine      string    `json:"engine,omitempty"`
 	Paths       []string  `json:"paths,omitempty"`
 	Log         []string  `json:"log,omitempty"`
+	Steps       []StepRow `json:"steps,omitempty"`
+}
+
+// StepRow is one Dockerfile step as a UI lists it.
+type StepRow struct {
+	Index       int    `json:"index"` // as in build.step events
+	Stage       int    `json:"stage"`
+	StageName   string `json:"stage_name,omitempty"`
+	Target      bool   `json:"target"` // in the stage that runs
+	Line        int    `json:"line"`
+	Kind        string `json:"kind"`
+	Instruction string `json:"instruction"`
+	Sync        bool   `json:"sync,omitempty"` // synced files land through this step
 }
 
 // Plain renders the event as one stable line for a log, a pipe or a VS Code
@@ -69,6 +85,8 @@ func (e Event) Plain() string {
 	switch e.Kind {
 	case EvProject:
 		return p + e.Message
+	case EvPlan:
+		return fmt.Sprintf("%sDockerfile has %d steps", p, len(e.Steps))
 	case EvWatch:
 		return p + "watching " + e.Message
 	case EvBuildStart:

@@ -152,8 +152,9 @@ func (s *Session) Run(ctx context.Context) error {
 		builder = "legacy builder"
 	}
 	gpuOn := gpu.Available && s.o.GPUs != "none"
-	s.emit(Event{Kind: EvProject, GPU: &gpuOn, Builder: builder, Message: fmt.Sprintf("project %s, engine %s (API %s, %s), %s, %s",
-		p.Dir, s.eng.Host, s.eng.APIVersion, platform, builder, mode)})
+	s.emit(Event{Kind: EvProject, GPU: &gpuOn, Builder: builder, Project: p.Dir, Engine: s.eng.Host, Reason: gpu.Why,
+		Message: fmt.Sprintf("project %s, engine %s (API %s, %s), %s, %s", p.Dir, s.eng.Host, s.eng.APIVersion, platform, builder, mode)})
+	s.emitPlan()
 
 	w, err := watcher.New(watcher.Options{
 		Dir: p.Dir, Rules: p.Rules, Quiet: s.o.Quiet, Ceiling: s.o.Ceiling,
@@ -252,6 +253,27 @@ func dedupe(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// emitPlan lists the Dockerfile's steps for a UI.
+func (s *Session) emitPlan() {
+	m := s.project.Model
+	syncLines := map[int]bool{}
+	for _, r := range s.project.Rules.Steps {
+		if r.Action == watcher.Sync {
+			syncLines[r.Line] = true
+		}
+	}
+	var rows []StepRow
+	for i, st := range m.AllSteps() {
+		row := StepRow{Index: i + 1, Stage: st.Stage, Line: st.Line, Kind: st.Kind, Instruction: st.Text, Sync: syncLines[st.Line]}
+		if st.Stage >= 0 {
+			row.StageName = m.Stages[st.Stage].Label(st.Stage)
+			row.Target = st.Stage == m.Target
+		}
+		rows = append(rows, row)
+	}
+	s.emit(Event{Kind: EvPlan, Steps: rows, File: m.Name})
 }
 
 // ImageRepo is the repository tfdev tags a project's images with.
@@ -422,12 +444,12 @@ func (s *Session) reconcile(ctx context.Context, why string) {
 		return
 	}
 	if res.Files+res.Removed > 0 {
-		s.emitSync(res, nil)
+		s.emitSync(res, nil, 0)
 	}
 }
 
-func (s *Session) emitSync(res SyncResult, paths []string) {
-	s.emit(Event{Kind: EvSync, Files: res.Files, Removed: res.Removed, Bytes: res.Bytes,
+func (s *Session) emitSync(res SyncResult, paths []string, line int) {
+	s.emit(Event{Kind: EvSync, Files: res.Files, Removed: res.Removed, Bytes: res.Bytes, Line: line,
 		Ms: float64(res.Duration.Microseconds()) / 1000, Paths: paths, Container: s.cur.Name})
 	for _, pe := range res.Errors {
 		s.fail(pe)
@@ -444,6 +466,7 @@ func (s *Session) handleBatch(ctx context.Context, b watcher.Batch) string {
 	if b.Reloaded {
 		if np := s.latest.Load(); np != nil {
 			s.project = np
+			s.emitPlan()
 		}
 	}
 	plan := watcher.Classify(b.Changes, b.Rules)
@@ -453,10 +476,14 @@ func (s *Session) handleBatch(ctx context.Context, b watcher.Batch) string {
 			s.fail(err)
 		} else {
 			paths := make([]string, 0, len(plan.Sync))
+			line := 0
 			for _, it := range plan.Sync {
 				paths = append(paths, it.Path)
+				if it.Rule != nil && line == 0 {
+					line = it.Rule.Line
+				}
 			}
-			s.emitSync(res, paths)
+			s.emitSync(res, paths, line)
 		}
 	}
 	if len(b.Rescan) > 0 {

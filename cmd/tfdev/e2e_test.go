@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
@@ -125,17 +127,29 @@ func startUp(t *testing.T, dir string, args ...string) *upProcess {
 		if t.Failed() {
 			t.Logf("tfdev output:\n%s\nstderr:\n%s", strings.Join(p.seen, "\n"), stderr.String())
 		}
-		// Remove whatever container the project still has.
+	})
+	cleanupProject(t, dir)
+	return p
+}
+
+// cleanupProject removes, at the end of the test, whatever containers and
+// images the project still has.
+func cleanupProject(t *testing.T, dir string) {
+	t.Cleanup(func() {
 		eng, err := dockerctl.Connect(context.Background())
-		if err == nil {
-			ids, _ := eng.ProjectContainers(context.Background(), dir)
-			for _, id := range ids {
-				eng.Remove(context.Background(), id)
-			}
-			eng.Close()
+		if err != nil {
+			return
+		}
+		defer eng.Close()
+		ids, _ := eng.ProjectContainers(context.Background(), dir)
+		for _, id := range ids {
+			eng.Remove(context.Background(), id)
+		}
+		imgs, _ := eng.API.ImageList(context.Background(), image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", dockerctl.ImageRepo(dir)))})
+		for _, im := range imgs {
+			eng.API.ImageRemove(context.Background(), im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
 		}
 	})
-	return p
 }
 
 // next returns the next line that satisfies match, failing after a generous

@@ -166,15 +166,18 @@ func runUp(cmd *cobra.Command, f *upFlags) error {
 		return err
 	}
 	defer eng.Close()
-	// The terminal UI comes with issue 5; until then a terminal gets the
-	// same plain lines a pipe does.
-	emit := eventPrinter(cmd.OutOrStdout(), f.output)
-	s := dockerctl.NewSession(eng, dockerctl.SessionOptions{
+	opts := dockerctl.SessionOptions{
 		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
 		Builder: dockerctl.Builder(f.builder), HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
-		Keep: f.keep, Quiet: f.debounce, Emit: emit,
-	})
-	return projectError(s.Run(ctx))
+		Keep: f.keep, Quiet: f.debounce,
+	}
+	// The terminal UI when stdout is a terminal; plain or JSON lines for
+	// pipes, VS Code tasks and CI, or with --no-tui.
+	if out, ok := cmd.OutOrStdout().(*os.File); ok && isTerminal(out) && !f.noTUI && f.output == "plain" {
+		return projectError(runWithTUI(ctx, eng, opts))
+	}
+	opts.Emit = eventPrinter(cmd.OutOrStdout(), f.output)
+	return projectError(dockerctl.NewSession(eng, opts).Run(ctx))
 }
 
 // projectError marks errors caused by the project's files as usage errors

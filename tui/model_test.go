@@ -1,0 +1,176 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/tfdev-dev/tfdev/dockerctl"
+)
+
+// recorder is an Env that records what the model asked for.
+type recorder struct {
+	requests []dockerctl.Request
+	quits    int
+	opened   []string
+	copied   []string
+}
+
+func (r *recorder) env() Env {
+	return Env{
+		Request: func(q dockerctl.Request) { r.requests = append(r.requests, q) },
+		Quit:    func() { r.quits++ },
+		Logs:    func() ([]string, error) { return []string{"[I NotebookApp] Serving notebooks from /tf"}, nil },
+		Open:    func(u string) error { r.opened = append(r.opened, u); return nil },
+		Copy:    func(u string) error { r.copied = append(r.copied, u); return nil },
+	}
+}
+
+// run feeds messages through Update, running every command it returns
+// (and the commands those return, once), as the bubbletea runtime would.
+func run(m Model, msgs ...tea.Msg) (Model, []tea.Msg) {
+	var out []tea.Msg
+	for _, msg := range msgs {
+		next, cmd := m.Update(msg)
+		m = next.(Model)
+		if cmd != nil {
+			if res := cmd(); res != nil {
+				out = append(out, res)
+				if _, isTick := res.(logsTick); !isTick {
+					if n, _ := m.Update(res); n != nil {
+						m = n.(Model)
+					}
+				}
+			}
+		}
+	}
+	return m, out
+}
+
+func key(s string) tea.KeyMsg {
+	switch s {
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
+	case "ctrl+c":
+		return tea.KeyMsg{Type: tea.KeyCtrlC}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+func events(es ...dockerctl.Event) []tea.Msg {
+	out := make([]tea.Msg, len(es))
+	for i, e := range es {
+		out[i] = EventMsg(e)
+	}
+	return out
+}
+
+func TestEventsMakeRowsAndStates(t *testing.T) {
+	var rec recorder
+	m := New(rec.env(), func() timeT { return at(70) })
+	m, _ = run(m, events(append(cachedStart(), ready(),
+		dockerctl.Event{Kind: dockerctl.EvSync, Time: at(30), Files: 1, Line: 12, Paths: []string{"train.py"}},
+		dockerctl.Event{Kind: dockerctl.EvStale, Time: at(60), Line: 8, Paths: []string{"requirements.txt"}},
+		dockerctl.Event{Kind: dockerctl.EvBuildStart, Time: at(60), Reason: "requirements.txt changed"},
+		step(60.1, 4, "running", 0))...)...)
+	st := m.State
+	if len(st.Rows) != 5 {
+		t.Fatalf("%d rows (global ARGs are not rows)", len(st.Rows))
+	}
+	want := map[int]string{2: RowCached, 3: RowCached, 4: RowBuilding, 5: RowStale, 6: RowStale}
+	for _, r := range st.Rows {
+		if got := st.RowState(r); got != want[r.Index] {
+			t.Errorf("step %d: %q, want %q", r.Index, got, want[r.Index])
+		}
+	}
+	if st.Rows[4].Synced != 1 || st.URL != url || st.Jupyter != "ready" || !st.Building {
+		t.Errorf("state %+v", st)
+	}
+	if !m.spinning {
+		t.Error("no spinner while building")
+	}
+	// The build finishes: the synced step is live again.
+	m, _ = run(m, events(step(61, 4, "done", 0.5), step(62, 5, "done", 1), step(62, 6, "done", 0.1),
+		dockerctl.Event{Kind: dockerctl.EvBuildDone, Time: at(62), Image: "sha256:abc", Seconds: 2})...)
+	if got := m.State.RowState(m.State.Rows[4]); got != RowLive {
+		t.Errorf("after the build: %q", got)
+	}
+	// With nothing running, spinner ticks stop.
+	m, _ = run(m, tea.Msg(m.spin.Tick()))
+	if m.spinning {
+		t.Error("the spinner keeps ticking when nothing runs")
+	}
+}
+
+
+func TestKeysMakeRequests(t *testing.T) {
+	var rec recorder
+	m := New(rec.env(), nil)
+	m, _ = run(m, events(append(cachedStart(), ready())...)...)
+	m, _ = run(m, key("r"), key("s"), key("o"), key("c"))
+	if len(rec.requests) != 2 || rec.requests[0] != dockerctl.RequestRebuild || rec.requests[1] != dockerctl.RequestResync {
+		t.Errorf("requests %v", rec.requests)
+	}
+	if len(rec.opened) != 1 || rec.opened[0] != url || len(rec.copied) != 1 || rec.copied[0] != url {
+		t.Errorf("opened %v copied %v", rec.opened, rec.copied)
+	}
+	if m.flash != "URL copied" {
+		t.Errorf("flash %q", m.flash)
+	}
+
+	// l shows the container's logs; esc goes back.
+	m, out := run(m, key("l"))
+	if m.view != viewLogs || !strings.Contains(m.View(), "Serving notebooks") {
+		t.Errorf("logs view: %q", m.View())
+	}
+	if len(out) == 0 {
+		t.Error("no logs fetched")
+	}
+	m, _ = run(m, key("esc"), key("?"))
+	if m.view != viewHelp || !strings.Contains(m.View(), "rebuild now") {
+		t.Error("no help")
+	}
+	m, _ = run(m, key("esc"), key("b"))
+	if m.view != viewBuildLog || !strings.Contains(m.View(), "COPY . /tf") {
+		t.Errorf("build log: %q", m.View())
+	}
+	m, _ = run(m, key("esc"))
+
+	// q stops the session, then quits when the session says it stopped.
+	m, _ = run(m, key("q"))
+	if rec.quits != 1 || !m.quitting {
+		t.Fatalf("quits %d", rec.quits)
+	}
+	_, cmd := m.Update(EventMsg(dockerctl.Event{Kind: dockerctl.EvStop, Time: at(99), Message: "stopped container"}))
+	if cmd == nil || cmd() != tea.Quit() {
+		t.Error("no quit after the stop event")
+	}
+}
+
+func TestSecondQuitIsImmediate(t *testing.T) {
+	var rec recorder
+	m := New(rec.env(), nil)
+	m, _ = run(m, key("ctrl+c"))
+	_, cmd := m.Update(key("ctrl+c"))
+	if cmd == nil || cmd() != tea.Quit() || rec.quits != 1 {
+		t.Errorf("second Ctrl-C: quits %d", rec.quits)
+	}
+}
+
+func TestResizeReflows(t *testing.T) {
+	m := New(Env{}, func() timeT { return at(95) })
+	m, _ = run(m, events(append(cachedStart(), ready())...)...)
+	m, _ = run(m, tea.WindowSizeMsg{Width: 60, Height: 15})
+	small := m.View()
+	m, _ = run(m, tea.WindowSizeMsg{Width: 160, Height: 40})
+	big := m.View()
+	if strings.Count(small, "\n") != 14 || strings.Count(big, "\n") != 39 || small == big {
+		t.Errorf("no reflow:\n%s\n---\n%s", small, big)
+	}
+	m, _ = run(m, tea.WindowSizeMsg{Width: 40, Height: 10})
+	if !strings.Contains(m.View(), "40x10") || !strings.Contains(m.View(), "60x15") {
+		t.Errorf("too small: %q", m.View())
+	}
+}
+type timeT = time.Time

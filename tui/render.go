@@ -1,0 +1,329 @@
+package tui
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Smallest usable terminal.
+const (
+	MinWidth  = 60
+	MinHeight = 15
+)
+
+// Styles; lipgloss drops the colours under NO_COLOR or without a colour
+// terminal, and render tests run with colour off.
+var (
+	stTitle   = lipgloss.NewStyle().Bold(true)
+	stDim     = lipgloss.NewStyle().Faint(true)
+	stOK      = lipgloss.NewStyle().Foreground(lipgloss.Color("2"))
+	stWarn    = lipgloss.NewStyle().Foreground(lipgloss.Color("3"))
+	stBad     = lipgloss.NewStyle().Foreground(lipgloss.Color("1"))
+	stRunning = lipgloss.NewStyle().Foreground(lipgloss.Color("6"))
+)
+
+// Frame is what a render needs besides the state: the terminal's size, the
+// time, and the spinner's current frame.
+type Frame struct {
+	Width, Height int
+	Now           time.Time
+	Spinner       string
+}
+
+// Render draws the main screen. It is pure: the same state and frame give
+// the same string.
+func Render(s *State, f Frame) string {
+	if f.Width < MinWidth || f.Height < MinHeight {
+		msg := fmt.Sprintf("tfdev: the terminal is %dx%d; it needs at least %dx%d (or run with --no-tui)",
+			f.Width, f.Height, MinWidth, MinHeight)
+		if f.Width < 1 {
+			return ""
+		}
+		return lipgloss.NewStyle().Width(f.Width).Render(msg)
+	}
+	var top []string
+	top = append(top, header(s, f)...)
+	top = append(top, jupyterLine(s, f), containerLine(s, f), rule(f.Width))
+	table := layerTable(s, f)
+	keys := keyBar(f.Width)
+
+	// The activity list takes what is left, at least two lines; the table
+	// gives way first when the terminal is short.
+	room := f.Height - len(top) - 1 /*rule*/ - 1 /*title*/ - 1 /*keys*/
+	minActivity := 2
+	if len(table) > room-minActivity {
+		keep := room - minActivity
+		if keep < 2 {
+			keep = 2
+		}
+		table = truncateTable(table, keep)
+	}
+	actRoom := room - len(table)
+	lines := append(top, table...)
+	lines = append(lines, rule(f.Width), stTitle.Render("Activity"))
+	lines = append(lines, activity(s, f, actRoom)...)
+	for len(lines) < f.Height-1 {
+		lines = append(lines, "")
+	}
+	lines = append(lines, keys)
+	return strings.Join(lines, "\n")
+}
+
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	return ansi.Truncate(s, w, "…")
+}
+
+func rule(w int) string { return stDim.Render(strings.Repeat("─", w)) }
+
+func header(s *State, f Frame) []string {
+	project := s.Project
+	if home, err := os.UserHomeDir(); err == nil && home != "/" && strings.HasPrefix(project, home+string(filepath.Separator)) {
+		project = "~" + project[len(home):]
+	}
+	mode := stOK.Render("GPU")
+	if !s.GPU {
+		mode = stWarn.Render("CPU")
+		if s.CPUReason != "" {
+			mode += stDim.Render(" (" + s.CPUReason + ")")
+		}
+	}
+	builder := s.Builder
+	if builder == "" {
+		builder = "BuildKit"
+	}
+	return []string{
+		fit(stTitle.Render("tfdev")+"  "+project, f.Width),
+		fit(stDim.Render("engine ")+s.Engine+stDim.Render(" · ")+builder+stDim.Render(" · ")+mode, f.Width),
+	}
+}
+
+func jupyterLine(s *State, f Frame) string {
+	state := s.Jupyter
+	var badge string
+	switch state {
+	case "ready":
+		badge = stOK.Render("● ready")
+	case "starting", "restarting":
+		badge = stRunning.Render(f.Spinner + " " + state)
+	case "unreachable":
+		badge = stBad.Render("✗ unreachable")
+	default:
+		badge = stDim.Render("○ no container yet")
+	}
+	url := s.URL
+	if url == "" || state != "ready" {
+		url = ""
+	}
+	return fit(stTitle.Render("Jupyter   ")+badge+"  "+url, f.Width)
+}
+
+func containerLine(s *State, f Frame) string {
+	if s.Container == "" {
+		return fit(stTitle.Render("Container ")+stDim.Render("none"), f.Width)
+	}
+	parts := []string{s.Container, containerState(s)}
+	if s.ContainerState == "running" && !s.ContainerSince.IsZero() {
+		parts = append(parts, "up "+ago(f.Now.Sub(s.ContainerSince)))
+	}
+	if s.Image != "" {
+		img := "image " + shortID(s.Image)
+		if !s.BuiltAt.IsZero() {
+			img += " built " + ago(f.Now.Sub(s.BuiltAt)) + " ago"
+		}
+		parts = append(parts, img)
+	}
+	return fit(stTitle.Render("Container ")+strings.Join(parts, stDim.Render(" · ")), f.Width)
+}
+
+func containerState(s *State) string {
+	switch {
+	case s.ContainerState == "running":
+		return stOK.Render("running")
+	case strings.HasPrefix(s.ContainerState, "exited"):
+		return stBad.Render(s.ContainerState)
+	default:
+		return s.ContainerState
+	}
+}
+
+// layerTable lists the target stage's steps; earlier stages fold into one
+// row each.
+func layerTable(s *State, f Frame) []string {
+	if len(s.Rows) == 0 {
+		return []string{stDim.Render("(reading the Dockerfile)")}
+	}
+	stateW := 28
+	if f.Width >= 100 {
+		stateW = 40
+	}
+	instrW := f.Width - 4 - 2 - stateW
+	out := []string{stDim.Render(fmt.Sprintf("%3s  %-*s  %s", "#", instrW, "STEP", "STATE"))}
+	seen := map[int]bool{}
+	for _, r := range s.Rows {
+		if !r.Target {
+			if seen[r.Stage] {
+				continue
+			}
+			seen[r.Stage] = true
+			n, st := s.stageSummary(r.Stage)
+			text := fmt.Sprintf("stage %s (%d steps)", r.StageName, n)
+			out = append(out, fmt.Sprintf("%3s  %s  %s", "", pad(fit(text, instrW), instrW), fit(st, stateW)))
+			continue
+		}
+		out = append(out, fmt.Sprintf("%3d  %s  %s", r.Index, pad(fit(r.Instruction, instrW), instrW), fit(rowState(s, r, f), stateW)))
+	}
+	return out
+}
+
+// stageSummary is the folded state of an earlier stage: the worst of its rows.
+func (s *State) stageSummary(stage int) (int, string) {
+	n := 0
+	rank := map[string]int{"": 0, RowCached: 1, RowBuilt: 2, RowStale: 3, RowBuilding: 4, RowFailed: 5}
+	worst := ""
+	for _, r := range s.Rows {
+		if r.Stage == stage {
+			n++
+			if rank[r.State] > rank[worst] {
+				worst = r.State
+			}
+		}
+	}
+	return n, worst
+}
+
+func rowState(s *State, r Row, f Frame) string {
+	switch st := s.RowState(r); st {
+	case RowCached:
+		return stDim.Render("cached")
+	case RowBuilt:
+		return stOK.Render("built " + dur(r.Duration))
+	case RowBuilding:
+		return stRunning.Render(f.Spinner + " building " + dur(f.Now.Sub(r.Since)))
+	case RowFailed:
+		return stBad.Render(fmt.Sprintf("failed (line %d)", r.Line))
+	case RowStale:
+		by := ""
+		if len(r.StaleBy) > 0 {
+			by = " (" + strings.Join(r.StaleBy, ", ") + ")"
+		}
+		return stWarn.Render("stale" + by)
+	case RowLive:
+		if r.Synced == 0 {
+			return stOK.Render("live")
+		}
+		return stOK.Render(fmt.Sprintf("live · %d %s, %s ago", r.Synced, plural(r.Synced), ago(f.Now.Sub(r.LastSync))))
+	default:
+		switch r.Kind {
+		case "FROM", "RUN", "COPY", "ADD", "WORKDIR":
+			return stDim.Render("–")
+		}
+		return stDim.Render("config") // ENV, CMD, EXPOSE...: image settings, no layer
+	}
+}
+
+func truncateTable(t []string, keep int) []string {
+	if len(t) <= keep {
+		return t
+	}
+	// Keep the head and the last rows: the final steps are where syncs land.
+	out := append([]string{}, t[:1]...)
+	rest := keep - 2
+	out = append(out, stDim.Render(fmt.Sprintf("  … %d more", len(t)-1-rest)))
+	return append(out, t[len(t)-rest:]...)
+}
+
+func activity(s *State, f Frame, n int) []string {
+	if n <= 0 {
+		return nil
+	}
+	items := s.Activity
+	if len(items) > n {
+		items = items[len(items)-n:]
+	}
+	var out []string
+	for _, it := range items {
+		line := stDim.Render(it.Time.Format("15:04:05")) + " " + it.Text
+		if it.Err {
+			line = stDim.Render(it.Time.Format("15:04:05")) + " " + stBad.Render(it.Text)
+		}
+		out = append(out, fit(line, f.Width))
+	}
+	return out
+}
+
+func keyBar(w int) string {
+	if w < 80 {
+		return fit(stDim.Render("r rebuild s resync o open c copy l logs b build ? q quit"), w)
+	}
+	return fit(stDim.Render("r rebuild  s resync  o open  c copy URL  l logs  b build log  ? help  q quit"), w)
+}
+
+// HelpText is the help screen.
+func HelpText(w int) string {
+	lines := []string{
+		stTitle.Render("tfdev keys"),
+		"",
+		"  r   rebuild now (cached)",
+		"  s   full resync: diff the tree against the container",
+		"  o   open the Jupyter URL in a browser ($BROWSER or xdg-open)",
+		"  c   copy the Jupyter URL (OSC 52, works over ssh)",
+		"  l   the container's logs (follows; ↑/↓ PgUp/PgDn to scroll)",
+		"  b   the last build's log",
+		"  ?   this help",
+		"  q   quit: rescue files, stop the container (kept with --keep)",
+		"",
+		"States: cached, stale (a change invalidates it), building, built,",
+		"failed, live (files are synced into the running container).",
+		"",
+		stDim.Render("esc or ? to go back"),
+	}
+	for i := range lines {
+		lines[i] = fit(lines[i], w)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func pad(s string, w int) string {
+	if d := w - ansi.StringWidth(s); d > 0 {
+		return s + strings.Repeat(" ", d)
+	}
+	return s
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+func dur(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	if d < time.Minute {
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	default:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+}

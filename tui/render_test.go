@@ -1,0 +1,143 @@
+package tui
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+	"github.com/tfdev-dev/tfdev/dockerctl"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func TestMain(m *testing.M) {
+	lipgloss.SetColorProfile(termenv.Ascii) // golden files hold no colour escapes
+	os.Exit(m.Run())
+}
+
+var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+func at(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }
+
+func boolp(b bool) *bool { return &b }
+
+// plan is the demo's Dockerfile, as the session lists it.
+var plan = dockerctl.Event{Kind: dockerctl.EvPlan, File: "Dockerfile", Steps: []dockerctl.StepRow{
+	{Index: 1, Stage: -1, Line: 3, Kind: "ARG", Instruction: "ARG BASE=tensorflow/tensorflow:2.9.0-gpu-jupyter"},
+	{Index: 2, Stage: 0, Target: true, Line: 4, Kind: "FROM", Instruction: "FROM ${BASE}"},
+	{Index: 3, Stage: 0, Target: true, Line: 5, Kind: "WORKDIR", Instruction: "WORKDIR /tf"},
+	{Index: 4, Stage: 0, Target: true, Line: 8, Kind: "COPY", Instruction: "COPY requirements.txt /tmp/requirements.txt"},
+	{Index: 5, Stage: 0, Target: true, Line: 9, Kind: "RUN", Instruction: "RUN pip install --no-cache-dir -r /tmp/requirements.txt"},
+	{Index: 6, Stage: 0, Target: true, Line: 12, Kind: "COPY", Instruction: "COPY . /tf", Sync: true},
+}}
+
+func project(gpu bool) dockerctl.Event {
+	why := "no GPU: the Engine has no nvidia runtime"
+	if gpu {
+		why = "the Engine has the nvidia runtime"
+	}
+	return dockerctl.Event{Kind: dockerctl.EvProject, Time: at(0), Project: "/work/demo", Engine: "unix:///var/run/docker.sock", Builder: "BuildKit", GPU: boolp(gpu), Reason: why}
+}
+
+func step(sec float64, idx int, state string, secs float64) dockerctl.Event {
+	instr := ""
+	for _, s := range plan.Steps {
+		if s.Index == idx {
+			instr = s.Instruction
+		}
+	}
+	return dockerctl.Event{Kind: dockerctl.EvBuildStep, Time: at(sec), Index: idx, Total: 6, Instruction: instr, State: state, Seconds: secs}
+}
+
+const url = "http://127.0.0.1:8888/?token=46f720104effe81c2a0a46f2c41f2403"
+
+func cachedStart() []dockerctl.Event {
+	return []dockerctl.Event{
+		project(false), plan,
+		{Kind: dockerctl.EvBuildStart, Time: at(0), Reason: "start"},
+		step(0.1, 2, "cached", 0), step(0.1, 3, "cached", 0), step(0.1, 4, "cached", 0), step(0.1, 5, "cached", 0), step(0.1, 6, "cached", 0),
+		{Kind: dockerctl.EvBuildDone, Time: at(0.2), Image: "sha256:8e1077cb8120275409806ae373c56f17f2f88f29", Seconds: 0.1},
+		{Kind: dockerctl.EvContainer, Time: at(0.5), Container: "tfdev-demo-91705390", Image: "sha256:8e1077cb8120275409806ae373c56f17f2f88f29", GPU: boolp(false), Message: "new, " + url},
+		{Kind: dockerctl.EvJupyter, Time: at(0.5)},
+	}
+}
+
+func ready() dockerctl.Event {
+	return dockerctl.Event{Kind: dockerctl.EvReady, Time: at(1.6), URL: url}
+}
+
+var scenarios = map[string]struct {
+	events []dockerctl.Event
+	now    float64
+}{
+	"fresh-build": {[]dockerctl.Event{
+		project(false), plan,
+		{Kind: dockerctl.EvBuildStart, Time: at(0), Reason: "start"},
+		step(0.1, 2, "cached", 0), step(0.2, 3, "running", 0), step(0.3, 3, "done", 0.1), step(0.3, 4, "running", 0),
+		step(0.4, 4, "done", 0.1), step(0.4, 5, "running", 0),
+	}, 12.5},
+	"jupyter-starting": {cachedStart(), 1},
+	"cached-start-ready": {append(cachedStart(), ready()), 95},
+	"sync": {append(cachedStart(), ready(),
+		dockerctl.Event{Kind: dockerctl.EvSync, Time: at(30), Files: 2, Bytes: 4100, Ms: 48, Line: 12, Paths: []string{"train.py", "src/model.py"}}), 42},
+	"stale-then-building": {append(cachedStart(), ready(),
+		dockerctl.Event{Kind: dockerctl.EvStale, Time: at(60), Line: 8, Paths: []string{"requirements.txt"}},
+		dockerctl.Event{Kind: dockerctl.EvBuildStart, Time: at(60), Reason: "requirements.txt changed"},
+		step(60.1, 2, "cached", 0), step(60.1, 3, "cached", 0), step(60.2, 4, "running", 0), step(60.3, 4, "done", 0.1), step(60.3, 5, "running", 0)), 64},
+	"failed-build": {append(cachedStart(), ready(),
+		dockerctl.Event{Kind: dockerctl.EvStale, Time: at(60), Line: 8, Paths: []string{"requirements.txt"}},
+		dockerctl.Event{Kind: dockerctl.EvBuildStart, Time: at(60), Reason: "requirements.txt changed"},
+		step(60.1, 2, "cached", 0), step(60.1, 3, "cached", 0), step(60.2, 4, "done", 0.1), step(60.3, 5, "running", 0),
+		dockerctl.Event{Kind: dockerctl.EvBuildFailed, Time: at(65), File: "Dockerfile", Line: 9, Message: "RUN pip install --no-cache-dir -r /tmp/requirements.txt: exit code 1; the old container is still serving", Log: []string{"ERROR: No matching distribution found for scipy==9.9"}}), 70},
+	"gpu-ready": {append([]dockerctl.Event{project(true)}, append(cachedStart()[1:], ready())...), 95},
+}
+
+func TestRenderGolden(t *testing.T) {
+	for name, sc := range scenarios {
+		var s State
+		for _, e := range sc.events {
+			s.Apply(e)
+		}
+		for _, w := range []int{60, 100, 160} {
+			got := Render(&s, Frame{Width: w, Height: 24, Now: at(sc.now), Spinner: "⠋"})
+			for i, l := range strings.Split(got, "\n") {
+				if lw := lipgloss.Width(l); lw > w {
+					t.Errorf("%s@%d: line %d is %d wide: %q", name, w, i+1, lw, l)
+				}
+			}
+			if n := strings.Count(got, "\n") + 1; n != 24 {
+				t.Errorf("%s@%d: %d lines, want 24", name, w, n)
+			}
+			file := filepath.Join("testdata", fmt.Sprintf("%s-%d.golden", name, w))
+			if *update {
+				os.WriteFile(file, []byte(got), 0o644)
+				continue
+			}
+			want, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatalf("%v (run go test ./tui -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s@%d differs from %s:\n%s", name, w, file, got)
+			}
+		}
+	}
+}
+
+func TestRenderTooSmall(t *testing.T) {
+	var s State
+	got := Render(&s, Frame{Width: 50, Height: 10, Now: t0})
+	if !strings.Contains(got, "50x10") || !strings.Contains(got, "60x15") || lipgloss.Width(got) > 50 {
+		t.Errorf("%q", got)
+	}
+	got = Render(&s, Frame{Width: 60, Height: 15, Now: t0})
+	if n := strings.Count(got, "\n") + 1; n != 15 {
+		t.Errorf("at the minimum size: %d lines", n)
+	}
+}
