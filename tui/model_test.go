@@ -103,7 +103,6 @@ func TestEventsMakeRowsAndStates(t *testing.T) {
 	}
 }
 
-
 func TestKeysMakeRequests(t *testing.T) {
 	var rec recorder
 	m := New(rec.env(), nil)
@@ -173,4 +172,5 @@ func TestResizeReflows(t *testing.T) {
 		t.Errorf("too small: %q", m.View())
 	}
 }
+
 type timeT = time.Time

@@ -82,7 +82,7 @@ var scenarios = map[string]struct {
 		step(0.1, 2, "cached", 0), step(0.2, 3, "running", 0), step(0.3, 3, "done", 0.1), step(0.3, 4, "running", 0),
 		step(0.4, 4, "done", 0.1), step(0.4, 5, "running", 0),
 	}, 12.5},
-	"jupyter-starting": {cachedStart(), 1},
+	"jupyter-starting":   {cachedStart(), 1},
 	"cached-start-ready": {append(cachedStart(), ready()), 95},
 	"sync": {append(cachedStart(), ready(),
 		dockerctl.Event{Kind: dockerctl.EvSync, Time: at(30), Files: 2, Bytes: 4100, Ms: 48, Line: 12, Paths: []string{"train.py", "src/model.py"}}), 42},
