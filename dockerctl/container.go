@@ -64,7 +64,7 @@ type RunOptions struct {
 	Dir      string // the project directory (labels, name)
 	Image    string
 	HostIP   string // default 127.0.0.1
-	HostPort int    // requested host port; taken when free, else a free one. 0: 8888
+	HostPort int    // requested host port; taken when free, else a free one. 0: any free port
 	Token    string // "" makes one
 	GPUs     string // auto, all, none, or IDs; see GPURequest
 	GPU      GPUSupport
@@ -99,9 +99,6 @@ func (c *Container) URL() string {
 func (e *Engine) Create(ctx context.Context, o RunOptions) (*Container, error) {
 	if o.HostIP == "" {
 		o.HostIP = "127.0.0.1"
-	}
-	if o.HostPort == 0 {
-		o.HostPort = JupyterPort
 	}
 	if o.Token == "" {
 		t, err := NewToken()

@@ -31,6 +31,7 @@ func (e *Engine) Replace(ctx context.Context, old *Container, o RunOptions, resc
 		if err := e.API.ContainerStart(context.WithoutCancel(ctx), old.ID, container.StartOptions{}); err != nil {
 			return fmt.Errorf("%w; and restarting the old container failed too: %v", cause, err)
 		}
+		e.refresh(context.WithoutCancel(ctx), old) // a port the Engine picked may have changed
 		return cause
 	}
 	if rescue != nil {

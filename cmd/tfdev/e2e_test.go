@@ -100,7 +100,8 @@ type upProcess struct {
 
 func startUp(t *testing.T, dir string, args ...string) *upProcess {
 	t.Helper()
-	cmd := exec.Command(tfdevBinary(t), append([]string{"up", "-C", dir, "--no-tui", "--build-arg", "BASE=" + testimage.Jupyter}, args...)...)
+	// --port 0: any free port, so tests running side by side never collide.
+	cmd := exec.Command(tfdevBinary(t), append([]string{"up", "-C", dir, "--no-tui", "--port", "0", "--build-arg", "BASE=" + testimage.Jupyter}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

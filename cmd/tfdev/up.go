@@ -69,7 +69,7 @@ Exit status: 0 ok, 1 runtime failure, 2 usage error or bad project input.`,
 func (f *upFlags) registerUp(cmd *cobra.Command) {
 	f.register(cmd)
 	fl := cmd.Flags()
-	fl.IntVar(&f.port, "port", dockerctl.JupyterPort, "host port for Jupyter (a free one is taken if it is busy)")
+	fl.IntVar(&f.port, "port", dockerctl.JupyterPort, "host port for Jupyter (a free one is taken if it is busy; 0: any free port)")
 	fl.StringVar(&f.hostIP, "host-ip", "127.0.0.1", "host address to publish Jupyter on")
 	fl.StringVar(&f.gpus, "gpus", "auto", "auto, all, none, a count, or device IDs (0,1)")
 	fl.StringVar(&f.token, "token", "", "Jupyter token (default: a random 128-bit one)")
