@@ -31,7 +31,7 @@ images:
 # The README's first command: tfdev up on the demo, on the local Jupyter base.
 demo: images build
 	@[ -d $(DEMO_DIR) ] || cp -r testdata/demo $(DEMO_DIR)
-	bin/tfdev up -C $(DEMO_DIR) --build-arg BASE=tfdev-test/jupyter
+	bin/tfdev up -C $(DEMO_DIR) --build-arg BASE=tfdev-test/jupyter:bookworm
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -13,6 +13,7 @@ type EventKind string
 const (
 	EvProject      EventKind = "project"      // Project, Engine, Builder, GPU (Reason: why CPU)
 	EvPlan         EventKind = "plan"         // Steps: the Dockerfile's steps, at start and after a reload
+	EvDoctor       EventKind = "doctor"       // a finding of tfdev doctor: Severity, File, Line, Message, Fix
 	EvWatch        EventKind = "watch.ready"  // the tree is watched
 	EvBuildStart   EventKind = "build.start"  // Reason
 	EvBuildStep    EventKind = "build.step"   // Index, Total, Instruction, State, Seconds
@@ -63,6 +64,8 @@ type Event struct {
 	Paths       []string  `json:"paths,omitempty"`
 	Log         []string  `json:"log,omitempty"`
 	Steps       []StepRow `json:"steps,omitempty"`
+	Severity    string    `json:"severity,omitempty"`
+	Fix         string    `json:"fix,omitempty"`
 }
 
 // StepRow is one Dockerfile step as a UI lists it.
@@ -85,6 +88,12 @@ func (e Event) Plain() string {
 	switch e.Kind {
 	case EvProject:
 		return p + e.Message
+	case EvDoctor:
+		loc := e.File
+		if e.Line > 0 {
+			loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+		}
+		return fmt.Sprintf("%sdoctor: %s: %s: %s (tfdev doctor shows the fix)", p, loc, e.Severity, e.Message)
 	case EvPlan:
 		return fmt.Sprintf("%sDockerfile has %d steps", p, len(e.Steps))
 	case EvWatch:

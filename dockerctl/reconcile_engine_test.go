@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
@@ -77,7 +78,7 @@ func TestReconcileRemovesWhatTheHostDeleted(t *testing.T) {
 	}
 	tag := "tfdev-test/reconcile:" + nonce(t)
 	removeImageOnCleanup(t, tag)
-	res, err := testEngine.Build(ctx, BuildOptions{Project: p, Tags: []string{tag}, BuildArgs: map[string]string{"BASE": "tfdev-test/busybox"}})
+	res, err := testEngine.Build(ctx, BuildOptions{Project: p, Tags: []string{tag}, BuildArgs: map[string]string{"BASE": testimage.Busybox}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/doctor"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
@@ -155,6 +156,7 @@ func (s *Session) Run(ctx context.Context) error {
 	s.emit(Event{Kind: EvProject, GPU: &gpuOn, Builder: builder, Project: p.Dir, Engine: s.eng.Host, Reason: gpu.Why,
 		Message: fmt.Sprintf("project %s, engine %s (API %s, %s), %s, %s", p.Dir, s.eng.Host, s.eng.APIVersion, platform, builder, mode)})
 	s.emitPlan()
+	s.emitDoctor(ctx)
 
 	w, err := watcher.New(watcher.Options{
 		Dir: p.Dir, Rules: p.Rules, Quiet: s.o.Quiet, Ceiling: s.o.Ceiling,
@@ -253,6 +255,19 @@ func dedupe(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// emitDoctor reports, once and without blocking anything, what in the
+// project costs needless rebuilds.
+func (s *Session) emitDoctor(ctx context.Context) {
+	fs, err := doctor.Check(ctx, s.project, doctor.Options{HostIP: s.o.HostIP})
+	if err != nil {
+		s.fail(fmt.Errorf("checking the project: %w", err))
+		return
+	}
+	for _, f := range fs {
+		s.emit(Event{Kind: EvDoctor, Severity: string(f.Severity), File: f.File, Line: f.Line, Message: f.Message, Fix: f.Fix})
+	}
 }
 
 // emitPlan lists the Dockerfile's steps for a UI.

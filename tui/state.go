@@ -220,6 +220,12 @@ func (s *State) Apply(e dockerctl.Event) {
 		s.add(e.Time, e.Conflict, "rescued %s → %s%s", e.From, e.To, note)
 	case dockerctl.EvError:
 		s.add(e.Time, true, "%s", e.Message)
+	case dockerctl.EvDoctor:
+		loc := e.File
+		if e.Line > 0 {
+			loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+		}
+		s.add(e.Time, e.Severity == "error", "doctor: %s: %s", loc, e.Message)
 	case dockerctl.EvInfo:
 		s.add(e.Time, false, "%s", e.Message)
 	case dockerctl.EvStop:

@@ -308,7 +308,7 @@ func TestUpEndToEnd(t *testing.T) {
 	if states["WORKDIR /tf"] != "cached" || states["FROM ${BASE}"] != "cached" {
 		t.Errorf("base steps not from cache: %v", states)
 	}
-	if states["RUN pip install --no-cache-dir -r /tmp/requirements.txt"] != "done" {
+	if states["RUN --mount=type=cache,target=/root/.cache/pip pip install -r /tmp/requirements.txt"] != "done" {
 		t.Errorf("the pip step did not run: %v", states)
 	}
 	up.nextEvent(dockerctl.EvContainer, nil)

@@ -204,7 +204,7 @@ func newBuildCmd() *cobra.Command {
 		Long: `One cached build with per-step progress: for CI, and for warming the
 cache before tfdev up. Exit status 1 when the build fails, with the
 failing Dockerfile line as FILE:LINE:1: error: MESSAGE.`,
-		Example: "  tfdev build\n  tfdev build --build-arg BASE=tfdev-test/jupyter --output json",
+		Example: "  tfdev build\n  tfdev build --build-arg BASE=tfdev-test/jupyter:bookworm --output json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := pf.load()

@@ -52,7 +52,7 @@ pyproject.toml, TFDEV_<FLAG> environment variables (TFDEV_PORT=8890), flags.
 
 Exit status: 0 ok, 1 runtime failure, 2 usage error or bad project input.`,
 		Example: `  tfdev up
-  tfdev up -C testdata/demo --build-arg BASE=tfdev-test/jupyter
+  tfdev up -C testdata/demo --build-arg BASE=tfdev-test/jupyter:bookworm
   tfdev up --no-tui --output json     # for VS Code tasks and scripts`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -57,6 +57,9 @@ type Step struct {
 
 func (s Step) String() string { return s.Text }
 
+// Command is the parsed instruction (nil for a global ARG's step).
+func (s Step) Command() instructions.Command { return s.cmd }
+
 // Stage is a FROM and the steps under it.
 type Stage struct {
 	Name  string // AS name, lower-case; "" when unnamed

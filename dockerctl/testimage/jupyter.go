@@ -24,7 +24,7 @@ var JupyterPackages = []string{"jupyter-notebook", "python3-notebook", "python3-
 // of tensorflow/tensorflow:2.9.0-gpu-jupyter. Needs root and debootstrap.
 // log receives the tools' output.
 func EnsureJupyter(ctx context.Context, api client.APIClient, log io.Writer) error {
-	if ok, err := Exists(ctx, api, Jupyter); err != nil || ok {
+	if ok, err := present(ctx, api, Jupyter); err != nil || ok {
 		return err
 	}
 	mirror, err := DebianMirror()

@@ -29,9 +29,22 @@ import (
 
 // Image names.
 const (
-	Busybox = "tfdev-test/busybox:latest"
-	Jupyter = "tfdev-test/jupyter:latest"
+	Busybox = "tfdev-test/busybox:1.35"
+	Jupyter = "tfdev-test/jupyter:bookworm"
 )
+
+// present reports whether ref exists; an image an earlier version of the
+// recipe tagged :latest is tagged ref instead of being made again.
+func present(ctx context.Context, api client.APIClient, ref string) (bool, error) {
+	if ok, err := Exists(ctx, api, ref); err != nil || ok {
+		return ok, err
+	}
+	old := ref[:strings.LastIndex(ref, ":")] + ":latest"
+	if ok, err := Exists(ctx, api, old); err != nil || !ok {
+		return false, err
+	}
+	return true, api.ImageTag(ctx, old, ref)
+}
 
 // Exists reports whether ref is present in the Engine.
 func Exists(ctx context.Context, api client.APIClient, ref string) (bool, error) {
@@ -50,7 +63,7 @@ var BusyboxBinary = "/bin/busybox"
 
 // EnsureBusybox imports tfdev-test/busybox unless it exists.
 func EnsureBusybox(ctx context.Context, api client.APIClient) error {
-	if ok, err := Exists(ctx, api, Busybox); err != nil || ok {
+	if ok, err := present(ctx, api, Busybox); err != nil || ok {
 		return err
 	}
 	bin, err := os.Open(BusyboxBinary)

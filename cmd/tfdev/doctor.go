@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"github.com/tfdev-dev/tfdev/dockerctl/doctor"
+)
+
+func newDoctorCmd() *cobra.Command {
+	var pf projectFlags
+	var output, hostIP string
+	cmd := &cobra.Command{
+		Use:   "doctor [-C DIR] [-f DOCKERFILE] [--output json]",
+		Short: "Find what makes ordinary edits cost a rebuild, with the fix",
+		Long: `Check the project for what defeats Docker's layer cache or the live sync:
+source copied before dependencies are installed, a missing or leaky
+.dockerignore (with the context's size and largest files), unpinned or
+local-path requirements, apt-get update on its own, pip without a cache
+mount, an unpinned base image, steps that execute after the source COPY,
+and a Jupyter with a fixed password, no token, or on every interface.
+
+Exit status 1 when an error-level finding exists (usable in CI), 2 for bad
+project input.`,
+		Example: "  tfdev doctor\n  tfdev doctor -C testdata/seed-bad --output json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "plain" && output != "json" {
+				return badInput(fmt.Errorf("--output must be plain or json, not %q", output))
+			}
+			p, err := pf.load()
+			if err != nil {
+				return err
+			}
+			fs, err := doctor.Check(cmd.Context(), p, doctor.Options{HostIP: hostIP})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if output == "json" {
+				enc := json.NewEncoder(out)
+				for _, f := range fs {
+					enc.Encode(f)
+				}
+			} else {
+				for _, f := range fs {
+					fmt.Fprintln(out, f)
+				}
+				if len(fs) == 0 {
+					fmt.Fprintln(out, "tfdev: no findings: edits to the source are synced, dependency changes rebuild from cache")
+				}
+			}
+			if doctor.HasError(fs) {
+				return errSilent
+			}
+			return nil
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "plain", "plain or json (one finding per line)")
+	cmd.Flags().StringVar(&hostIP, "host-ip", "127.0.0.1", "the address tfdev up publishes Jupyter on")
+	return cmd
+}
+
+func newInitCmd() *cobra.Command {
+	var o doctor.InitOptions
+	cmd := &cobra.Command{
+		Use:   "init [-C DIR] [--base IMAGE] [--framework tensorflow|pytorch] [--force]",
+		Short: "Write a cache-friendly Dockerfile, .dockerignore and VS Code task",
+		Long: `Write, in DIR: a Dockerfile in three layers (base, dependencies with a
+BuildKit pip cache mount, application), a .dockerignore in Docker's
+semantics, a requirements.txt if there is none, and .vscode/tasks.json with
+the tfdev background task. Existing files are never overwritten without
+--force, which keeps the old ones as .bak.`,
+		Example: "  tfdev init\n  tfdev init --framework pytorch\n  tfdev init --base tfdev-test/jupyter:bookworm --force",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ws, err := doctor.Init(o)
+			if err != nil {
+				return badInput(err)
+			}
+			out := cmd.OutOrStdout()
+			for _, w := range ws {
+				rel, _ := filepath.Rel(o.Dir, w.Path)
+				if w.Backup != "" {
+					fmt.Fprintf(out, "tfdev: wrote %s (the old one is %s.bak)\n", rel, rel)
+				} else {
+					fmt.Fprintf(out, "tfdev: wrote %s\n", rel)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&o.Dir, "dir", "C", ".", "project directory")
+	cmd.Flags().StringVar(&o.Base, "base", "", "base image (default: the framework's pinned Jupyter image)")
+	cmd.Flags().StringVar(&o.Framework, "framework", "tensorflow", "tensorflow or pytorch")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "replace existing files, keeping .bak copies")
+	return cmd
+}
