@@ -268,6 +268,7 @@ func (e *Engine) ProjectContainers(ctx context.Context, dir string) ([]string, e
 
 // Stop stops a container, giving Jupyter time to shut its kernels down.
 func (e *Engine) Stop(ctx context.Context, id string) error {
+	e.dropAgent(id)
 	timeout := 10
 	if err := e.API.ContainerStop(ctx, id, container.StopOptions{Timeout: &timeout}); err != nil {
 		return fmt.Errorf("stopping the container: %w", err)
@@ -277,6 +278,7 @@ func (e *Engine) Stop(ctx context.Context, id string) error {
 
 // Remove removes a container (stopping it first if needed).
 func (e *Engine) Remove(ctx context.Context, id string) error {
+	e.dropAgent(id)
 	err := e.API.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
 	if err != nil && !strings.Contains(err.Error(), "No such container") {
 		return fmt.Errorf("removing the container: %w", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,7 +26,10 @@ type Engine struct {
 	BuildKit   bool   // the Engine reports BuildKit as its default builder
 	OSType     string
 
-	uploads atomic.Int64 // CopyToContainer calls made by Sync, for tests and stats
+	uploads atomic.Int64 // tars Sync sent (agent or archive API), for tests and stats
+
+	agentsMu sync.Mutex
+	agents   map[string]*agent // container ID -> its sync agent; nil: cannot run one
 }
 
 // Connect reaches the Engine named by DOCKER_HOST (default: the local

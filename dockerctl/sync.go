@@ -2,6 +2,7 @@ package dockerctl
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -95,51 +96,134 @@ func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.S
 		}
 		writes = append(writes, it)
 	}
+	sort.Strings(removes)
+	if len(writes) == 0 && len(removes) == 0 {
+		res.Duration = time.Since(start)
+		return res, nil
+	}
+	// Resolve --chown names first: during an upload the Engine holds the
+	// container, so an exec then would wait forever.
+	owners := &ownerCache{e: e, id: id, m: map[string][2]int{}}
+	for _, it := range writes {
+		if it.Rule != nil && it.Rule.Chown != "" {
+			if _, _, err := owners.resolve(it.Rule.Chown); err != nil {
+				return res, err
+			}
+		}
+	}
+	resolved := &ownerCache{m: owners.m} // no Engine: no exec while writing the tar
+	before := res.Errors
+	if smallBatch(hostDir, writes) {
+		if a := e.agentFor(ctx, id); a != nil {
+			if err := e.syncViaAgent(ctx, a, hostDir, writes, removes, resolved, ledger, &res); err == nil {
+				res.Duration = time.Since(start)
+				return res, nil
+			}
+			e.dropAgent(id) // fall back to the archive API below, from scratch
+			res = SyncResult{Errors: before}
+		}
+	}
+	if err := e.syncViaArchive(ctx, id, hostDir, writes, removes, resolved, ledger, &res); err != nil {
+		return res, err
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// Batches up to these sizes go through the agent, built in memory; larger
+// ones are streamed through the archive API, whose untar is faster for many
+// files and whose memory stays flat for big ones.
+const (
+	agentBatchLimit = 8 << 20
+	agentBatchFiles = 200
+)
+
+func smallBatch(hostDir string, writes []watcher.SyncItem) bool {
+	if len(writes) > agentBatchFiles {
+		return false
+	}
+	var total int64
+	for _, it := range writes {
+		if fi, err := os.Lstat(filepath.Join(hostDir, filepath.FromSlash(it.Path))); err == nil {
+			total += fi.Size()
+		}
+		if total > agentBatchLimit {
+			return false
+		}
+	}
+	return true
+}
+
+// syncViaAgent removes and writes through the container's agent.
+func (e *Engine) syncViaAgent(ctx context.Context, a *agent, hostDir string, writes []watcher.SyncItem, removes []string, owners *ownerCache, ledger *Ledger, res *SyncResult) error {
 	if len(removes) > 0 {
-		sort.Strings(removes)
-		if _, err := e.ExecOK(ctx, id, append([]string{"rm", "-rf", "--"}, removes...)...); err != nil {
-			return res, fmt.Errorf("removing %d paths in the container: %w", len(removes), err)
+		if err := a.roundTrip('r', []byte(strings.Join(removes, "\x00")+"\x00")); err != nil {
+			return err
 		}
 		res.Removed = len(removes)
 		for _, r := range removes {
 			ledger.set(r, "")
 		}
 	}
-	if len(writes) > 0 {
-		// Resolve --chown names before the upload: the Engine holds the
-		// container while it extracts, so an exec then would wait forever.
-		owners := &ownerCache{e: e, id: id, m: map[string][2]int{}}
-		for _, it := range writes {
-			if it.Rule != nil && it.Rule.Chown != "" {
-				if _, _, err := owners.resolve(it.Rule.Chown); err != nil {
-					return res, err
-				}
-			}
-		}
-		pr, pw := io.Pipe()
-		var tw tarStats
-		resolved := &ownerCache{m: owners.m} // no Engine: no exec during the upload
-		go func() {
-			pw.CloseWithError(e.writeSyncTar(ctx, pw, hostDir, writes, resolved, ledger, &tw))
-		}()
-		e.uploads.Add(1)
-		err := e.API.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{CopyUIDGID: true, AllowOverwriteDirWithFile: true})
-		pr.CloseWithError(err)
-		if err != nil {
-			return res, fmt.Errorf("copying %d paths into the container: %w", len(writes), err)
-		}
-		res.Files, res.Bytes = tw.files, tw.bytes
-		res.Errors = append(res.Errors, tw.errs...)
-		res.Removed += len(tw.removed)
-		if len(tw.removed) > 0 {
-			if _, err := e.ExecOK(ctx, id, append([]string{"rm", "-rf", "--"}, tw.removed...)...); err != nil {
-				return res, err
-			}
+	if len(writes) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	var tw tarStats
+	if err := writeSyncTar(ctx, &buf, hostDir, writes, owners, ledger, &tw); err != nil {
+		return err
+	}
+	e.uploads.Add(1)
+	if err := a.roundTrip('x', buf.Bytes()); err != nil {
+		return err
+	}
+	if len(tw.removed) > 0 {
+		if err := a.roundTrip('r', []byte(strings.Join(tw.removed, "\x00")+"\x00")); err != nil {
+			return err
 		}
 	}
-	res.Duration = time.Since(start)
-	return res, nil
+	res.Files, res.Bytes, res.Removed = tw.files, tw.bytes, res.Removed+len(tw.removed)
+	res.Errors = append(res.Errors, tw.errs...)
+	return nil
 }
+
+// syncViaArchive removes with one exec and writes with one streamed tar
+// through CopyToContainer (PUT /containers/{id}/archive).
+func (e *Engine) syncViaArchive(ctx context.Context, id, hostDir string, writes []watcher.SyncItem, removes []string, owners *ownerCache, ledger *Ledger, res *SyncResult) error {
+	if len(removes) > 0 {
+		if _, err := e.ExecOK(ctx, id, append([]string{"rm", "-rf", "--"}, removes...)...); err != nil {
+			return fmt.Errorf("removing %d paths in the container: %w", len(removes), err)
+		}
+		res.Removed = len(removes)
+		for _, r := range removes {
+			ledger.set(r, "")
+		}
+	}
+	if len(writes) == 0 {
+		return nil
+	}
+	pr, pw := io.Pipe()
+	var tw tarStats
+	go func() {
+		pw.CloseWithError(writeSyncTar(ctx, pw, hostDir, writes, owners, ledger, &tw))
+	}()
+	e.uploads.Add(1)
+	err := e.API.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{CopyUIDGID: true, AllowOverwriteDirWithFile: true})
+	pr.CloseWithError(err)
+	if err != nil {
+		return fmt.Errorf("copying %d paths into the container: %w", len(writes), err)
+	}
+	res.Files, res.Bytes = tw.files, tw.bytes
+	res.Errors = append(res.Errors, tw.errs...)
+	res.Removed += len(tw.removed)
+	if len(tw.removed) > 0 {
+		if _, err := e.ExecOK(ctx, id, append([]string{"rm", "-rf", "--"}, tw.removed...)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 
 // safeDest refuses destinations that a bad rule could aim at the root.
 func safeDest(d string) bool {
@@ -154,7 +238,7 @@ type tarStats struct {
 	removed []string // vanished between the first look and the tar
 }
 
-func (e *Engine) writeSyncTar(ctx context.Context, w io.Writer, hostDir string, items []watcher.SyncItem, owners *ownerCache, ledger *Ledger, st *tarStats) error {
+func writeSyncTar(ctx context.Context, w io.Writer, hostDir string, items []watcher.SyncItem, owners *ownerCache, ledger *Ledger, st *tarStats) error {
 	tw := tar.NewWriter(w)
 	for _, it := range items {
 		if ctx.Err() != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
@@ -174,5 +175,62 @@ func TestSyncRefusesTheRoot(t *testing.T) {
 	}
 	if got := sh(t, id, "test -e /bin/sh && echo ok"); got != "ok" {
 		t.Error("the root was touched")
+	}
+}
+
+// Small batches go through the container's sync agent; an image that cannot
+// run it gets the Engine's archive API instead, with the same result.
+func TestSyncAgentAndFallback(t *testing.T) {
+	ctx := context.Background()
+	id := runBusybox(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "a.py", "agent\n")
+	if _, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("a.py", watcher.Changed)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if a := testEngine.agentFor(ctx, id); a == nil {
+		t.Fatal("no agent in a busybox container")
+	}
+	if got := sh(t, id, "cat /app/a.py"); got != "agent" {
+		t.Errorf("through the agent: %q", got)
+	}
+
+	// An image without a shell cannot run the agent: busybox alone, with no
+	// applet links.
+	bare := t.TempDir()
+	bin, err := os.ReadFile(testimage.BusyboxBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(bare, "busybox"), bin, 0o755)
+	writeFile(t, bare, "Dockerfile", "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"sleep\", \"3600\"]\n")
+	p, err := dockerfile.Load(bare, "Dockerfile", dockerfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := testEngine.Build(ctx, BuildOptions{Project: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removeImageOnCleanup(t, res.ImageID)
+	c, err := testEngine.Create(ctx, RunOptions{Dir: bare, Image: res.ImageID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer testEngine.Remove(ctx, c.ID)
+	if err := testEngine.Start(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	before := testEngine.uploads.Load()
+	writeFile(t, dir, "a.py", "archive\n")
+	if _, err := testEngine.Sync(ctx, c.ID, dir, []watcher.SyncItem{item("a.py", watcher.Changed)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if a := testEngine.agentFor(ctx, c.ID); a != nil {
+		t.Error("an agent started without a shell")
+	}
+	got, err := testEngine.Exec(ctx, c.ID, "/bin/busybox", "cat", "/app/a.py")
+	if err != nil || string(got.Stdout) != "archive\n" || testEngine.uploads.Load()-before != 1 {
+		t.Errorf("through the archive API: %q %v", got.Stdout, err)
 	}
 }
