@@ -224,7 +224,6 @@ func (e *Engine) syncViaArchive(ctx context.Context, id, hostDir string, writes 
 	return nil
 }
 
-
 // safeDest refuses destinations that a bad rule could aim at the root.
 func safeDest(d string) bool {
 	d = path.Clean(d)
