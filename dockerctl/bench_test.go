@@ -46,12 +46,7 @@ func BenchmarkSyncOneFile(b *testing.B) {
 func BenchmarkSync1000Files(b *testing.B) {
 	id := runBusybox(b)
 	dir := b.TempDir()
-	var items []watcher.SyncItem
-	for i := 0; i < 1000; i++ {
-		p := fmt.Sprintf("pkg%d/m%d.py", i%10, i)
-		writeFile(b, dir, p, fmt.Sprintf("v = %d\n", i))
-		items = append(items, item(p, watcher.Changed))
-	}
+	items := thousandFiles(b, dir)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := testEngine.Sync(context.Background(), id, dir, items, nil); err != nil {

@@ -11,7 +11,9 @@ import (
 	"testing"
 
 	"github.com/docker/docker/api/types/image"
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
+	"github.com/tfdev-dev/tfdev/watcher"
 )
 
 // testEngine is the real Engine every test in this package talks to.
@@ -62,3 +64,30 @@ func writeFile(t testing.TB, dir, rel, content string) {
 }
 
 func asError[T error](err error, target *T) bool { return errors.As(err, target) }
+
+// buildDir builds the Dockerfile in dir and removes the image at the end.
+func buildDir(t testing.TB, dir string) *BuildResult {
+	t.Helper()
+	p, err := dockerfile.Load(dir, "Dockerfile", dockerfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := testEngine.Build(context.Background(), BuildOptions{Project: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removeImageOnCleanup(t, res.ImageID)
+	return res
+}
+
+// thousandFiles writes 1,000 small files in ten folders and returns their
+// sync items.
+func thousandFiles(t testing.TB, dir string) []watcher.SyncItem {
+	var items []watcher.SyncItem
+	for i := 0; i < 1000; i++ {
+		p := fmt.Sprintf("pkg%d/m%d.py", i%10, i)
+		writeFile(t, dir, p, fmt.Sprintf("v = %d\n", i))
+		items = append(items, item(p, watcher.Changed))
+	}
+	return items
+}

@@ -165,16 +165,8 @@ func TestReplaceFailureKeepsTheOldContainer(t *testing.T) {
 	// An image whose command does not exist cannot start.
 	bad := t.TempDir()
 	writeFile(t, bad, "Dockerfile", "FROM "+testimage.Busybox+"\nCMD [\"/no/such/binary\"]\n")
-	p, err := dockerfile.Load(bad, "Dockerfile", dockerfile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := testEngine.Build(ctx, BuildOptions{Project: p})
-	if err != nil {
-		t.Fatal(err)
-	}
-	removeImageOnCleanup(t, res.ImageID)
-	_, err = testEngine.Replace(ctx, old, RunOptions{Dir: dir, Image: res.ImageID}, nil, func(nc *Container) error {
+	res := buildDir(t, bad)
+	_, err := testEngine.Replace(ctx, old, RunOptions{Dir: dir, Image: res.ImageID}, nil, func(nc *Container) error {
 		_, err := testEngine.WaitJupyter(ctx, nc, 0)
 		return err
 	})

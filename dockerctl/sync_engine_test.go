@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
@@ -144,12 +142,7 @@ func TestSyncChown(t *testing.T) {
 func TestSyncThousandFilesInOneUpload(t *testing.T) {
 	id := runBusybox(t)
 	dir := t.TempDir()
-	var items []watcher.SyncItem
-	for i := 0; i < 1000; i++ {
-		p := fmt.Sprintf("pkg%d/m%d.py", i%10, i)
-		writeFile(t, dir, p, fmt.Sprintf("v = %d\n", i))
-		items = append(items, item(p, watcher.Changed))
-	}
+	items := thousandFiles(t, dir)
 	before := testEngine.uploads.Load()
 	res, err := testEngine.Sync(context.Background(), id, dir, items, nil)
 	if err != nil {
@@ -204,15 +197,7 @@ func TestSyncAgentAndFallback(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(bare, "busybox"), bin, 0o755)
 	writeFile(t, bare, "Dockerfile", "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"sleep\", \"3600\"]\n")
-	p, err := dockerfile.Load(bare, "Dockerfile", dockerfile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := testEngine.Build(ctx, BuildOptions{Project: p})
-	if err != nil {
-		t.Fatal(err)
-	}
-	removeImageOnCleanup(t, res.ImageID)
+	res := buildDir(t, bare)
 	c, err := testEngine.Create(ctx, RunOptions{Dir: bare, Image: res.ImageID})
 	if err != nil {
 		t.Fatal(err)

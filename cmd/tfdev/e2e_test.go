@@ -100,8 +100,14 @@ type upProcess struct {
 
 func startUp(t *testing.T, dir string, args ...string) *upProcess {
 	t.Helper()
+	return startUpWith(t, dir, testimage.Jupyter, args...)
+}
+
+// startUpWith runs tfdev up on dir with BASE=base.
+func startUpWith(t *testing.T, dir, base string, args ...string) *upProcess {
+	t.Helper()
 	// --port 0: any free port, so tests running side by side never collide.
-	cmd := exec.Command(tfdevBinary(t), append([]string{"up", "-C", dir, "--no-tui", "--port", "0", "--build-arg", "BASE=" + testimage.Jupyter}, args...)...)
+	cmd := exec.Command(tfdevBinary(t), append([]string{"up", "-C", dir, "--no-tui", "--port", "0", "--build-arg", "BASE=" + base}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

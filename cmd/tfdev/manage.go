@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/spf13/cobra"
 	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 )
 
 func newDownCmd() *cobra.Command {
@@ -30,60 +32,61 @@ changed too they go to .tfdev/rescued/. Images are kept unless --rmi.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			eng, err := connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
-			ids, err := eng.ProjectContainers(ctx, p.Dir)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			for _, id := range ids {
-				c, err := eng.Inspect(ctx, id)
-				if err != nil {
-					return err
-				}
-				if err := eng.Stop(ctx, id); err != nil {
-					return err
-				}
-				rs, err := eng.Rescue(ctx, c, p.Dir, p.Rules, nil)
-				for _, r := range rs {
-					to, _ := filepath.Rel(p.Dir, r.To)
-					fmt.Fprintln(out, dockerctl.Event{Kind: dockerctl.EvRescue, From: r.From, To: to, Conflict: r.Conflict}.Plain())
-				}
-				if err != nil {
-					return fmt.Errorf("%w; the container %s is kept so nothing is lost", err, c.Name)
-				}
-				if err := eng.Remove(ctx, id); err != nil {
-					return err
-				}
-				fmt.Fprintf(out, "tfdev: removed container %s\n", c.Name)
-			}
-			if len(ids) == 0 {
-				fmt.Fprintln(out, "tfdev: no container for this project")
-			}
-			if rmi {
-				repo := dockerctl.ImageRepo(p.Dir)
-				imgs, err := eng.API.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", repo))})
-				if err != nil {
-					return err
-				}
-				for _, im := range imgs {
-					if _, err := eng.API.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
-						return err
-					}
-					fmt.Fprintf(out, "tfdev: removed image %s\n", im.ID)
-				}
-			}
-			return nil
+			return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
+				return down(ctx, cmd, eng, p, rmi)
+			})
 		},
 	}
 	pf.register(cmd)
 	cmd.Flags().BoolVar(&rmi, "rmi", false, "also remove the project's images")
 	return cmd
+}
+
+// down rescues from, stops and removes every container of the project.
+func down(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *dockerfile.Project, rmi bool) error {
+	ids, err := eng.ProjectContainers(ctx, p.Dir)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	for _, id := range ids {
+		c, err := eng.Inspect(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := eng.Stop(ctx, id); err != nil {
+			return err
+		}
+		rs, err := eng.Rescue(ctx, c, p.Dir, p.Rules, nil)
+		for _, r := range rs {
+			to, _ := filepath.Rel(p.Dir, r.To)
+			fmt.Fprintln(out, dockerctl.Event{Kind: dockerctl.EvRescue, From: r.From, To: to, Conflict: r.Conflict}.Plain())
+		}
+		if err != nil {
+			return fmt.Errorf("%w; the container %s is kept so nothing is lost", err, c.Name)
+		}
+		if err := eng.Remove(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "tfdev: removed container %s\n", c.Name)
+	}
+	if len(ids) == 0 {
+		fmt.Fprintln(out, "tfdev: no container for this project")
+	}
+	if rmi {
+		repo := dockerctl.ImageRepo(p.Dir)
+		imgs, err := eng.API.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", repo))})
+		if err != nil {
+			return err
+		}
+		for _, im := range imgs {
+			if _, err := eng.API.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "tfdev: removed image %s\n", im.ID)
+		}
+	}
+	return nil
 }
 
 func newStatusCmd() *cobra.Command {
@@ -99,54 +102,54 @@ func newStatusCmd() *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
-			ctx := cmd.Context()
-			eng, err := connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
-			c, err := eng.Find(ctx, dir)
-			if err != nil {
-				return err
-			}
-			st, err := dockerctl.ReadState(dir)
-			if err != nil {
-				return err
-			}
-			type status struct {
-				Running   bool            `json:"running"`
-				Container string          `json:"container,omitempty"`
-				Image     string          `json:"image,omitempty"`
-				URL       string          `json:"url,omitempty"`
-				GPU       bool            `json:"gpu"`
-				LastBuild dockerctl.State `json:"last_build"`
-			}
-			s := status{LastBuild: st}
-			if c != nil {
-				s.Running, s.Container, s.Image, s.URL, s.GPU = true, c.Name, c.Image, c.URL(), c.GPU
-			}
-			out := cmd.OutOrStdout()
-			if output == "json" {
-				return json.NewEncoder(out).Encode(s)
-			}
-			if c == nil {
-				fmt.Fprintln(out, "container: none running (tfdev up starts one)")
-			} else {
-				mode := "CPU"
-				if c.GPU {
-					mode = "GPU"
-				}
-				fmt.Fprintf(out, "container: %s (%s)\nimage:     %s\nurl:       %s\n", c.Name, mode, c.Image, c.URL())
-			}
-			if st.Image != "" {
-				fmt.Fprintf(out, "last build: %s, %.1fs with %s, %s\n", st.BuiltAt.Format("2006-01-02 15:04:05"), st.BuildSeconds, st.Builder, st.Image)
-			}
-			return nil
+			return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
+				return status(ctx, cmd, eng, dir, output)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&pf.dir, "dir", "C", ".", "project directory")
 	cmd.Flags().StringVarP(&output, "output", "o", "plain", "plain or json")
 	return cmd
+}
+
+func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir, output string) error {
+	c, err := eng.Find(ctx, dir)
+	if err != nil {
+		return err
+	}
+	st, err := dockerctl.ReadState(dir)
+	if err != nil {
+		return err
+	}
+	type status struct {
+		Running   bool            `json:"running"`
+		Container string          `json:"container,omitempty"`
+		Image     string          `json:"image,omitempty"`
+		URL       string          `json:"url,omitempty"`
+		GPU       bool            `json:"gpu"`
+		LastBuild dockerctl.State `json:"last_build"`
+	}
+	s := status{LastBuild: st}
+	if c != nil {
+		s.Running, s.Container, s.Image, s.URL, s.GPU = true, c.Name, c.Image, c.URL(), c.GPU
+	}
+	out := cmd.OutOrStdout()
+	if output == "json" {
+		return json.NewEncoder(out).Encode(s)
+	}
+	if c == nil {
+		fmt.Fprintln(out, "container: none running (tfdev up starts one)")
+	} else {
+		mode := "CPU"
+		if c.GPU {
+			mode = "GPU"
+		}
+		fmt.Fprintf(out, "container: %s (%s)\nimage:     %s\nurl:       %s\n", c.Name, mode, c.Image, c.URL())
+	}
+	if st.Image != "" {
+		fmt.Fprintf(out, "last build: %s, %.1fs with %s, %s\n", st.BuiltAt.Format("2006-01-02 15:04:05"), st.BuildSeconds, st.Builder, st.Image)
+	}
+	return nil
 }
 
 func newLogsCmd() *cobra.Command {
@@ -163,36 +166,35 @@ func newLogsCmd() *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
-			ctx, stop := signalContext(cmd.Context(), cmd.ErrOrStderr())
-			defer stop()
-			eng, err := connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
-			c, err := eng.Find(ctx, abs)
-			if err != nil {
-				return err
-			}
-			if c == nil {
-				return fmt.Errorf("no running container for %s (tfdev up starts one)", abs)
-			}
-			rc, err := eng.API.ContainerLogs(ctx, c.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Tail: tail})
-			if err != nil {
-				return err
-			}
-			defer rc.Close()
-			_, err = stdcopy.StdCopy(cmd.OutOrStdout(), cmd.ErrOrStderr(), rc)
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+			return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
+				return logs(ctx, cmd, eng, abs, follow, tail)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&dir, "dir", "C", ".", "project directory")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new lines")
 	cmd.Flags().StringVar(&tail, "tail", "all", "number of lines from the end")
 	return cmd
+}
+
+func logs(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, abs string, follow bool, tail string) error {
+	c, err := eng.Find(ctx, abs)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		return fmt.Errorf("no running container for %s (tfdev up starts one)", abs)
+	}
+	rc, err := eng.API.ContainerLogs(ctx, c.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Tail: tail})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = stdcopy.StdCopy(cmd.OutOrStdout(), cmd.ErrOrStderr(), rc)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 func newBuildCmd() *cobra.Command {
@@ -211,38 +213,37 @@ failing Dockerfile line as FILE:LINE:1: error: MESSAGE.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(cmd.Context(), cmd.ErrOrStderr())
-			defer stop()
-			eng, err := connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
-			emit := eventPrinter(cmd.OutOrStdout(), output)
-			emit(dockerctl.Event{Kind: dockerctl.EvBuildStart, Reason: "tfdev build"})
-			res, err := eng.Build(ctx, dockerctl.BuildOptions{
-				Project: p, Tags: []string{dockerctl.ImageRepo(p.Dir) + ":latest"}, BuildArgs: buildArgs(pf.buildArgs),
-				Target: pf.target, Builder: dockerctl.Builder(builder),
-				Labels: map[string]string{dockerctl.LabelProject: dockerctl.ProjectID(p.Dir)},
-				Progress: func(sp dockerctl.StepProgress) {
-					emit(dockerctl.Event{Kind: dockerctl.EvBuildStep, Index: sp.Index, Total: sp.Total, Line: sp.Line,
-						Instruction: sp.Instruction, State: string(sp.State), Seconds: sp.Duration.Seconds()})
-				},
+			return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
+				return buildOnce(ctx, cmd, eng, p, &pf, builder, output)
 			})
-			if err != nil {
-				var be *dockerctl.BuildError
-				if ok := asBuildError(err, &be); ok {
-					emit(dockerctl.Event{Kind: dockerctl.EvBuildFailed, File: be.File, Line: be.Line, Message: be.Detail(), Log: be.Log})
-					return errSilent
-				}
-				return err
-			}
-			emit(dockerctl.Event{Kind: dockerctl.EvBuildDone, Image: res.ImageID, Seconds: res.Duration.Seconds(), Builder: string(res.Builder)})
-			return nil
 		},
 	}
 	pf.register(cmd)
 	cmd.Flags().StringVar(&builder, "builder", "auto", "auto, buildkit or legacy")
 	cmd.Flags().StringVarP(&output, "output", "o", "plain", "plain or json")
 	return cmd
+}
+
+func buildOnce(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *dockerfile.Project, pf *projectFlags, builder, output string) error {
+	emit := eventPrinter(cmd.OutOrStdout(), output)
+	emit(dockerctl.Event{Kind: dockerctl.EvBuildStart, Reason: "tfdev build"})
+	res, err := eng.Build(ctx, dockerctl.BuildOptions{
+		Project: p, Tags: []string{dockerctl.ImageRepo(p.Dir) + ":latest"}, BuildArgs: buildArgs(pf.buildArgs),
+		Target: pf.target, Builder: dockerctl.Builder(builder),
+		Labels: map[string]string{dockerctl.LabelProject: dockerctl.ProjectID(p.Dir)},
+		Progress: func(sp dockerctl.StepProgress) {
+			emit(dockerctl.Event{Kind: dockerctl.EvBuildStep, Index: sp.Index, Total: sp.Total, Line: sp.Line,
+				Instruction: sp.Instruction, State: string(sp.State), Seconds: sp.Duration.Seconds()})
+		},
+	})
+	if err != nil {
+		var be *dockerctl.BuildError
+		if ok := asBuildError(err, &be); ok {
+			emit(dockerctl.Event{Kind: dockerctl.EvBuildFailed, File: be.File, Line: be.Line, Message: be.Detail(), Log: be.Log})
+			return errSilent
+		}
+		return err
+	}
+	emit(dockerctl.Event{Kind: dockerctl.EvBuildDone, Image: res.ImageID, Seconds: res.Duration.Seconds(), Builder: string(res.Builder)})
+	return nil
 }

@@ -133,8 +133,17 @@ func signalContext(parent context.Context, stderr io.Writer) (context.Context, f
 	return ctx, func() { signal.Stop(ch); cancel() }
 }
 
-func connect(ctx context.Context) (*dockerctl.Engine, error) {
-	return dockerctl.Connect(ctx)
+// withEngine runs fn with a context that the first SIGINT or SIGTERM
+// cancels and a connection to the Engine, closed afterwards.
+func withEngine(cmd *cobra.Command, fn func(ctx context.Context, eng *dockerctl.Engine) error) error {
+	ctx, stop := signalContext(cmd.Context(), cmd.ErrOrStderr())
+	defer stop()
+	eng, err := dockerctl.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	return fn(ctx, eng)
 }
 
 func buildArgs(kvs []string) map[string]string {
@@ -159,13 +168,12 @@ func runUp(cmd *cobra.Command, f *upFlags) error {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return badInput(fmt.Errorf("project directory %s: not a directory", f.dir))
 	}
-	ctx, stop := signalContext(cmd.Context(), cmd.ErrOrStderr())
-	defer stop()
-	eng, err := connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
+	return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
+		return runSession(ctx, cmd, f, dir, eng)
+	})
+}
+
+func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string, eng *dockerctl.Engine) error {
 	opts := dockerctl.SessionOptions{
 		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
 		Builder: dockerctl.Builder(f.builder), HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
+)
+
+// TestKeepStatusDown: up --keep leaves the container running; status shows
+// it; down rescues what was made in it, then removes it.
+func TestKeepStatusDown(t *testing.T) {
+	eng := engine(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(standIn), 0o644)
+	os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("numpy==1.24.2\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "train.py"), []byte("print(1)\n"), 0o644)
+	cleanupProject(t, dir)
+	upArgs := []string{"--output", "json", "--keep"}
+	up := startUpWith(t, dir, testimage.Busybox, upArgs...)
+	ready, _ := up.nextEvent(dockerctl.EvReady, nil)
+	up.cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-up.done; err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+
+	out, stderr, code := tfdev(t, "status", "-C", dir, "--output", "json")
+	var st struct {
+		Running   bool
+		Container string
+		URL       string
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || !st.Running || st.Container != ready.Container || st.URL == "" {
+		t.Fatalf("status: exit %d %q %s", code, out, stderr)
+	}
+
+	if _, err := eng.ExecOK(context.Background(), st.Container, "sh", "-c", "echo result > /app/output.txt"); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code = tfdev(t, "down", "-C", dir)
+	if code != 0 || !strings.Contains(out, "rescued /app/output.txt -> output.txt") || !strings.Contains(out, "removed container") {
+		t.Fatalf("down: exit %d %q %s", code, out, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "output.txt")); string(b) != "result\n" {
+		t.Errorf("rescued file %q", b)
+	}
+	if ids, _ := eng.ProjectContainers(context.Background(), dir); len(ids) != 0 {
+		t.Errorf("containers left: %v", ids)
+	}
+}
