@@ -38,6 +38,15 @@ type logsMsg struct {
 
 type logsTick struct{}
 
+// clockTick redraws the idle screen so that "up 3m" and "2m ago" move on.
+type clockTick struct{}
+
+const clockEvery = 30 * time.Second
+
+func tickClock() tea.Cmd {
+	return tea.Tick(clockEvery, func(time.Time) tea.Msg { return clockTick{} })
+}
+
 type flashMsg string
 
 // Model is the bubbletea model: view state only.
@@ -64,8 +73,9 @@ func New(env Env, now func() time.Time) Model {
 	return Model{env: env, now: now, spin: sp, width: 80, height: 24, pager: viewport.New(80, 20)}
 }
 
-// Init starts nothing: the model renders on events and keys.
-func (m Model) Init() tea.Cmd { return nil }
+// Init starts the half-minute clock; otherwise the model renders on
+// events, keys and spinner ticks while something runs.
+func (m Model) Init() tea.Cmd { return tickClock() }
 
 // animating: something runs whose progress the spinner shows.
 func (m Model) animating() bool {
@@ -110,6 +120,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.pager.GotoBottom() // follow
 		}
 		return m, tea.Tick(time.Second, func(time.Time) tea.Msg { return logsTick{} })
+	case clockTick:
+		return m, tickClock()
 	case logsTick:
 		if m.view == viewLogs {
 			return m, m.fetchLogs()

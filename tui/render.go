@@ -320,7 +320,7 @@ func dur(d time.Duration) string {
 func ago(d time.Duration) string {
 	switch {
 	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
+		return "<1m" // minutes are enough, and the idle screen is redrawn each half minute
 	case d < time.Hour:
 		return fmt.Sprintf("%dm", int(d.Minutes()))
 	default:
