@@ -12,19 +12,6 @@ import (
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
 
-// standInDockerfile: busybox's httpd answers GET /api/status like a Jupyter
-// server would, so the session's loop runs at busybox speed. Its RUN takes
-// three seconds, long enough for changes to arrive during a build.
-const standInDockerfile = `ARG BASE
-FROM ${BASE}
-RUN mkdir -p /www/api && echo '{}' > /www/api/status
-WORKDIR /app
-COPY requirements.txt setup.cfg ./
-RUN cat requirements.txt setup.cfg && sleep 3
-COPY . /app
-CMD ["httpd", "-f", "-p", "8888", "-h", "/www"]
-`
-
 type sessionRun struct {
 	t      *testing.T
 	events chan Event
@@ -87,10 +74,14 @@ func (r *sessionRun) count(kind EventKind) int {
 
 func standInProject(t *testing.T) string {
 	dir := t.TempDir()
-	writeFile(t, dir, "Dockerfile", standInDockerfile)
+	for _, f := range []string{"Dockerfile", "requirements.txt", "setup.cfg", "train.py"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "standin", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, f, string(b))
+	}
 	writeFile(t, dir, "requirements.txt", "numpy==1.24.2\n# "+nonce(t)+"\n")
-	writeFile(t, dir, "setup.cfg", "[metadata]\n")
-	writeFile(t, dir, "train.py", "print(1)\n")
 	t.Cleanup(func() {
 		ids, _ := testEngine.ProjectContainers(context.Background(), dir)
 		for _, id := range ids {

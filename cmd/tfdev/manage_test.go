@@ -17,11 +17,7 @@ import (
 // it; down rescues what was made in it, then removes it.
 func TestKeepStatusDown(t *testing.T) {
 	eng := engine(t)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(standIn), 0o644)
-	os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("numpy==1.24.2\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "train.py"), []byte("print(1)\n"), 0o644)
-	cleanupProject(t, dir)
+	dir := standInProject(t)
 	upArgs := []string{"--output", "json", "--keep"}
 	up := startUpWith(t, dir, testimage.Busybox, upArgs...)
 	ready, _ := up.nextEvent(dockerctl.EvReady, nil)

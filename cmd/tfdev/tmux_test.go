@@ -12,16 +12,23 @@ import (
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
 
-// standIn is a fixture on the busybox base whose httpd answers like Jupyter.
-const standIn = `ARG BASE
-FROM ${BASE}
-RUN mkdir -p /www/api && echo '{}' > /www/api/status
-WORKDIR /app
-COPY requirements.txt ./
-RUN cat requirements.txt
-COPY . /app
-CMD ["httpd", "-f", "-p", "8888", "-h", "/www"]
-`
+// standInProject copies testdata/standin, the Jupyter stand-in on the
+// busybox base, to a temp dir.
+func standInProject(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"Dockerfile", "requirements.txt", "setup.cfg", "train.py"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "standin", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cleanupProject(t, dir)
+	return dir
+}
 
 type tmux struct {
 	t      *testing.T
@@ -67,19 +74,16 @@ func TestTerminalUIUnderTmux(t *testing.T) {
 	}
 	bin := tfdevBinary(t)
 	engine(t)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(standIn), 0o644)
-	os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("numpy==1.24.2\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "train.py"), []byte("print(1)\n"), 0o644)
-	cleanupProject(t, dir)
+	dir := standInProject(t)
 	x := tmux{t: t, socket: fmt.Sprintf("tfdev-test-%d", time.Now().UnixNano())}
 	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
+	// The shell stays after tfdev to show its exit status on the restored
+	// screen.
 	x.run("new-session", "-d", "-s", "tfdev", "-x", "100", "-y", "30",
-		fmt.Sprintf("%s up -C %s --port 0 --build-arg BASE=%s", bin, dir, testimage.Busybox))
-	x.run("set-option", "-t", "tfdev", "remain-on-exit", "on")
+		fmt.Sprintf("%s up -C %s --port 0 --build-arg BASE=%s; echo tfdev exited $?; sleep 600", bin, dir, testimage.Busybox))
 
 	s := x.waitFor("the ready URL", func(s string) bool { return strings.Contains(s, "● ready  http://127.0.0.1:") })
-	for _, want := range []string{"STEP", "STATE", "COPY requirements.txt ./", "RUN cat requirements.txt", "COPY . /app", "live", "Activity", "q quit"} {
+	for _, want := range []string{"STEP", "STATE", "COPY requirements.txt setup.cfg ./", "RUN cat requirements.txt setup.cfg", "COPY . /app", "live", "Activity", "q quit"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("screen lacks %q:\n%s", want, s)
 		}
@@ -88,11 +92,8 @@ func TestTerminalUIUnderTmux(t *testing.T) {
 	x.waitFor("the sync", func(s string) bool { return strings.Contains(s, "synced 1 file") && strings.Contains(s, "train.py") })
 
 	x.run("send-keys", "-t", "tfdev", "q")
-	x.waitFor("the end", func(string) bool {
-		return strings.TrimSpace(x.run("display-message", "-p", "-t", "tfdev", "#{pane_dead}")) == "1"
-	})
-	s = x.screen()
-	if !strings.Contains(s, "Pane is dead (status 0") { // tmux's own note with tfdev's exit status
+	s = x.waitFor("the end", func(s string) bool { return strings.Contains(s, "tfdev exited") })
+	if !strings.Contains(s, "tfdev exited 0") {
 		t.Errorf("no clean exit:\n%s", s)
 	}
 	if strings.Contains(s, "STEP") || strings.Contains(s, "Activity") {
