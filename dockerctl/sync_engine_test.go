@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
@@ -217,5 +220,61 @@ func TestSyncAgentAndFallback(t *testing.T) {
 	got, err := testEngine.Exec(ctx, c.ID, "/bin/busybox", "cat", "/app/a.py")
 	if err != nil || string(got.Stdout) != "archive\n" || testEngine.uploads.Load()-before != 1 {
 		t.Errorf("through the archive API: %q %v", got.Stdout, err)
+	}
+}
+
+// A big file is streamed into the container: the heap does not grow with
+// the file.
+func TestSyncBigFileWithFlatMemory(t *testing.T) {
+	ctx := context.Background()
+	id := runBusybox(t)
+	dir := t.TempDir()
+	const size = 256 << 20
+	f, err := os.Create(filepath.Join(dir, "weights.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil { // sparse: zeros, no disk
+		t.Fatal(err)
+	}
+	f.Close()
+
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > peak {
+				peak = m.HeapAlloc
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	res, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("weights.bin", watcher.Changed)}, nil)
+	close(stop)
+	<-sampled
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Bytes != size {
+		t.Errorf("sent %d bytes", res.Bytes)
+	}
+	if got := sh(t, id, "stat -c %s /app/weights.bin"); got != fmt.Sprint(size) {
+		t.Errorf("size in the container %s", got)
+	}
+	if grew := int64(peak) - int64(base.HeapAlloc); grew > 32<<20 {
+		t.Errorf("the heap grew by %d MB while syncing a %d MB file", grew>>20, size>>20)
 	}
 }
