@@ -32,12 +32,18 @@ type Engine struct {
 	agents   map[string]*agent // container ID -> its sync agent; nil: cannot run one
 }
 
-// Connect reaches the Engine named by DOCKER_HOST (default: the local
-// socket), negotiates the API version (DOCKER_API_VERSION pins it) and pings
-// it. An Engine that does not answer within ConnectTimeout is an error that
+// Connect reaches the Engine named by DOCKER_HOST, or else by the docker
+// CLI's current context (DOCKER_CONTEXT, or currentContext in
+// ~/.docker/config.json; unix and tcp with TLS), else the local socket,
+// negotiates the API version (DOCKER_API_VERSION pins it) and pings it. An Engine that does not answer within ConnectTimeout is an error that
 // says which address was tried and what to check.
 func Connect(ctx context.Context) (*Engine, error) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	dctx, err := currentContext()
+	if err != nil {
+		return nil, err
+	}
+	opts := append([]client.Opt{client.FromEnv}, dctx.opts()...)
+	cli, err := client.NewClientWithOpts(append(opts, client.WithAPIVersionNegotiation())...)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w (check DOCKER_HOST=%q)", err, os.Getenv("DOCKER_HOST"))
 	}
