@@ -59,6 +59,7 @@ type Model struct {
 	spin     spinner.Model
 	spinning bool
 	view     int
+	expanded bool // earlier stages shown step by step
 	pager    viewport.Model
 	flash    string
 	quitting bool
@@ -184,6 +185,9 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case "?":
 		m.view = viewHelp
 		return m, nil
+	case "e":
+		m.expanded = !m.expanded
+		return m, nil
 	case "q", "ctrl+c":
 		return m.quit()
 	}
@@ -268,7 +272,7 @@ func (m Model) buildLog() string {
 
 // View renders the current view.
 func (m Model) View() string {
-	f := Frame{Width: m.width, Height: m.height, Now: m.now(), Spinner: m.spin.View()}
+	f := Frame{Width: m.width, Height: m.height, Now: m.now(), Spinner: m.spin.View(), Expanded: m.expanded}
 	switch m.view {
 	case viewHelp:
 		return HelpText(m.width)

@@ -174,3 +174,33 @@ func TestResizeReflows(t *testing.T) {
 }
 
 type timeT = time.Time
+
+// Earlier stages fold into one row; e shows their steps.
+func TestEarlierStagesFoldAndExpand(t *testing.T) {
+	multi := dockerctl.Event{Kind: dockerctl.EvPlan, File: "Dockerfile", Steps: []dockerctl.StepRow{
+		{Index: 1, Stage: 0, StageName: "builder", Line: 1, Kind: "FROM", Instruction: "FROM base AS builder"},
+		{Index: 2, Stage: 0, StageName: "builder", Line: 3, Kind: "COPY", Instruction: "COPY requirements.txt ."},
+		{Index: 3, Stage: 0, StageName: "builder", Line: 4, Kind: "RUN", Instruction: "RUN pip install --user -r requirements.txt"},
+		{Index: 4, Stage: 1, StageName: "stage-1", Target: true, Line: 6, Kind: "FROM", Instruction: "FROM base"},
+		{Index: 5, Stage: 1, StageName: "stage-1", Target: true, Line: 8, Kind: "COPY", Instruction: "COPY --from=builder /root/.local /root/.local"},
+		{Index: 6, Stage: 1, StageName: "stage-1", Target: true, Line: 9, Kind: "COPY", Instruction: "COPY . /app", Sync: true},
+	}}
+	m := New(Env{}, func() timeT { return at(10) })
+	m, _ = run(m, tea.WindowSizeMsg{Width: 100, Height: 30}, EventMsg(project(false)), EventMsg(multi),
+		EventMsg(step(1, 3, "running", 0)))
+	folded := m.View()
+	if !strings.Contains(folded, "▸ stage builder (3 steps)") || strings.Contains(folded, "pip install --user") {
+		t.Errorf("folded:\n%s", folded)
+	}
+	if !strings.Contains(folded, "building") {
+		t.Errorf("the folded row does not show the stage's worst state:\n%s", folded)
+	}
+	m, _ = run(m, key("e"))
+	if open := m.View(); !strings.Contains(open, "▾ stage builder") || !strings.Contains(open, "    RUN pip install --user -r requirements.txt") {
+		t.Errorf("expanded:\n%s", open)
+	}
+	m, _ = run(m, key("e"))
+	if m.View() != folded {
+		t.Error("e again does not fold")
+	}
+}

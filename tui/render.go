@@ -34,6 +34,7 @@ type Frame struct {
 	Width, Height int
 	Now           time.Time
 	Spinner       string
+	Expanded      bool // earlier build stages are shown step by step
 }
 
 // Render draws the main screen. It is pure: the same state and frame give
@@ -175,8 +176,19 @@ func layerTable(s *State, f Frame) []string {
 			}
 			seen[r.Stage] = true
 			n, st := s.stageSummary(r.Stage)
-			text := fmt.Sprintf("stage %s (%d steps)", r.StageName, n)
+			fold := "▸"
+			if f.Expanded {
+				fold = "▾"
+			}
+			text := fmt.Sprintf("%s stage %s (%d steps)", fold, r.StageName, n)
 			out = append(out, fmt.Sprintf("%3s  %s  %s", "", pad(fit(text, instrW), instrW), fit(st, stateW)))
+			if f.Expanded {
+				for _, sr := range s.Rows {
+					if sr.Stage == r.Stage {
+						out = append(out, fmt.Sprintf("%3d  %s  %s", sr.Index, pad(fit("  "+sr.Instruction, instrW), instrW), fit(rowState(s, sr, f), stateW)))
+					}
+				}
+			}
 			continue
 		}
 		out = append(out, fmt.Sprintf("%3d  %s  %s", r.Index, pad(fit(r.Instruction, instrW), instrW), fit(rowState(s, r, f), stateW)))
@@ -278,6 +290,7 @@ func HelpText(w int) string {
 		"  c   copy the Jupyter URL (OSC 52, works over ssh)",
 		"  l   the container's logs (follows; ↑/↓ PgUp/PgDn to scroll)",
 		"  b   the last build's log",
+		"  e   show or fold the earlier build stages",
 		"  ?   this help",
 		"  q   quit: rescue files, stop the container (kept with --keep)",
 		"",
