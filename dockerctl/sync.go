@@ -90,9 +90,14 @@ func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.S
 			res.Errors = append(res.Errors, PathError{it.Path, fmt.Errorf("refusing to sync to %q", it.Dest)})
 			continue
 		}
-		if _, err := os.Lstat(filepath.Join(hostDir, filepath.FromSlash(it.Path))); errors.Is(err, fs.ErrNotExist) {
+		full := filepath.Join(hostDir, filepath.FromSlash(it.Path))
+		fi, err := os.Lstat(full)
+		if errors.Is(err, fs.ErrNotExist) {
 			removes = append(removes, it.Dest)
 			continue
+		}
+		if err == nil && unchanged(full, fi, path.Clean(it.Dest), ledger) {
+			continue // the container already holds this content: an editor's touch, our own rescue
 		}
 		writes = append(writes, it)
 	}
@@ -222,6 +227,25 @@ func (e *Engine) syncViaArchive(ctx context.Context, id, hostDir string, writes 
 		}
 	}
 	return nil
+}
+
+// unchangedLimit bounds the files Sync hashes before sending: above it,
+// hashing would cost about what sending does.
+const unchangedLimit = 1 << 20
+
+// unchanged reports whether a small regular file's content is what the
+// ledger says tfdev last put at dest, so that sending it again would only
+// replace the file under a reader (Jupyter, a running script) for nothing.
+func unchanged(full string, fi fs.FileInfo, dest string, ledger *Ledger) bool {
+	if !fi.Mode().IsRegular() || fi.Size() > unchangedLimit {
+		return false
+	}
+	want, ok := ledger.Get(dest)
+	if !ok {
+		return false
+	}
+	got, err := FileSHA256(full)
+	return err == nil && got == want
 }
 
 // safeDest refuses destinations that a bad rule could aim at the root.

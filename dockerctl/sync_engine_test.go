@@ -278,3 +278,27 @@ func TestSyncBigFileWithFlatMemory(t *testing.T) {
 		t.Errorf("the heap grew by %d MB while syncing a %d MB file", grew>>20, size>>20)
 	}
 }
+
+// Content the container already has (per the ledger) is not sent again: a
+// touch, or a file tfdev itself just wrote back, costs nothing and does not
+// replace the file under a reader.
+func TestSyncSkipsUnchangedContent(t *testing.T) {
+	ctx := context.Background()
+	id := runBusybox(t)
+	dir := t.TempDir()
+	ledger := NewLedger()
+	writeFile(t, dir, "nb.ipynb", "{}\n")
+	if res, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("nb.ipynb", watcher.Changed)}, ledger); err != nil || res.Files != 1 {
+		t.Fatalf("first sync: %+v %v", res, err)
+	}
+	before := testEngine.uploads.Load()
+	writeFile(t, dir, "nb.ipynb", "{}\n") // same bytes, new mtime
+	res, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("nb.ipynb", watcher.Changed)}, ledger)
+	if err != nil || res.Files != 0 || testEngine.uploads.Load() != before {
+		t.Errorf("unchanged content was sent: %+v %v", res, err)
+	}
+	writeFile(t, dir, "nb.ipynb", "{\"changed\": true}\n")
+	if res, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("nb.ipynb", watcher.Changed)}, ledger); err != nil || res.Files != 1 {
+		t.Errorf("changed content: %+v %v", res, err)
+	}
+}
