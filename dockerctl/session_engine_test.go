@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
@@ -87,7 +88,10 @@ func standInProject(t *testing.T) string {
 		for _, id := range ids {
 			testEngine.Remove(context.Background(), id)
 		}
-		testEngine.API.ImageRemove(context.Background(), ImageRepo(dir)+":latest", image.RemoveOptions{Force: true})
+		imgs, _ := testEngine.API.ImageList(context.Background(), image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", ImageRepo(dir)))})
+		for _, im := range imgs {
+			testEngine.API.ImageRemove(context.Background(), im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+		}
 	})
 	return dir
 }
