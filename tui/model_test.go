@@ -204,3 +204,13 @@ func TestEarlierStagesFoldAndExpand(t *testing.T) {
 		t.Error("e again does not fold")
 	}
 }
+
+// The header names the builder that actually ran.
+func TestHeaderNamesTheBuilderThatRan(t *testing.T) {
+	var s State
+	s.Apply(project(false))
+	s.Apply(dockerctl.Event{Kind: dockerctl.EvBuildDone, Time: at(1), Builder: "legacy"})
+	if s.Builder != "legacy builder" || !strings.Contains(Render(&s, Frame{Width: 100, Height: 24, Now: at(2)}), "legacy builder") {
+		t.Errorf("builder %q", s.Builder)
+	}
+}

@@ -144,6 +144,12 @@ func (s *State) Apply(e dockerctl.Event) {
 	case dockerctl.EvBuildDone:
 		s.Building = false
 		s.BuiltAt, s.Image = e.Time, e.Image
+		switch dockerctl.Builder(e.Builder) { // the builder that ran, which auto may have changed
+		case dockerctl.BuilderBuildKit:
+			s.Builder = "BuildKit"
+		case dockerctl.BuilderLegacy:
+			s.Builder = "legacy builder"
+		}
 		s.add(e.Time, false, "build done in %.1fs", e.Seconds)
 	case dockerctl.EvBuildFailed:
 		s.Building = false
