@@ -152,8 +152,10 @@ func patternLines(data []byte) []int {
 }
 
 // checkPattern compiles one pattern the way patternmatcher does on first use.
+// An exception is compiled as the plain pattern it excepts: the matcher only
+// compiles it once something before it matched, and BuildKit then fails.
 func checkPattern(p string) error {
-	pm, err := patternmatcher.New([]string{p})
+	pm, err := patternmatcher.New([]string{strings.TrimPrefix(p, "!")})
 	if err != nil {
 		return err
 	}

@@ -296,6 +296,16 @@ func TestBadPatternNamesItsLine(t *testing.T) {
 	}
 }
 
+// An exception that cannot compile fails BuildKit only once a pattern
+// before it matches; tfdev refuses it up front, with its line.
+func TestBadExceptionNamesItsLine(t *testing.T) {
+	_, err := ParseDockerIgnore(".dockerignore", strings.NewReader("*yc\n!\\1\n"))
+	var pe *PatternError
+	if !errors.As(err, &pe) || pe.Line != 2 {
+		t.Fatalf("err = %v, want a PatternError at line 2", err)
+	}
+}
+
 func TestDockerfileSpecificIgnoreWins(t *testing.T) {
 	dir := t.TempDir()
 	makeTree(t, dir, []string{"dev.Dockerfile", "a.txt", "b.txt"})
