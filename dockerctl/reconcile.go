@@ -115,6 +115,9 @@ func (e *Engine) Reconcile(ctx context.Context, id, hostDir string, rules watche
 				ledger.set(path.Clean(d.Dest), sum)
 				continue
 			}
+			// The container's file is not what the ledger may say tfdev put
+			// there: forget it, or Sync would skip this file as unchanged.
+			ledger.set(path.Clean(d.Dest), "")
 		}
 		items = append(items, watcher.SyncItem{Change: watcher.Change{Path: f.Rel}, Dest: d.Dest, Rule: d.Rule})
 	}

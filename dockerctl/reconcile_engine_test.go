@@ -62,6 +62,15 @@ func TestReconcileSendsOnlyWhatDiffers(t *testing.T) {
 	if err != nil || third.Files != 0 {
 		t.Errorf("nothing changed, yet %d files sent (%v)", third.Files, err)
 	}
+	// Changed in the container behind the ledger's back: the host's copy
+	// goes in although the ledger remembers sending it.
+	sh(t, id, "echo drift > /app/a.py")
+	if r, err := testEngine.Reconcile(ctx, id, dir, p.Rules, nil, ledger); err != nil || r.Files != 1 {
+		t.Errorf("drift: %+v %v", r, err)
+	}
+	if got := sh(t, id, "cat /app/a.py"); got != "a.py" {
+		t.Errorf("after the drift reconcile: %q", got)
+	}
 }
 
 // A container built from the project: files the host deleted while tfdev
