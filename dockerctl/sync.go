@@ -85,6 +85,7 @@ func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.S
 	var res SyncResult
 	var writes []watcher.SyncItem
 	var removes []string
+	var size int64 // of what writes will send, as Lstat saw it
 	for _, it := range items {
 		if !safeDest(it.Dest) {
 			res.Errors = append(res.Errors, PathError{it.Path, fmt.Errorf("refusing to sync to %q", it.Dest)})
@@ -96,8 +97,11 @@ func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.S
 			removes = append(removes, it.Dest)
 			continue
 		}
-		if err == nil && unchanged(full, fi, path.Clean(it.Dest), ledger) {
-			continue // the container already holds this content: an editor's touch, our own rescue
+		if err == nil {
+			if unchanged(full, fi, path.Clean(it.Dest), ledger) {
+				continue // the container already holds this content: an editor's touch, our own rescue
+			}
+			size += fi.Size()
 		}
 		writes = append(writes, it)
 	}
@@ -118,7 +122,7 @@ func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.S
 	}
 	resolved := &ownerCache{m: owners.m} // no Engine: no exec while writing the tar
 	before := res.Errors
-	if smallBatch(hostDir, writes) {
+	if len(writes) <= agentBatchFiles && size <= agentBatchLimit {
 		if a := e.agentFor(ctx, id); a != nil {
 			if err := e.syncViaAgent(ctx, a, hostDir, writes, removes, resolved, ledger, &res); err == nil {
 				res.Duration = time.Since(start)
@@ -142,22 +146,6 @@ const (
 	agentBatchLimit = 8 << 20
 	agentBatchFiles = 200
 )
-
-func smallBatch(hostDir string, writes []watcher.SyncItem) bool {
-	if len(writes) > agentBatchFiles {
-		return false
-	}
-	var total int64
-	for _, it := range writes {
-		if fi, err := os.Lstat(filepath.Join(hostDir, filepath.FromSlash(it.Path))); err == nil {
-			total += fi.Size()
-		}
-		if total > agentBatchLimit {
-			return false
-		}
-	}
-	return true
-}
 
 // syncViaAgent removes and writes through the container's agent.
 func (e *Engine) syncViaAgent(ctx context.Context, a *agent, hostDir string, writes []watcher.SyncItem, removes []string, owners *ownerCache, ledger *Ledger, res *SyncResult) error {
@@ -290,7 +278,6 @@ func addSyncEntry(tw *tar.Writer, hostDir string, it watcher.SyncItem, owners *o
 		return err
 	}
 	var f *os.File
-	link := ""
 	switch {
 	case fi.Mode().IsRegular():
 		// Open first and stat the open file: the header then describes
@@ -302,25 +289,14 @@ func addSyncEntry(tw *tar.Writer, hostDir string, it watcher.SyncItem, owners *o
 		if fi, err = f.Stat(); err != nil {
 			return err
 		}
-	case fi.Mode()&fs.ModeSymlink != 0:
-		if link, err = os.Readlink(full); err != nil {
-			return err
-		}
-	case fi.IsDir():
+	case fi.Mode()&fs.ModeSymlink != 0, fi.IsDir():
 	default:
 		return fmt.Errorf("not a regular file, directory or symlink")
 	}
-	hdr, err := tar.FileInfoHeader(fi, link)
+	hdr, err := rootHeader(full, fi, strings.TrimPrefix(path.Clean(it.Dest), "/"))
 	if err != nil {
 		return err
 	}
-	hdr.Name = strings.TrimPrefix(path.Clean(it.Dest), "/")
-	if fi.IsDir() {
-		hdr.Name += "/"
-	}
-	hdr.Format = tar.FormatPAX
-	hdr.Uname, hdr.Gname = "", ""
-	hdr.Uid, hdr.Gid = 0, 0
 	if it.Rule != nil {
 		if it.Rule.Chown != "" {
 			uid, gid, err := owners.resolve(it.Rule.Chown)

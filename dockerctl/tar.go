@@ -96,22 +96,10 @@ func addPath(tw *tar.Writer, dir, rel string, written map[string]bool, sums map[
 	if err != nil {
 		return err
 	}
-	link := ""
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		if link, err = os.Readlink(full); err != nil {
-			return err
-		}
-	}
-	hdr, err := tar.FileInfoHeader(fi, link)
+	hdr, err := rootHeader(full, fi, rel)
 	if err != nil {
 		return err
 	}
-	hdr.Name = rel
-	if fi.IsDir() {
-		hdr.Name += "/"
-	}
-	hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-	hdr.Format = tar.FormatPAX
 	// Sub-second times vary between the tar and the Engine's cache key
 	// for no gain; docker's own archiver truncates them too.
 	hdr.ModTime = hdr.ModTime.Truncate(time.Second)
@@ -138,4 +126,28 @@ func addPath(tw *tar.Writer, dir, rel string, written map[string]bool, sums map[
 		sums[rel] = hex.EncodeToString(h.Sum(nil))
 	}
 	return nil
+}
+
+// rootHeader is the tar header of a file, directory or symlink at full,
+// named name in the archive and owned by root (uid and gid 0, no names), as
+// the docker CLI sends a context.
+func rootHeader(full string, fi fs.FileInfo, name string) (*tar.Header, error) {
+	link := ""
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		var err error
+		if link, err = os.Readlink(full); err != nil {
+			return nil, err
+		}
+	}
+	hdr, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		return nil, err
+	}
+	hdr.Name = name
+	if fi.IsDir() {
+		hdr.Name += "/"
+	}
+	hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+	hdr.Format = tar.FormatPAX
+	return hdr, nil
 }
