@@ -107,7 +107,7 @@ func (e Event) Plain() string {
 		}
 		return s
 	case EvBuildDone:
-		return fmt.Sprintf("%sbuild done in %.1fs (%s, %s)", p, e.Seconds, shortID(e.Image), e.Builder)
+		return fmt.Sprintf("%sbuild done in %.1fs (%s, %s)", p, e.Seconds, ShortID(e.Image), e.Builder)
 	case EvBuildFailed:
 		file := e.File
 		if file == "" {
@@ -146,7 +146,7 @@ func (e Event) Plain() string {
 	case EvUnreachable:
 		return p + "jupyter unreachable: " + e.Message
 	case EvSync:
-		s := fmt.Sprintf("%ssynced %d %s (%s) in %s", p, e.Files, plural(e.Files, "file", "files"), humanBytes(e.Bytes), humanMs(e.Ms))
+		s := fmt.Sprintf("%ssynced %d %s (%s) in %s", p, e.Files, plural(e.Files, "file", "files"), HumanBytes(e.Bytes), humanMs(e.Ms))
 		if e.Removed > 0 {
 			s += fmt.Sprintf(", removed %d", e.Removed)
 		}
@@ -164,7 +164,8 @@ func (e Event) Plain() string {
 	}
 }
 
-func shortID(id string) string {
+// ShortID is an image or container ID as people read it: 12 hex digits.
+func ShortID(id string) string {
 	id = strings.TrimPrefix(id, "sha256:")
 	if len(id) > 12 {
 		return id[:12]
@@ -179,7 +180,8 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-func humanBytes(n int64) string {
+// HumanBytes renders a size in decimal units: 4.1 KB.
+func HumanBytes(n int64) string {
 	switch {
 	case n < 1000:
 		return fmt.Sprintf("%d B", n)

@@ -310,7 +310,7 @@ func (s *Session) build(ctx context.Context, p *dockerfile.Project) (*BuildResul
 	if err != nil {
 		return nil, err
 	}
-	s.eng.API.ImageTag(ctx, res.ImageID, repo+":"+shortID(res.ImageID))
+	s.eng.API.ImageTag(ctx, res.ImageID, repo+":"+ShortID(res.ImageID))
 	return res, nil
 }
 
@@ -349,7 +349,7 @@ func (s *Session) finishBuild(ctx context.Context, out buildOutcome) {
 	s.writeState()
 	if prev != nil && prev.ImageID != res.ImageID && s.cur != nil && s.cur.Image == res.ImageID {
 		// The old image's own tag; the image goes when nothing uses it.
-		s.eng.API.ImageRemove(ctx, ImageRepo(s.project.Dir)+":"+shortID(prev.ImageID), image.RemoveOptions{})
+		s.eng.API.ImageRemove(ctx, ImageRepo(s.project.Dir)+":"+ShortID(prev.ImageID), image.RemoveOptions{})
 	}
 }
 
@@ -432,7 +432,7 @@ func (s *Session) replace(ctx context.Context) {
 	}
 	s.cur = nc
 	s.reconcile(ctx, "replacement")
-	s.announce(ctx, "replaced "+shortID(old.ID))
+	s.announce(ctx, "replaced "+ShortID(old.ID))
 }
 
 func (s *Session) rescue(ctx context.Context, c *Container) error {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/tfdev-dev/tfdev/dockerctl"
 )
 
 // Smallest usable terminal.
@@ -136,7 +137,7 @@ func containerLine(s *State, f Frame) string {
 		parts = append(parts, "up "+ago(f.Now.Sub(s.ContainerSince)))
 	}
 	if s.Image != "" {
-		img := "image " + shortID(s.Image)
+		img := "image " + dockerctl.ShortID(s.Image)
 		if !s.BuiltAt.IsZero() {
 			img += " built " + ago(f.Now.Sub(s.BuiltAt)) + " ago"
 		}
@@ -310,14 +311,6 @@ func pad(s string, w int) string {
 		return s + strings.Repeat(" ", d)
 	}
 	return s
-}
-
-func shortID(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 func dur(d time.Duration) string {

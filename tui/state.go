@@ -217,7 +217,7 @@ func (s *State) Apply(e dockerctl.Event) {
 		if len(e.Paths) > 0 {
 			what = ": " + shortList(e.Paths, 3)
 		}
-		s.add(e.Time, false, "synced %d %s (%s) in %.0fms%s", e.Files, plural(e.Files), size(e.Bytes), e.Ms, what)
+		s.add(e.Time, false, "synced %d %s (%s) in %.0fms%s", e.Files, plural(e.Files), dockerctl.HumanBytes(e.Bytes), e.Ms, what)
 	case dockerctl.EvRescue:
 		note := ""
 		if e.Conflict {
@@ -262,17 +262,6 @@ func plural(n int) string {
 		return "file"
 	}
 	return "files"
-}
-
-func size(n int64) string {
-	switch {
-	case n < 1000:
-		return fmt.Sprintf("%d B", n)
-	case n < 1e6:
-		return fmt.Sprintf("%.1f KB", float64(n)/1e3)
-	default:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	}
 }
 
 func shortList(ps []string, n int) string {
