@@ -44,13 +44,13 @@ type agent struct {
 var errAgentDown = errors.New("sync agent not running")
 
 func (e *Engine) startAgent(ctx context.Context, id string) (*agent, error) {
-	created, err := e.API.ContainerExecCreate(ctx, id, container.ExecOptions{
+	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{
 		Cmd: []string{"sh", "-c", agentScript}, AttachStdin: true, AttachStdout: true, AttachStderr: false,
 	})
 	if err != nil {
 		return nil, err
 	}
-	conn, err := e.API.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	conn, err := e.api.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -8,14 +8,13 @@ import (
 	"io"
 	"path"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
@@ -28,14 +27,14 @@ const (
 	BuilderLegacy   Builder = "legacy"   // build.BuilderV1 ("1")
 )
 
-// StepState is where a Dockerfile step is in a build.
-type StepState string
+// StepState is where a Dockerfile step is in a build: the event package's.
+type StepState = event.StepState
 
 const (
-	StepCached  StepState = "cached"
-	StepRunning StepState = "running"
-	StepDone    StepState = "done"
-	StepFailed  StepState = "failed"
+	StepCached  = event.StepCached
+	StepRunning = event.StepRunning
+	StepDone    = event.StepDone
+	StepFailed  = event.StepFailed
 )
 
 // StepProgress is one step's progress, the same for both builders.
@@ -46,11 +45,19 @@ type StepProgress struct {
 	Instruction string // the instruction on one line
 	State       StepState
 	Duration    time.Duration
-	Log         []string // the step's last output lines
+	Log         []string  // the step's last output lines
+	At          time.Time // when the state was seen
 }
 
 func (p StepProgress) String() string {
 	return fmt.Sprintf("step %d/%d %s ... %s", p.Index, p.Total, p.Instruction, p.State)
+}
+
+// Event is the build.step event of the progress, for the Dockerfile named
+// file: the one mapping `tfdev up`, `tfdev build` and the TUI share.
+func (p StepProgress) Event(file string) event.Event {
+	return event.Event{Time: p.At, Kind: event.BuildStep, Index: p.Index, Total: p.Total, Line: p.Line, File: file,
+		Instruction: p.Instruction, State: p.State, Duration: p.Duration, Log: p.Log}
 }
 
 // BuildOptions say what to build and how.
@@ -175,27 +182,7 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder Builder) 
 	}
 	body := newContextTar(ctx, p.Dir, p.Rules.Ignore, extra)
 	defer body.Close()
-
-	args := map[string]*string{}
-	for k, v := range opts.BuildArgs {
-		args[k] = &v
-	}
-	version := build.BuilderBuildKit
-	if builder == BuilderLegacy {
-		version = build.BuilderV1
-	}
-	resp, err := e.API.ImageBuild(ctx, body, build.ImageBuildOptions{
-		Version:     version,
-		Remove:      true,
-		ForceRemove: true,
-		Dockerfile:  dfRel,
-		Tags:        opts.Tags,
-		BuildArgs:   args,
-		Target:      opts.Target,
-		CacheFrom:   opts.CacheFrom,
-		Labels:      opts.Labels,
-		NoCache:     opts.NoCache,
-	})
+	resp, err := e.api.ImageBuild(ctx, body, imageBuildOptions(opts, builder, dfRel))
 	if err != nil {
 		return nil, fmt.Errorf("starting the build on %s: %w", e.Host, err)
 	}
@@ -203,35 +190,8 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder Builder) 
 
 	t := newStepTracker(p.Model, opts.Progress)
 	res := &BuildResult{Builder: builder}
-	dec := json.NewDecoder(resp.Body)
-	for {
-		var m jsonmessage.JSONMessage
-		if err := dec.Decode(&m); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, fmt.Errorf("reading the build's progress: %w", err)
-		}
-		switch {
-		case m.Error != nil:
-			return nil, t.fail(m.Error.Message)
-		case m.Aux != nil && m.ID == "moby.buildkit.trace":
-			st, err := decodeTrace(*m.Aux)
-			if err != nil {
-				return nil, err
-			}
-			t.trace(st)
-		case m.Aux != nil:
-			var id struct{ ID string }
-			if json.Unmarshal(*m.Aux, &id) == nil && id.ID != "" {
-				res.ImageID = id.ID
-			}
-		case m.Stream != "":
-			t.stream(m.Stream)
-		}
+	if res.ImageID, err = readBuild(ctx, resp.Body, t); err != nil {
+		return nil, err
 	}
 	t.finish()
 	if res.ImageID == "" {
@@ -244,241 +204,61 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder Builder) 
 	return res, nil
 }
 
-// stepTracker turns either builder's progress into StepProgress events.
-type stepTracker struct {
-	model    *dockerfile.Model
-	all      []dockerfile.Step
-	progress func(StepProgress)
-	byIndex  map[int]*StepProgress
-	order    []int
-	digests  map[string]int // BuildKit vertex digest -> step index
-	started  map[int]time.Time
-	// legacy stream state
-	partial string
-	current int  // index of the step the legacy builder is on
-	usedC   bool // the current legacy step said "Using cache"
-}
-
-func newStepTracker(m *dockerfile.Model, progress func(StepProgress)) *stepTracker {
-	return &stepTracker{
-		model: m, all: m.AllSteps(), progress: progress,
-		byIndex: map[int]*StepProgress{}, digests: map[string]int{}, started: map[int]time.Time{},
+func imageBuildOptions(opts BuildOptions, builder Builder, dockerfile string) build.ImageBuildOptions {
+	args := map[string]*string{}
+	for k, v := range opts.BuildArgs {
+		args[k] = &v
+	}
+	version := build.BuilderBuildKit
+	if builder == BuilderLegacy {
+		version = build.BuilderV1
+	}
+	return build.ImageBuildOptions{
+		Version:     version,
+		Remove:      true,
+		ForceRemove: true,
+		Dockerfile:  dockerfile,
+		Tags:        opts.Tags,
+		BuildArgs:   args,
+		Target:      opts.Target,
+		CacheFrom:   opts.CacheFrom,
+		Labels:      opts.Labels,
+		NoCache:     opts.NoCache,
 	}
 }
 
-func (t *stepTracker) set(idx int, state StepState, d time.Duration) {
-	if idx < 1 || idx > len(t.all) {
-		return
-	}
-	sp, ok := t.byIndex[idx]
-	if !ok {
-		st := t.all[idx-1]
-		sp = &StepProgress{Index: idx, Total: len(t.all), Line: st.Line, Instruction: st.Text}
-		t.byIndex[idx] = sp
-		t.order = append(t.order, idx)
-	}
-	if sp.State == state && d == 0 {
-		return
-	}
-	sp.State = state
-	if d > 0 {
-		sp.Duration = d
-	}
-	if t.progress != nil {
-		cp := *sp
-		cp.Log = append([]string(nil), sp.Log...)
-		t.progress(cp)
-	}
-}
-
-func (t *stepTracker) log(idx int, text string) {
-	sp, ok := t.byIndex[idx]
-	if !ok {
-		return
-	}
-	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		sp.Log = append(sp.Log, strings.TrimRight(l, "\r"))
-	}
-	if len(sp.Log) > logLines {
-		sp.Log = sp.Log[len(sp.Log)-logLines:]
-	}
-}
-
-func (t *stepTracker) steps() []StepProgress {
-	out := make([]StepProgress, 0, len(t.order))
-	for _, i := range t.order {
-		out = append(out, *t.byIndex[i])
-	}
-	return out
-}
-
-var vertexName = regexp.MustCompile(`^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$`)
-
-// vertexStep maps a BuildKit vertex name such as "[stage-1 3/5] RUN ..." to
-// the step's index among all instructions, or 0 for internal vertexes.
-func (t *stepTracker) vertexStep(name string) int {
-	m := vertexName.FindStringSubmatch(name)
-	if m == nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(m[2])
-	for si := range t.model.Stages {
-		s := &t.model.Stages[si]
-		if m[1] != "" && s.Label(si) != m[1] {
-			continue
-		}
-		if m[1] == "" && si != t.model.Target && len(t.model.Stages) > 1 {
-			continue // unprefixed names belong to the target stage
-		}
-		ops := s.OpSteps()
-		if n < 1 || n > len(ops) {
-			continue
-		}
-		return t.indexOf(ops[n-1])
-	}
-	return 0
-}
-
-func (t *stepTracker) indexOf(st dockerfile.Step) int {
-	for i, s := range t.all {
-		if s.Line == st.Line && s.Stage == st.Stage {
-			return i + 1
-		}
-	}
-	return 0
-}
-
-func (t *stepTracker) trace(st traceStatus) {
-	for _, v := range st.Vertexes {
-		idx, ok := t.digests[v.Digest]
-		if !ok {
-			idx = t.vertexStep(v.Name)
-			t.digests[v.Digest] = idx
-		}
-		if idx == 0 {
-			continue
-		}
-		kind := t.all[idx-1].Kind
-		switch {
-		case v.Error != "":
-			t.set(idx, StepFailed, dur(v))
-		case !v.Completed.IsZero() && (v.Cached || kind == "FROM"):
-			t.set(idx, StepCached, 0) // a FROM of a present image builds nothing
-		case !v.Completed.IsZero():
-			t.set(idx, StepDone, dur(v))
-		case !v.Started.IsZero():
-			t.set(idx, StepRunning, 0)
-		default:
-			// announced, not started: nothing to say yet
-		}
-	}
-	for _, l := range st.Logs {
-		if idx := t.digests[l.Vertex]; idx > 0 {
-			t.log(idx, string(l.Msg))
-		}
-	}
-}
-
-func dur(v traceVertex) time.Duration {
-	if v.Started.IsZero() || v.Completed.IsZero() {
-		return 0
-	}
-	return v.Completed.Sub(v.Started)
-}
-
-var legacyStep = regexp.MustCompile(`^Step (\d+)/(\d+) : `)
-
-// stream reads the legacy builder's output, which arrives in pieces.
-func (t *stepTracker) stream(s string) {
-	t.partial += s
+// readBuild reads the Engine's build stream into the tracker and returns
+// the image ID the stream names.
+func readBuild(ctx context.Context, r io.Reader, t *stepTracker) (string, error) {
+	var imageID string
+	dec := json.NewDecoder(r)
 	for {
-		i := strings.IndexByte(t.partial, '\n')
-		if i < 0 {
-			// "Step N/M : ..." comes without its newline; take it whole.
-			if legacyStep.MatchString(t.partial) {
-				t.legacyLine(t.partial)
-				t.partial = ""
+		var m jsonmessage.JSONMessage
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return imageID, nil
 			}
-			return
-		}
-		line := t.partial[:i]
-		t.partial = t.partial[i+1:]
-		t.legacyLine(line)
-	}
-}
-
-func (t *stepTracker) legacyLine(line string) {
-	if m := legacyStep.FindStringSubmatch(line); m != nil {
-		t.completeLegacy()
-		t.current, _ = strconv.Atoi(m[1])
-		t.usedC = false
-		t.started[t.current] = time.Now()
-		t.set(t.current, StepRunning, 0)
-		return
-	}
-	switch {
-	case t.current == 0 || line == "":
-	case strings.HasPrefix(line, " ---> Using cache"):
-		t.usedC = true
-	case strings.HasPrefix(line, " ---> "), strings.HasPrefix(line, "Removing intermediate container"),
-		strings.HasPrefix(line, "Successfully built"), strings.HasPrefix(line, "Successfully tagged"):
-	default:
-		t.log(t.current, line)
-	}
-}
-
-// completeLegacy closes the step the legacy builder was on.
-func (t *stepTracker) completeLegacy() {
-	if t.current == 0 {
-		return
-	}
-	kind := t.all[t.current-1].Kind
-	st := t.all[t.current-1]
-	if t.usedC || kind == "FROM" || st.Stage < 0 {
-		t.set(t.current, StepCached, 0) // FROM and global ARGs build nothing
-	} else {
-		t.set(t.current, StepDone, time.Since(t.started[t.current]))
-	}
-	t.current = 0
-}
-
-// finish closes the last legacy step at the end of a good build.
-func (t *stepTracker) finish() {
-	if t.partial != "" {
-		t.legacyLine(t.partial)
-		t.partial = ""
-	}
-	t.completeLegacy()
-}
-
-var exitCode = regexp.MustCompile(`(?:exit code: |returned a non-zero code: )(\d+)`)
-
-// fail turns the build's error message into a BuildError naming the step.
-func (t *stepTracker) fail(msg string) error {
-	if t.partial != "" {
-		t.legacyLine(t.partial)
-		t.partial = ""
-	}
-	idx := t.current
-	if idx == 0 {
-		for _, i := range t.order {
-			if t.byIndex[i].State == StepFailed || t.byIndex[i].State == StepRunning {
-				idx = i
+			if ctx.Err() != nil {
+				return "", ctx.Err()
 			}
+			return "", fmt.Errorf("reading the build's progress: %w", err)
+		}
+		switch {
+		case m.Error != nil:
+			return "", t.fail(m.Error.Message)
+		case m.Aux != nil && m.ID == "moby.buildkit.trace":
+			st, err := decodeTrace(*m.Aux)
+			if err != nil {
+				return "", err
+			}
+			t.trace(st)
+		case m.Aux != nil:
+			var id struct{ ID string }
+			if json.Unmarshal(*m.Aux, &id) == nil && id.ID != "" {
+				imageID = id.ID
+			}
+		case m.Stream != "":
+			t.stream(m.Stream)
 		}
 	}
-	be := &BuildError{File: t.model.Name, ExitCode: -1, Msg: strings.TrimSpace(msg)}
-	if m := exitCode.FindStringSubmatch(msg); m != nil {
-		be.ExitCode, _ = strconv.Atoi(m[1])
-	}
-	if idx > 0 {
-		st := t.all[idx-1]
-		be.Line, be.Instruction = st.Line, st.Text
-		if sp := t.byIndex[idx]; sp != nil {
-			be.Log = append([]string(nil), sp.Log...)
-		}
-		t.set(idx, StepFailed, 0)
-		t.current = 0
-	}
-	return be
 }

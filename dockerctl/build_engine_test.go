@@ -65,6 +65,7 @@ func expectStates(t *testing.T, what string, r *BuildResult, want map[string]Ste
 }
 
 func TestBuildCachingBothBuilders(t *testing.T) {
+	requireEngine(t)
 	for _, builder := range []Builder{BuilderBuildKit, BuilderLegacy} {
 		t.Run(string(builder), func(t *testing.T) {
 			dir := t.TempDir()
@@ -146,6 +147,7 @@ func TestBuildCachingBothBuilders(t *testing.T) {
 }
 
 func TestFailedRunNamesItsLine(t *testing.T) {
+	requireEngine(t)
 	for _, builder := range []Builder{BuilderBuildKit, BuilderLegacy} {
 		t.Run(string(builder), func(t *testing.T) {
 			dir := t.TempDir()

@@ -83,6 +83,7 @@ type Container struct {
 	GPU      bool
 	Workdir  string // the image's working directory: Jupyter's notebook dir
 	Started  time.Time
+	Running  bool // as last inspected
 }
 
 // URL is where the user opens Jupyter.
@@ -136,7 +137,7 @@ func (e *Engine) Create(ctx context.Context, o RunOptions) (*Container, error) {
 		if i > 0 {
 			n = fmt.Sprintf("%s-%d", name, i+1)
 		}
-		created, err := e.API.ContainerCreate(ctx, cfg, host, nil, nil, n)
+		created, err := e.api.ContainerCreate(ctx, cfg, host, nil, nil, n)
 		if err != nil && strings.Contains(err.Error(), "already in use") && i < 20 {
 			continue
 		}
@@ -153,12 +154,12 @@ func boolPtr(b bool) *bool { return &b }
 // to a free port (the Engine picks one) and says so through the returned
 // container's HostPort.
 func (e *Engine) Start(ctx context.Context, c *Container) error {
-	err := e.API.ContainerStart(ctx, c.ID, container.StartOptions{})
+	err := e.api.ContainerStart(ctx, c.ID, container.StartOptions{})
 	if err != nil && portTaken(err) {
 		if err := e.rebindPort(ctx, c); err != nil {
 			return err
 		}
-		err = e.API.ContainerStart(ctx, c.ID, container.StartOptions{})
+		err = e.api.ContainerStart(ctx, c.ID, container.StartOptions{})
 	}
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", c.Name, err)
@@ -173,7 +174,7 @@ func portTaken(err error) bool {
 
 // rebindPort recreates a created container with host port 0.
 func (e *Engine) rebindPort(ctx context.Context, c *Container) error {
-	insp, err := e.API.ContainerInspect(ctx, c.ID)
+	insp, err := e.api.ContainerInspect(ctx, c.ID)
 	if err != nil {
 		return err
 	}
@@ -184,10 +185,10 @@ func (e *Engine) rebindPort(ctx context.Context, c *Container) error {
 		}
 		host.PortBindings[p] = bs
 	}
-	if err := e.API.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
+	if err := e.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
 		return err
 	}
-	created, err := e.API.ContainerCreate(ctx, insp.Config, host, nil, nil, c.Name)
+	created, err := e.api.ContainerCreate(ctx, insp.Config, host, nil, nil, c.Name)
 	if err != nil {
 		return fmt.Errorf("recreating %s on a free port: %w", c.Name, err)
 	}
@@ -197,7 +198,7 @@ func (e *Engine) rebindPort(ctx context.Context, c *Container) error {
 
 // refresh reads back what the Engine decided: the host port, the image.
 func (e *Engine) refresh(ctx context.Context, c *Container) error {
-	insp, err := e.API.ContainerInspect(ctx, c.ID)
+	insp, err := e.api.ContainerInspect(ctx, c.ID)
 	if err != nil {
 		return err
 	}
@@ -215,6 +216,8 @@ func (e *Engine) refresh(ctx context.Context, c *Container) error {
 		c.GPU = len(insp.HostConfig.DeviceRequests) > 0
 	}
 	if insp.State != nil {
+		c.Running = insp.State.Running
+		// A container that never started has no time here: zero is right.
 		c.Started, _ = time.Parse(time.RFC3339Nano, insp.State.StartedAt)
 	}
 	if insp.NetworkSettings != nil {
@@ -228,36 +231,38 @@ func (e *Engine) refresh(ctx context.Context, c *Container) error {
 	return nil
 }
 
-// Find returns the project's running container, or nil when there is none.
-func (e *Engine) Find(ctx context.Context, dir string) (*Container, error) {
-	list, err := e.API.ContainerList(ctx, container.ListOptions{
+// listProject lists every container labelled with the project, running or
+// not: what Find and ProjectContainers choose from.
+func (e *Engine) listProject(ctx context.Context, dir string) ([]container.Summary, error) {
+	list, err := e.api.ContainerList(ctx, container.ListOptions{
 		All:     true,
 		Filters: filters.NewArgs(filters.Arg("label", LabelProject+"="+ProjectID(dir))),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing containers: %w", err)
 	}
+	return list, nil
+}
+
+// Find returns the project's running container, or nil when there is none.
+func (e *Engine) Find(ctx context.Context, dir string) (*Container, error) {
+	list, err := e.listProject(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
 	for _, l := range list {
-		if l.State != "running" {
-			continue
+		if l.State == "running" {
+			return e.Inspect(ctx, l.ID)
 		}
-		c := &Container{ID: l.ID}
-		if err := e.refresh(ctx, c); err != nil {
-			return nil, err
-		}
-		return c, nil
 	}
 	return nil, nil
 }
 
 // ProjectContainers lists every container of the project, running or not.
 func (e *Engine) ProjectContainers(ctx context.Context, dir string) ([]string, error) {
-	list, err := e.API.ContainerList(ctx, container.ListOptions{
-		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelProject+"="+ProjectID(dir))),
-	})
+	list, err := e.listProject(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
+		return nil, err
 	}
 	ids := make([]string, 0, len(list))
 	for _, l := range list {
@@ -266,11 +271,19 @@ func (e *Engine) ProjectContainers(ctx context.Context, dir string) ([]string, e
 	return ids, nil
 }
 
+// Rename gives a container a new name.
+func (e *Engine) Rename(ctx context.Context, id, name string) error {
+	if err := e.api.ContainerRename(ctx, id, name); err != nil {
+		return fmt.Errorf("renaming the container to %s: %w", name, err)
+	}
+	return nil
+}
+
 // Stop stops a container, giving Jupyter time to shut its kernels down.
 func (e *Engine) Stop(ctx context.Context, id string) error {
 	e.dropAgent(id)
 	timeout := 10
-	if err := e.API.ContainerStop(ctx, id, container.StopOptions{Timeout: &timeout}); err != nil {
+	if err := e.api.ContainerStop(ctx, id, container.StopOptions{Timeout: &timeout}); err != nil {
 		return fmt.Errorf("stopping the container: %w", err)
 	}
 	return nil
@@ -279,7 +292,7 @@ func (e *Engine) Stop(ctx context.Context, id string) error {
 // Remove removes a container (stopping it first if needed).
 func (e *Engine) Remove(ctx context.Context, id string) error {
 	e.dropAgent(id)
-	err := e.API.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
+	err := e.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
 	if err != nil && !strings.Contains(err.Error(), "No such container") {
 		return fmt.Errorf("removing the container: %w", err)
 	}
@@ -296,4 +309,14 @@ func (e *Engine) Inspect(ctx context.Context, id string) (*Container, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// Resume starts a container that ran before (after a death, or when a
+// replacement failed). Unlike Start it never recreates the container on
+// another port: that would throw away what the user made in it.
+func (e *Engine) Resume(ctx context.Context, c *Container) error {
+	if err := e.api.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+		return fmt.Errorf("starting %s again: %w", c.Name, err)
+	}
+	return e.refresh(ctx, c)
 }

@@ -47,12 +47,12 @@ func makeTree(t *testing.T, dir string, paths []string) {
 func imageFiles(t *testing.T, ref, prefix string) []string {
 	t.Helper()
 	ctx := context.Background()
-	c, err := testEngine.API.ContainerCreate(ctx, &container.Config{Image: ref, Cmd: []string{"none"}}, nil, nil, nil, "")
+	c, err := testEngine.api.ContainerCreate(ctx, &container.Config{Image: ref, Cmd: []string{"none"}}, nil, nil, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer testEngine.API.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
-	rc, err := testEngine.API.ContainerExport(ctx, c.ID)
+	defer testEngine.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+	rc, err := testEngine.api.ContainerExport(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +81,7 @@ func imageFiles(t *testing.T, ref, prefix string) []string {
 // BuildKit from tricky trees and compares the image's files with what
 // `tfdev context` lists.
 func TestContextMatchesARealBuild(t *testing.T) {
+	requireEngine(t)
 	for name, ignore := range map[string]string{
 		"seed article":          "__pycache__\n*.pyc\n.git\n.vscode\n.idea\nlogs\ntmp\ndata\n.DS_Store\nnotebooks/*.ipynb\n",
 		"exceptions under **":   "**\n!**/*.py\n!Dockerfile\n",

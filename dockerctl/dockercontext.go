@@ -44,7 +44,9 @@ func currentContext() (*dockerContext, error) {
 	if name == "" {
 		var cfg struct{ CurrentContext string }
 		if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
-			json.Unmarshal(b, &cfg)
+			if err := json.Unmarshal(b, &cfg); err != nil {
+				return nil, fmt.Errorf("reading %s: %w (the docker CLI cannot read it either; fix or remove it)", filepath.Join(dir, "config.json"), err)
+			}
 		}
 		name = cfg.CurrentContext
 	}

@@ -20,7 +20,7 @@ const ConnectTimeout = 2 * time.Second
 // Engine is a connection to the Docker Engine with what tfdev learned about
 // it once, at connect time.
 type Engine struct {
-	API        *client.Client
+	api        *client.Client
 	Host       string // the address used, e.g. unix:///var/run/docker.sock
 	APIVersion string // negotiated
 	BuildKit   bool   // the Engine reports BuildKit as its default builder
@@ -51,12 +51,12 @@ func Connect(ctx context.Context) (*Engine, error) {
 	defer cancel()
 	ping, err := cli.Ping(pctx)
 	if err != nil {
-		cli.Close()
+		_ = cli.Close() // the ping's error is the one to report
 		return nil, unreachable(cli.DaemonHost(), err)
 	}
 	cli.NegotiateAPIVersionPing(ping)
 	return &Engine{
-		API:        cli,
+		api:        cli,
 		Host:       cli.DaemonHost(),
 		APIVersion: cli.ClientVersion(),
 		BuildKit:   ping.BuilderVersion == build.BuilderBuildKit,
@@ -65,7 +65,7 @@ func Connect(ctx context.Context) (*Engine, error) {
 }
 
 // Close releases the connection.
-func (e *Engine) Close() error { return e.API.Close() }
+func (e *Engine) Close() error { return e.api.Close() }
 
 func unreachable(host string, err error) error {
 	hint := "is the Docker Engine running? (systemctl status docker, or start dockerd)"

@@ -19,13 +19,13 @@ type ExecResult struct {
 
 // Exec runs cmd in a running container and waits for it.
 func (e *Engine) Exec(ctx context.Context, id string, cmd ...string) (ExecResult, error) {
-	created, err := e.API.ContainerExecCreate(ctx, id, container.ExecOptions{
+	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{
 		Cmd: cmd, AttachStdout: true, AttachStderr: true,
 	})
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("exec %s: %w", cmd[0], err)
 	}
-	att, err := e.API.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	att, err := e.api.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("exec %s: %w", cmd[0], err)
 	}
@@ -34,7 +34,7 @@ func (e *Engine) Exec(ctx context.Context, id string, cmd ...string) (ExecResult
 	if _, err := stdcopy.StdCopy(&out, &errOut, att.Reader); err != nil {
 		return ExecResult{}, fmt.Errorf("exec %s: reading output: %w", cmd[0], err)
 	}
-	insp, err := e.API.ContainerExecInspect(ctx, created.ID)
+	insp, err := e.api.ContainerExecInspect(ctx, created.ID)
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("exec %s: %w", cmd[0], err)
 	}

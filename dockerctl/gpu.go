@@ -67,7 +67,7 @@ func GPURequest(flag string, gpu GPUSupport) ([]container.DeviceRequest, error) 
 
 // Capabilities reads the Engine's Info once: GPUs, OS and architecture.
 func (e *Engine) Capabilities(ctx context.Context) (GPUSupport, string, error) {
-	info, err := e.API.Info(ctx)
+	info, err := e.api.Info(ctx)
 	if err != nil {
 		return GPUSupport{}, "", fmt.Errorf("reading the Engine's info: %w", err)
 	}

@@ -10,25 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
 )
 
 // Jupyter readiness.
 const (
 	ReadyPoll    = 100 * time.Millisecond
 	ReadyTimeout = 90 * time.Second
-)
-
-// JupyterState is the state of the Jupyter server in the container.
-type JupyterState string
-
-const (
-	JupyterStarting    JupyterState = "starting"
-	JupyterReady       JupyterState = "ready"
-	JupyterUnreachable JupyterState = "unreachable"
-	JupyterRestarting  JupyterState = "restarting"
 )
 
 // UnreachableJupyterError is a Jupyter that did not answer in time.
@@ -67,7 +54,9 @@ func (e *Engine) WaitJupyter(ctx context.Context, c *Container, timeout time.Dur
 		if err == nil {
 			lastErr = fmt.Errorf("GET /api/status answered %d", code)
 		}
-		if running, _ := e.running(ctx, c.ID); !running {
+		// An inspect that fails says nothing of the container: keep
+		// probing until the deadline.
+		if running, err := e.running(ctx, c.ID); err == nil && !running {
 			lastErr = ErrNotRunning
 			break
 		}
@@ -80,7 +69,7 @@ func (e *Engine) WaitJupyter(ctx context.Context, c *Container, timeout time.Dur
 		case <-tick.C:
 		}
 	}
-	logs, _ := e.LastLogs(ctx, c.ID, 20)
+	logs, _ := e.LastLogs(ctx, c.ID, 20) // the error below says what matters; the logs only illustrate it
 	return "", &UnreachableJupyterError{URL: c.URL(), Waited: timeout, LastErr: lastErr, Logs: logs}
 }
 
@@ -104,8 +93,9 @@ func jupyterGet(ctx context.Context, url, token string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	// Drained so the connection is reused; the status is already known.
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
 	return resp.StatusCode, nil
 }
 
@@ -125,7 +115,10 @@ func jupyterPath(ctx context.Context, base, token string) string {
 	if json.NewDecoder(resp.Body).Decode(&v) != nil {
 		return "/"
 	}
-	major, _ := strconv.Atoi(strings.SplitN(v.Version, ".", 2)[0])
+	major, err := strconv.Atoi(strings.SplitN(v.Version, ".", 2)[0])
+	if err != nil {
+		return "/" // no version to go by: the classic path works on both
+	}
 	if major > 0 && major < 7 {
 		return "/" // classic Notebook
 	}
@@ -138,27 +131,9 @@ func jupyterPath(ctx context.Context, base, token string) string {
 }
 
 func (e *Engine) running(ctx context.Context, id string) (bool, error) {
-	insp, err := e.API.ContainerInspect(ctx, id)
+	insp, err := e.api.ContainerInspect(ctx, id)
 	if err != nil {
 		return false, err
 	}
 	return insp.State != nil && insp.State.Running, nil
-}
-
-// LastLogs returns the container's last n log lines (stdout and stderr).
-func (e *Engine) LastLogs(ctx context.Context, id string, n int) ([]string, error) {
-	rc, err := e.API.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(n)})
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	var b strings.Builder
-	if _, err := stdcopy.StdCopy(&b, &b, rc); err != nil {
-		return nil, err
-	}
-	s := strings.TrimRight(b.String(), "\n")
-	if s == "" {
-		return nil, nil
-	}
-	return strings.Split(s, "\n"), nil
 }

@@ -15,7 +15,7 @@ import (
 // here on first use: about a minute and a half).
 func needJupyter(t *testing.T) {
 	t.Helper()
-	if err := testimage.EnsureJupyter(context.Background(), testEngine.API, testLog{t}); err != nil {
+	if err := testimage.EnsureJupyter(context.Background(), testEngine.api, testLog{t}); err != nil {
 		t.Fatalf("the Jupyter test image: %v", err)
 	}
 }
@@ -46,6 +46,7 @@ func runJupyter(t *testing.T, o RunOptions) *Container {
 }
 
 func TestJupyterContainer(t *testing.T) {
+	requireEngine(t)
 	needJupyter(t)
 	ctx := context.Background()
 	// Hold the requested port: the container must move to a free one.
@@ -106,6 +107,7 @@ func TestJupyterContainer(t *testing.T) {
 
 // A container whose Jupyter never comes up gives an error with its logs.
 func TestJupyterThatNeverAnswers(t *testing.T) {
+	requireEngine(t)
 	ctx := context.Background()
 	c, err := testEngine.Create(ctx, RunOptions{Dir: t.TempDir(), Image: testimage.Busybox, HostPort: 0})
 	if err != nil {

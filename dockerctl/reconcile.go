@@ -4,11 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -50,20 +46,6 @@ func parseSHA256Sum(out []byte) map[string]string {
 		m[name] = sum
 	}
 	return m
-}
-
-// FileSHA256 hashes a host file by streaming it.
-func FileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // SyncRoots are the container paths sync rules write to.
@@ -153,7 +135,7 @@ func (e *Engine) Reconcile(ctx context.Context, id, hostDir string, rules watche
 // changedInContainer is the set of paths added or modified in the
 // container since it was created (GET /containers/{id}/changes).
 func (e *Engine) changedInContainer(ctx context.Context, id string) (map[string]bool, error) {
-	diff, err := e.API.ContainerDiff(ctx, id)
+	diff, err := e.api.ContainerDiff(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("reading the container's changes: %w", err)
 	}

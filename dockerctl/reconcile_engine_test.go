@@ -9,20 +9,10 @@ import (
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
-	"github.com/tfdev-dev/tfdev/watcher"
 )
 
-func TestParseSHA256Sum(t *testing.T) {
-	out := "87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7  /x/y/f\n" +
-		`\3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d  /x/new\nline\\b` + "\n" +
-		"garbage\n"
-	m := parseSHA256Sum([]byte(out))
-	if len(m) != 2 || m["/x/y/f"] == "" || m["/x/new\nline\\b"] == "" {
-		t.Errorf("%q", m)
-	}
-}
-
 func TestReconcileSendsOnlyWhatDiffers(t *testing.T) {
+	requireEngine(t)
 	ctx := context.Background()
 	id := runBusybox(t)
 	dir := t.TempDir()
@@ -76,6 +66,7 @@ func TestReconcileSendsOnlyWhatDiffers(t *testing.T) {
 // A container built from the project: files the host deleted while tfdev
 // was away are removed; files made in the container are kept.
 func TestReconcileRemovesWhatTheHostDeleted(t *testing.T) {
+	requireEngine(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	writeFile(t, dir, "Dockerfile", "ARG BASE\nFROM ${BASE}\nCOPY . /app\nCMD [\"sleep\", \"3600\"]\n")
@@ -114,26 +105,5 @@ func TestReconcileRemovesWhatTheHostDeleted(t *testing.T) {
 	}
 	if got := sh(t, c.ID, "ls /app | sort | tr '\\n' ' '"); got != "Dockerfile keep.py made-in-container.txt" {
 		t.Errorf("container has %q", got)
-	}
-}
-
-func TestHostPathFor(t *testing.T) {
-	rules := watcher.Rules{Steps: []watcher.Rule{
-		{Source: "requirements.txt", Dest: "/tmp/requirements.txt", Action: watcher.Rebuild},
-		{Source: "conf.yaml", Dest: "/etc/app.yaml", Action: watcher.Sync},
-		{Source: "src", Dest: "/app/src", DestDir: true, Action: watcher.Sync},
-		{Source: ".", Dest: "/tf", DestDir: true, Action: watcher.Sync},
-	}}
-	for p, want := range map[string]string{
-		"/tf/notebooks/a.ipynb": "notebooks/a.ipynb",
-		"/app/src/x/y.py":       "src/x/y.py",
-		"/etc/app.yaml":         "conf.yaml",
-		"/tmp/requirements.txt": "",
-		"/elsewhere/x":          "",
-	} {
-		got, ok := hostPathFor(p, rules)
-		if got != want || ok != (want != "") {
-			t.Errorf("%s: %q %v, want %q", p, got, ok, want)
-		}
 	}
 }

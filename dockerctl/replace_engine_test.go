@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
 
@@ -50,6 +51,7 @@ var notebook = map[string]any{
 // edited in Jupyter survive a rebuild; an edit on both sides goes to the
 // rescue folder; port and token stay.
 func TestReplaceLosesNothing(t *testing.T) {
+	requireEngine(t)
 	needJupyter(t)
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -96,18 +98,12 @@ func TestReplaceLosesNothing(t *testing.T) {
 	// A dependency change: rebuild, then replace.
 	writeFile(t, dir, "requirements.txt", "numpy==1.24.2\n# pinned\n")
 	second := build()
-	var rescued []Rescued
-	nc, err := testEngine.Replace(ctx, old, RunOptions{Dir: dir, Image: second.ImageID}, func(o *Container) error {
-		var err error
-		rescued, err = testEngine.Rescue(ctx, o, dir, p.Rules, ledger)
-		return err
-	}, func(nc *Container) error {
-		_, err := testEngine.WaitJupyter(ctx, nc, 0)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
+	x := realExecutor(ledger)
+	done := replaceOn(t, x, effReplace{project: p, old: old, built: second})
+	if done.err != nil {
+		t.Fatal(done.err)
 	}
+	nc, rescued := done.c, done.rescued
 	t.Cleanup(func() { testEngine.Remove(context.Background(), nc.ID) })
 	if nc.HostPort != old.HostPort || nc.Token != old.Token || nc.Name != old.Name {
 		t.Errorf("new container %s :%d token %s; old %s :%d token %s", nc.Name, nc.HostPort, nc.Token, old.Name, old.HostPort, old.Token)
@@ -137,14 +133,7 @@ func TestReplaceLosesNothing(t *testing.T) {
 		t.Errorf("rescue copy %q %v", b, err)
 	}
 
-	// In the new container, after the usual reconcile.
-	second.SeedLedger(ledger, p.Rules)
-	if _, err := testEngine.WaitJupyter(ctx, nc, 0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := testEngine.Reconcile(ctx, nc.ID, dir, p.Rules, second.Context, ledger); err != nil {
-		t.Fatal(err)
-	}
+	// In the new container, which the replacement reconciled.
 	if code, body := contents(t, nc, http.MethodGet, "notebooks/saved.ipynb", nil); code != http.StatusOK || !strings.Contains(string(body), "saved in the container") {
 		t.Errorf("saved.ipynb in the new container: %d %s", code, body)
 	}
@@ -155,9 +144,15 @@ func TestReplaceLosesNothing(t *testing.T) {
 
 // A replacement whose new container cannot start leaves the old one serving.
 func TestReplaceFailureKeepsTheOldContainer(t *testing.T) {
+	requireEngine(t)
 	needJupyter(t)
 	ctx := context.Background()
 	dir := t.TempDir()
+	writeFile(t, dir, "Dockerfile", "FROM "+testimage.Jupyter+"\nCOPY . /tf\n")
+	p, err := dockerfile.Load(dir, "Dockerfile", dockerfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	old := runJupyter(t, RunOptions{Dir: dir, HostPort: 0})
 	if _, err := testEngine.WaitJupyter(ctx, old, 0); err != nil {
 		t.Fatal(err)
@@ -166,12 +161,12 @@ func TestReplaceFailureKeepsTheOldContainer(t *testing.T) {
 	bad := t.TempDir()
 	writeFile(t, bad, "Dockerfile", "FROM "+testimage.Busybox+"\nCMD [\"/no/such/binary\"]\n")
 	res := buildDir(t, bad)
-	_, err := testEngine.Replace(ctx, old, RunOptions{Dir: dir, Image: res.ImageID}, nil, func(nc *Container) error {
-		_, err := testEngine.WaitJupyter(ctx, nc, 0)
-		return err
-	})
-	if err == nil || !strings.Contains(err.Error(), "the old one serves again") {
-		t.Fatalf("err = %v", err)
+	done := replaceOn(t, realExecutor(NewLedger()), effReplace{project: p, old: old, built: res})
+	if done.err == nil || !strings.Contains(done.err.Error(), "the old one serves again") || done.c != nil {
+		t.Fatalf("replacement: %+v", done)
+	}
+	if !done.oldStopped {
+		t.Error("the old container was not stopped first, so its files were not rescued after its last write")
 	}
 	if ids, _ := testEngine.ProjectContainers(ctx, dir); len(ids) != 1 || ids[0] != old.ID {
 		t.Errorf("project containers %v, want only the old one", ids)
@@ -179,4 +174,21 @@ func TestReplaceFailureKeepsTheOldContainer(t *testing.T) {
 	if _, err := testEngine.WaitJupyter(ctx, old, 0); err != nil {
 		t.Errorf("old container no longer serves: %v", err)
 	}
+}
+
+// realExecutor is the session's executor on the real Engine.
+func realExecutor(ledger *Ledger) *executor {
+	return &executor{eng: testEngine, o: SessionOptions{ReadyTimeout: ReadyTimeout}, ledger: ledger, emit: func(event.Event) {}}
+}
+
+// replaceOn carries out a replacement and returns its result.
+func replaceOn(t *testing.T, x *executor, e effReplace) inStarted {
+	t.Helper()
+	for _, in := range x.Apply(context.Background(), e) {
+		if st, ok := in.(inStarted); ok {
+			return st
+		}
+	}
+	t.Fatal("the replacement returned no inStarted")
+	return inStarted{}
 }

@@ -3,8 +3,6 @@ package dockerctl
 import (
 	"archive/tar"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
@@ -29,6 +28,16 @@ type Rescued struct {
 	Conflict bool   // the host had changed too: To is in the rescue folder
 }
 
+// Event is the rescue event of the file, with its host path relative to
+// the project directory dir.
+func (r Rescued) Event(dir string) event.Event {
+	to, err := filepath.Rel(dir, r.To)
+	if err != nil {
+		to = r.To // not under the project: say where it went
+	}
+	return event.Event{Kind: event.Rescue, From: r.From, To: to, Conflict: r.Conflict}
+}
+
 // Rescue copies out of a container, before it is removed, every file the
 // user made or changed in it (GET /containers/{id}/changes) under the synced
 // destinations and Jupyter's notebook directory: notebooks saved from
@@ -37,7 +46,7 @@ type Rescued struct {
 // would overwrite a host file that changed too; then it goes to the rescue
 // folder, and Conflict says so. Files no rule maps go to the rescue folder.
 func (e *Engine) Rescue(ctx context.Context, c *Container, hostDir string, rules watcher.Rules, ledger *Ledger) ([]Rescued, error) {
-	diff, err := e.API.ContainerDiff(ctx, c.ID)
+	diff, err := e.api.ContainerDiff(ctx, c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reading what changed in %s: %w", c.Name, err)
 	}
@@ -86,33 +95,8 @@ func under(p string, roots []string) bool {
 	return false
 }
 
-// hostPathFor maps a container path back to the host through the sync
-// rules: the inverse of where Decide sends a host path.
-func hostPathFor(p string, rules watcher.Rules) (string, bool) {
-	for _, r := range rules.Steps {
-		if r.Action != watcher.Sync || strings.ContainsAny(r.Source, "*?[") {
-			continue
-		}
-		src := strings.TrimPrefix(path.Clean("/"+r.Source), "/")
-		if !r.DestDir && p == r.Dest {
-			return src, src != ""
-		}
-		if rel, ok := strings.CutPrefix(p, strings.TrimSuffix(r.Dest, "/")+"/"); ok {
-			if src == "" {
-				return rel, true
-			}
-			// A file source copied into a directory lands at Dest/base.
-			if rel == path.Base(src) {
-				return src, true
-			}
-			return path.Join(src, rel), true
-		}
-	}
-	return "", false
-}
-
 func (e *Engine) rescueOne(ctx context.Context, id, p, hostDir string, rules watcher.Rules, ledger *Ledger, stamp string) (*Rescued, error) {
-	rc, _, err := e.API.CopyFromContainer(ctx, id, p)
+	rc, _, err := e.api.CopyFromContainer(ctx, id, p)
 	if err != nil {
 		return nil, nil // gone already, or not readable: nothing to save
 	}
@@ -128,16 +112,15 @@ func (e *Engine) rescueOne(ctx context.Context, id, p, hostDir string, rules wat
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), tr); err != nil {
+	_, sum, err := copyHashed(tmp, tr, -1)
+	if err != nil {
 		return nil, fmt.Errorf("copying %s out of the container: %w", p, err)
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
 	if own, ok := ledger.Get(p); ok && own == sum {
 		return nil, nil // tfdev's own sync
 	}
 
-	rel, mapped := hostPathFor(p, rules)
+	rel, mapped := watcher.HostPath(p, rules)
 	target := filepath.Join(hostDir, RescueDir, stamp, filepath.FromSlash(strings.TrimPrefix(p, "/")))
 	conflict := false
 	if mapped {
@@ -183,19 +166,24 @@ func copyTo(tmp *os.File, target string, mode os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, tmp); err != nil {
-		out.Close()
-		os.Remove(out.Name())
+	// On failure the half-written temp file goes; the error that stopped
+	// the copy is the one to report.
+	drop := func(err error) error {
+		_ = out.Close()
+		_ = os.Remove(out.Name())
 		return err
+	}
+	if _, err := io.Copy(out, tmp); err != nil {
+		return drop(err)
 	}
 	if err := out.Chmod(mode); err != nil {
-		out.Close()
-		os.Remove(out.Name())
-		return err
+		return drop(err)
 	}
 	if err := out.Close(); err != nil {
-		os.Remove(out.Name())
-		return err
+		return drop(err)
 	}
-	return os.Rename(out.Name(), target)
+	if err := os.Rename(out.Name(), target); err != nil {
+		return drop(err)
+	}
+	return nil
 }

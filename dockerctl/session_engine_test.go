@@ -10,13 +10,14 @@ import (
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
 
 type sessionRun struct {
 	t      *testing.T
-	events chan Event
-	seen   []Event
+	events chan event.Event
+	seen   []event.Event
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -24,11 +25,11 @@ type sessionRun struct {
 func startSession(t *testing.T, dir string, keep bool) *sessionRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &sessionRun{t: t, events: make(chan Event, 4096), cancel: cancel, done: make(chan error, 1)}
+	r := &sessionRun{t: t, events: make(chan event.Event, 4096), cancel: cancel, done: make(chan error, 1)}
 	s := NewSession(testEngine, SessionOptions{
 		Dir: dir, BuildArgs: map[string]string{"BASE": testimage.Busybox}, Port: 0, GPUs: "auto", Keep: keep,
 		ReadyTimeout: 20 * time.Second,
-		Emit:         func(e Event) { r.events <- e },
+		Emit:         func(e event.Event) { r.events <- e },
 	})
 	go func() { r.done <- s.Run(ctx) }()
 	t.Cleanup(func() {
@@ -45,7 +46,7 @@ func startSession(t *testing.T, dir string, keep bool) *sessionRun {
 
 // wait returns the next event of a kind for which ok holds, failing after a
 // generous deadline.
-func (r *sessionRun) wait(kind EventKind, ok func(Event) bool) Event {
+func (r *sessionRun) wait(kind event.Kind, ok func(event.Event) bool) event.Event {
 	r.t.Helper()
 	deadline := time.After(2 * time.Minute)
 	for {
@@ -63,7 +64,7 @@ func (r *sessionRun) wait(kind EventKind, ok func(Event) bool) Event {
 	}
 }
 
-func (r *sessionRun) count(kind EventKind) int {
+func (r *sessionRun) count(kind event.Kind) int {
 	n := 0
 	for _, e := range r.seen {
 		if e.Kind == kind {
@@ -88,9 +89,9 @@ func standInProject(t *testing.T) string {
 		for _, id := range ids {
 			testEngine.Remove(context.Background(), id)
 		}
-		imgs, _ := testEngine.API.ImageList(context.Background(), image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", ImageRepo(dir)))})
+		imgs, _ := testEngine.api.ImageList(context.Background(), image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", ImageRepo(dir)))})
 		for _, im := range imgs {
-			testEngine.API.ImageRemove(context.Background(), im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+			testEngine.api.ImageRemove(context.Background(), im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
 		}
 	})
 	return dir
@@ -99,29 +100,30 @@ func standInProject(t *testing.T) string {
 // Rebuild triggers that arrive while a build runs make one follow-up
 // build, never a queue; source edits keep syncing meanwhile.
 func TestSessionCoalescesRebuilds(t *testing.T) {
+	requireEngine(t)
 	dir := standInProject(t)
 	r := startSession(t, dir, false)
-	r.wait(EvReady, nil)
+	r.wait(event.Ready, nil)
 
 	writeFile(t, dir, "requirements.txt", "numpy==1.24.2\nscipy==1.10.1\n# "+nonce(t)+"\n")
-	r.wait(EvBuildStep, func(e Event) bool { return strings.HasPrefix(e.Instruction, "RUN cat") && e.State == "running" })
+	r.wait(event.BuildStep, func(e event.Event) bool { return strings.HasPrefix(e.Instruction, "RUN cat") && e.State == "running" })
 	// The build runs for three seconds: two more triggers and a source edit.
 	writeFile(t, dir, "requirements.txt", "numpy==1.24.2\nscipy==1.10.1\npandas==1.5.3\n# "+nonce(t)+"\n")
 	writeFile(t, dir, "train.py", "print('during the build')\n")
-	r.wait(EvSync, func(e Event) bool { return strings.Contains(strings.Join(e.Paths, " "), "train.py") })
+	r.wait(event.Sync, func(e event.Event) bool { return strings.Contains(strings.Join(e.Paths, " "), "train.py") })
 	writeFile(t, dir, "setup.cfg", "[metadata]\nname = demo\n")
-	r.wait(EvBuildDone, nil) // the second build
+	r.wait(event.BuildDone, nil) // the second build
 
-	follow := r.wait(EvBuildStart, nil)
+	follow := r.wait(event.BuildStart, nil)
 	if !strings.Contains(follow.Reason, "requirements.txt") || !strings.Contains(follow.Reason, "setup.cfg") {
 		t.Errorf("follow-up reason %q", follow.Reason)
 	}
-	r.wait(EvBuildDone, nil)
-	r.wait(EvReady, nil)
+	r.wait(event.BuildDone, nil)
+	r.wait(event.Ready, nil)
 	// Everything the loop had to do before this marker's batch is done.
 	writeFile(t, dir, "marker.py", "")
-	r.wait(EvSync, func(e Event) bool { return strings.Contains(strings.Join(e.Paths, " "), "marker.py") })
-	if n := r.count(EvBuildStart); n != 3 {
+	r.wait(event.Sync, func(e event.Event) bool { return strings.Contains(strings.Join(e.Paths, " "), "marker.py") })
+	if n := r.count(event.BuildStart); n != 3 {
 		t.Errorf("%d builds, want 3 (start, the change, one follow-up)", n)
 	}
 	c, err := testEngine.Find(context.Background(), dir)
@@ -136,31 +138,32 @@ func TestSessionCoalescesRebuilds(t *testing.T) {
 // A container that dies is restarted without a rebuild; after three deaths
 // within a minute tfdev stops restarting it and says so.
 func TestSessionRestartsACrashedContainer(t *testing.T) {
+	requireEngine(t)
 	dir := standInProject(t)
 	r := startSession(t, dir, false)
-	ready := r.wait(EvReady, nil)
-	builds := r.count(EvBuildStart)
+	ready := r.wait(event.Ready, nil)
+	builds := r.count(event.BuildStart)
 	for i := 1; i <= 3; i++ {
-		if err := testEngine.API.ContainerKill(context.Background(), ready.Container, "KILL"); err != nil {
+		if err := testEngine.api.ContainerKill(context.Background(), ready.Container, "KILL"); err != nil {
 			t.Fatal(err)
 		}
-		exit := r.wait(EvContainerEnd, nil)
+		exit := r.wait(event.ContainerEnd, nil)
 		if exit.Code == nil || *exit.Code != 137 {
 			t.Errorf("exit code %v, want 137", exit.Code)
 		}
 		if i < 3 {
-			start := r.wait(EvContainer, nil)
+			start := r.wait(event.Container, nil)
 			if !strings.Contains(start.Message, "restarted after exit code 137") {
 				t.Errorf("restart message %q", start.Message)
 			}
-			r.wait(EvReady, nil)
+			r.wait(event.Ready, nil)
 		}
 	}
-	halted := r.wait(EvError, func(e Event) bool { return strings.Contains(e.Message, "not restarting") })
+	halted := r.wait(event.Error, func(e event.Event) bool { return strings.Contains(e.Message, "not restarting") })
 	if !strings.Contains(halted.Message, "3 times") {
 		t.Errorf("message %q", halted.Message)
 	}
-	if r.count(EvBuildStart) != builds {
+	if r.count(event.BuildStart) != builds {
 		t.Error("a crash caused a rebuild")
 	}
 }
@@ -168,9 +171,10 @@ func TestSessionRestartsACrashedContainer(t *testing.T) {
 // With --keep the container survives tfdev; the next run reattaches to it
 // without replacing it, and without --keep it is stopped at exit.
 func TestSessionReattaches(t *testing.T) {
+	requireEngine(t)
 	dir := standInProject(t)
 	first := startSession(t, dir, true)
-	ready := first.wait(EvReady, nil)
+	ready := first.wait(event.Ready, nil)
 	first.cancel()
 	if err := <-first.done; err != nil {
 		t.Fatal(err)
@@ -186,8 +190,8 @@ func TestSessionReattaches(t *testing.T) {
 	// so the image would no longer be current: a replacement, not this.)
 	sh(t, c.ID, "echo in-container > /app/train.py")
 	second := startSession(t, dir, false)
-	start := second.wait(EvContainer, nil)
-	second.wait(EvReady, nil)
+	start := second.wait(event.Container, nil)
+	second.wait(event.Ready, nil)
 	if !strings.HasPrefix(start.Message, "reattached") || start.Container != ready.Container {
 		t.Errorf("second run: %s %q", start.Container, start.Message)
 	}
@@ -205,7 +209,7 @@ func TestSessionReattaches(t *testing.T) {
 		t.Fatal(err)
 	}
 	second.done <- nil
-	insp, err := testEngine.API.ContainerInspect(context.Background(), c.ID)
+	insp, err := testEngine.api.ContainerInspect(context.Background(), c.ID)
 	if err != nil || insp.State.Running {
 		t.Errorf("without --keep the container should be stopped: %v", err)
 	}

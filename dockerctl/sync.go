@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -201,7 +199,7 @@ func (e *Engine) syncViaArchive(ctx context.Context, id, hostDir string, writes 
 		pw.CloseWithError(writeSyncTar(ctx, pw, hostDir, writes, owners, ledger, &tw))
 	}()
 	e.uploads.Add(1)
-	err := e.API.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{CopyUIDGID: true, AllowOverwriteDirWithFile: true})
+	err := e.api.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{CopyUIDGID: true, AllowOverwriteDirWithFile: true})
 	pr.CloseWithError(err)
 	if err != nil {
 		return fmt.Errorf("copying %d paths into the container: %w", len(writes), err)
@@ -320,14 +318,13 @@ func addSyncEntry(tw *tar.Writer, hostDir string, it watcher.SyncItem, owners *o
 	if f == nil {
 		return nil
 	}
-	h := sha256.New()
-	n, err := io.CopyN(tw, io.TeeReader(f, h), hdr.Size)
+	n, sum, err := copyHashed(tw, f, hdr.Size)
 	st.bytes += n
 	if err != nil {
 		// The file shrank under us: the tar cannot be mended.
 		return fmt.Errorf("%w: %s changed while being sent: %v", errTarBroken, it.Path, err)
 	}
-	ledger.set(path.Clean(it.Dest), hex.EncodeToString(h.Sum(nil)))
+	ledger.set(path.Clean(it.Dest), sum)
 	return nil
 }
 

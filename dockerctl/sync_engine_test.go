@@ -21,13 +21,13 @@ import (
 func runBusybox(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
-	c, err := testEngine.API.ContainerCreate(ctx, &container.Config{Image: testimage.Busybox, Cmd: []string{"sleep", "3600"}},
+	c, err := testEngine.api.ContainerCreate(ctx, &container.Config{Image: testimage.Busybox, Cmd: []string{"sleep", "3600"}},
 		&container.HostConfig{Init: boolPtr(true)}, nil, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { testEngine.Remove(context.Background(), c.ID) })
-	if err := testEngine.API.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+	if err := testEngine.api.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return c.ID
@@ -49,10 +49,11 @@ func item(p string, op watcher.Op) watcher.SyncItem {
 }
 
 func TestSyncIntoARunningContainer(t *testing.T) {
+	requireEngine(t)
 	ctx := context.Background()
 	id := runBusybox(t)
 	dir := t.TempDir()
-	before, _ := testEngine.API.ContainerInspect(ctx, id)
+	before, _ := testEngine.api.ContainerInspect(ctx, id)
 	ledger := NewLedger()
 	sync := func(items ...watcher.SyncItem) SyncResult {
 		t.Helper()
@@ -115,13 +116,14 @@ func TestSyncIntoARunningContainer(t *testing.T) {
 		t.Errorf("vanished file: %q", got)
 	}
 
-	after, _ := testEngine.API.ContainerInspect(ctx, id)
+	after, _ := testEngine.api.ContainerInspect(ctx, id)
 	if after.Image != before.Image || !after.State.Running {
 		t.Error("the container's image changed or it stopped")
 	}
 }
 
 func TestSyncChown(t *testing.T) {
+	requireEngine(t)
 	id := runBusybox(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "x.py", "x")
@@ -143,6 +145,7 @@ func TestSyncChown(t *testing.T) {
 }
 
 func TestSyncThousandFilesInOneUpload(t *testing.T) {
+	requireEngine(t)
 	id := runBusybox(t)
 	dir := t.TempDir()
 	items := thousandFiles(t, dir)
@@ -163,6 +166,7 @@ func TestSyncThousandFilesInOneUpload(t *testing.T) {
 }
 
 func TestSyncRefusesTheRoot(t *testing.T) {
+	requireEngine(t)
 	id := runBusybox(t)
 	res, err := testEngine.Sync(context.Background(), id, t.TempDir(),
 		[]watcher.SyncItem{{Change: watcher.Change{Path: "x", Op: watcher.Removed}, Dest: "/"}}, nil)
@@ -177,6 +181,7 @@ func TestSyncRefusesTheRoot(t *testing.T) {
 // Small batches go through the container's sync agent; an image that cannot
 // run it gets the Engine's archive API instead, with the same result.
 func TestSyncAgentAndFallback(t *testing.T) {
+	requireEngine(t)
 	ctx := context.Background()
 	id := runBusybox(t)
 	dir := t.TempDir()
@@ -226,6 +231,7 @@ func TestSyncAgentAndFallback(t *testing.T) {
 // A big file is streamed into the container: the heap does not grow with
 // the file.
 func TestSyncBigFileWithFlatMemory(t *testing.T) {
+	requireEngine(t)
 	ctx := context.Background()
 	id := runBusybox(t)
 	dir := t.TempDir()
@@ -283,6 +289,7 @@ func TestSyncBigFileWithFlatMemory(t *testing.T) {
 // touch, or a file tfdev itself just wrote back, costs nothing and does not
 // replace the file under a reader.
 func TestSyncSkipsUnchangedContent(t *testing.T) {
+	requireEngine(t)
 	ctx := context.Background()
 	id := runBusybox(t)
 	dir := t.TempDir()

@@ -3,8 +3,6 @@ package dockerctl
 import (
 	"archive/tar"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"io/fs"
 	"os"
@@ -118,12 +116,12 @@ func addPath(tw *tar.Writer, dir, rel string, written map[string]bool, sums map[
 	defer f.Close()
 	// A file that grew since Lstat would overflow the header: copy exactly
 	// the size announced; a file that shrank fails, and the caller retries.
-	h := sha256.New()
-	if _, err = io.CopyN(tw, io.TeeReader(f, h), hdr.Size); err != nil {
+	_, sum, err := copyHashed(tw, f, hdr.Size)
+	if err != nil {
 		return err
 	}
 	if sums != nil {
-		sums[rel] = hex.EncodeToString(h.Sum(nil))
+		sums[rel] = sum
 	}
 	return nil
 }

@@ -7,21 +7,22 @@ import (
 	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 )
 
 // Env is how the model acts on the world; the command line provides it.
 // Every call runs inside a tea.Cmd, never in Update.
 type Env struct {
-	Request func(dockerctl.Request)  // rebuild now, resync
+	Request func(event.Request)      // rebuild now, resync
 	Quit    func()                   // stop the session, as Ctrl-C does
 	Logs    func() ([]string, error) // the container's last lines
 	Open    func(url string) error   // a browser
 	Copy    func(text string) error  // the clipboard (OSC 52)
+	Home    string                   // the user's home directory: the header shortens it to ~
 }
 
 // EventMsg carries one session event into the program.
-type EventMsg dockerctl.Event
+type EventMsg event.Event
 
 // Views.
 const (
@@ -91,7 +92,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.pager.Width, m.pager.Height = msg.Width, max(msg.Height-2, 1)
 		return m, nil
 	case EventMsg:
-		m.State.Apply(dockerctl.Event(msg))
+		m.State.Apply(event.Event(msg))
 		if !m.quitting {
 			m.flash = "" // a key's note lasts until something happens
 		}
@@ -165,10 +166,10 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch s {
 	case "r":
 		m.flash = "rebuild requested"
-		return m, m.request(dockerctl.RequestRebuild)
+		return m, m.request(event.RequestRebuild)
 	case "s":
 		m.flash = "full resync requested"
-		return m, m.request(dockerctl.RequestResync)
+		return m, m.request(event.RequestResync)
 	case "o":
 		return m, m.withURL("opened in a browser", m.env.Open)
 	case "c":
@@ -209,7 +210,7 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 	}
 }
 
-func (m Model) request(r dockerctl.Request) tea.Cmd {
+func (m Model) request(r event.Request) tea.Cmd {
 	req := m.env.Request
 	return func() tea.Msg {
 		if req != nil {
@@ -272,7 +273,7 @@ func (m Model) buildLog() string {
 
 // View renders the current view.
 func (m Model) View() string {
-	f := Frame{Width: m.width, Height: m.height, Now: m.now(), Spinner: m.spin.View(), Expanded: m.expanded}
+	f := Frame{Width: m.width, Height: m.height, Now: m.now(), Spinner: m.spin.View(), Expanded: m.expanded, Home: m.env.Home}
 	switch m.view {
 	case viewHelp:
 		return HelpText(m.width)

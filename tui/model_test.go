@@ -6,12 +6,12 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 )
 
 // recorder is an Env that records what the model asked for.
 type recorder struct {
-	requests []dockerctl.Request
+	requests []event.Request
 	quits    int
 	opened   []string
 	copied   []string
@@ -19,7 +19,7 @@ type recorder struct {
 
 func (r *recorder) env() Env {
 	return Env{
-		Request: func(q dockerctl.Request) { r.requests = append(r.requests, q) },
+		Request: func(q event.Request) { r.requests = append(r.requests, q) },
 		Quit:    func() { r.quits++ },
 		Logs:    func() ([]string, error) { return []string{"[I NotebookApp] Serving notebooks from /tf"}, nil },
 		Open:    func(u string) error { r.opened = append(r.opened, u); return nil },
@@ -58,7 +58,7 @@ func key(s string) tea.KeyMsg {
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
 }
 
-func events(es ...dockerctl.Event) []tea.Msg {
+func events(es ...event.Event) []tea.Msg {
 	out := make([]tea.Msg, len(es))
 	for i, e := range es {
 		out[i] = EventMsg(e)
@@ -70,9 +70,9 @@ func TestEventsMakeRowsAndStates(t *testing.T) {
 	var rec recorder
 	m := New(rec.env(), func() timeT { return at(70) })
 	m, _ = run(m, events(append(cachedStart(), ready(),
-		dockerctl.Event{Kind: dockerctl.EvSync, Time: at(30), Files: 1, Line: 12, Paths: []string{"train.py"}},
-		dockerctl.Event{Kind: dockerctl.EvStale, Time: at(60), Line: 8, Paths: []string{"requirements.txt"}},
-		dockerctl.Event{Kind: dockerctl.EvBuildStart, Time: at(60), Reason: "requirements.txt changed"},
+		event.Event{Kind: event.Sync, Time: at(30), Files: 1, Line: 12, Paths: []string{"train.py"}},
+		event.Event{Kind: event.Stale, Time: at(60), Line: 8, Paths: []string{"requirements.txt"}},
+		event.Event{Kind: event.BuildStart, Time: at(60), Reason: "requirements.txt changed"},
 		step(60.1, 4, "running", 0))...)...)
 	st := m.State
 	if len(st.Rows) != 5 {
@@ -92,7 +92,7 @@ func TestEventsMakeRowsAndStates(t *testing.T) {
 	}
 	// The build finishes: the synced step is live again.
 	m, _ = run(m, events(step(61, 4, "done", 0.5), step(62, 5, "done", 1), step(62, 6, "done", 0.1),
-		dockerctl.Event{Kind: dockerctl.EvBuildDone, Time: at(62), Image: "sha256:abc", Seconds: 2})...)
+		event.Event{Kind: event.BuildDone, Time: at(62), Image: "sha256:abc", Duration: 2 * time.Second})...)
 	if got := m.State.RowState(m.State.Rows[4]); got != RowLive {
 		t.Errorf("after the build: %q", got)
 	}
@@ -108,7 +108,7 @@ func TestKeysMakeRequests(t *testing.T) {
 	m := New(rec.env(), nil)
 	m, _ = run(m, events(append(cachedStart(), ready())...)...)
 	m, _ = run(m, key("r"), key("s"), key("o"), key("c"))
-	if len(rec.requests) != 2 || rec.requests[0] != dockerctl.RequestRebuild || rec.requests[1] != dockerctl.RequestResync {
+	if len(rec.requests) != 2 || rec.requests[0] != event.RequestRebuild || rec.requests[1] != event.RequestResync {
 		t.Errorf("requests %v", rec.requests)
 	}
 	if len(rec.opened) != 1 || rec.opened[0] != url || len(rec.copied) != 1 || rec.copied[0] != url {
@@ -141,7 +141,7 @@ func TestKeysMakeRequests(t *testing.T) {
 	if rec.quits != 1 || !m.quitting {
 		t.Fatalf("quits %d", rec.quits)
 	}
-	_, cmd := m.Update(EventMsg(dockerctl.Event{Kind: dockerctl.EvStop, Time: at(99), Message: "stopped container"}))
+	_, cmd := m.Update(EventMsg(event.Event{Kind: event.Stop, Time: at(99), Message: "stopped container"}))
 	if cmd == nil || cmd() != tea.Quit() {
 		t.Error("no quit after the stop event")
 	}
@@ -177,7 +177,7 @@ type timeT = time.Time
 
 // Earlier stages fold into one row; e shows their steps.
 func TestEarlierStagesFoldAndExpand(t *testing.T) {
-	multi := dockerctl.Event{Kind: dockerctl.EvPlan, File: "Dockerfile", Steps: []dockerctl.StepRow{
+	multi := event.Event{Kind: event.Plan, File: "Dockerfile", Steps: []event.StepRow{
 		{Index: 1, Stage: 0, StageName: "builder", Line: 1, Kind: "FROM", Instruction: "FROM base AS builder"},
 		{Index: 2, Stage: 0, StageName: "builder", Line: 3, Kind: "COPY", Instruction: "COPY requirements.txt ."},
 		{Index: 3, Stage: 0, StageName: "builder", Line: 4, Kind: "RUN", Instruction: "RUN pip install --user -r requirements.txt"},
@@ -209,7 +209,7 @@ func TestEarlierStagesFoldAndExpand(t *testing.T) {
 func TestHeaderNamesTheBuilderThatRan(t *testing.T) {
 	var s State
 	s.Apply(project(false))
-	s.Apply(dockerctl.Event{Kind: dockerctl.EvBuildDone, Time: at(1), Builder: "legacy"})
+	s.Apply(event.Event{Kind: event.BuildDone, Time: at(1), Builder: "legacy"})
 	if s.Builder != "legacy builder" || !strings.Contains(Render(&s, Frame{Width: 100, Height: 24, Now: at(2)}), "legacy builder") {
 		t.Errorf("builder %q", s.Builder)
 	}

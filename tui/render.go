@@ -2,14 +2,13 @@ package tui
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 )
 
 // Smallest usable terminal.
@@ -35,7 +34,8 @@ type Frame struct {
 	Width, Height int
 	Now           time.Time
 	Spinner       string
-	Expanded      bool // earlier build stages are shown step by step
+	Expanded      bool   // earlier build stages are shown step by step
+	Home          string // the user's home directory, shortened to ~ in the header; "" leaves paths whole
 }
 
 // Render draws the main screen. It is pure: the same state and frame give
@@ -88,7 +88,7 @@ func rule(w int) string { return stDim.Render(strings.Repeat("─", w)) }
 
 func header(s *State, f Frame) []string {
 	project := s.Project
-	if home, err := os.UserHomeDir(); err == nil && home != "/" && strings.HasPrefix(project, home+string(filepath.Separator)) {
+	if home := f.Home; home != "" && home != "/" && strings.HasPrefix(project, home+string(filepath.Separator)) {
 		project = "~" + project[len(home):]
 	}
 	mode := stOK.Render("GPU")
@@ -137,7 +137,7 @@ func containerLine(s *State, f Frame) string {
 		parts = append(parts, "up "+ago(f.Now.Sub(s.ContainerSince)))
 	}
 	if s.Image != "" {
-		img := "image " + dockerctl.ShortID(s.Image)
+		img := "image " + event.ShortID(s.Image)
 		if !s.BuiltAt.IsZero() {
 			img += " built " + ago(f.Now.Sub(s.BuiltAt)) + " ago"
 		}
@@ -332,4 +332,11 @@ func ago(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return "file"
+	}
+	return "files"
 }

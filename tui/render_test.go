@@ -11,7 +11,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -28,7 +28,7 @@ func at(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.
 func boolp(b bool) *bool { return &b }
 
 // plan is the demo's Dockerfile, as the session lists it.
-var plan = dockerctl.Event{Kind: dockerctl.EvPlan, File: "Dockerfile", Steps: []dockerctl.StepRow{
+var plan = event.Event{Kind: event.Plan, File: "Dockerfile", Steps: []event.StepRow{
 	{Index: 1, Stage: -1, Line: 3, Kind: "ARG", Instruction: "ARG BASE=tensorflow/tensorflow:2.9.0-gpu-jupyter"},
 	{Index: 2, Stage: 0, Target: true, Line: 4, Kind: "FROM", Instruction: "FROM ${BASE}"},
 	{Index: 3, Stage: 0, Target: true, Line: 5, Kind: "WORKDIR", Instruction: "WORKDIR /tf"},
@@ -37,65 +37,65 @@ var plan = dockerctl.Event{Kind: dockerctl.EvPlan, File: "Dockerfile", Steps: []
 	{Index: 6, Stage: 0, Target: true, Line: 12, Kind: "COPY", Instruction: "COPY . /tf", Sync: true},
 }}
 
-func project(gpu bool) dockerctl.Event {
+func project(gpu bool) event.Event {
 	why := "no GPU: the Engine has no nvidia runtime"
 	if gpu {
 		why = "the Engine has the nvidia runtime"
 	}
-	return dockerctl.Event{Kind: dockerctl.EvProject, Time: at(0), Project: "/work/demo", Engine: "unix:///var/run/docker.sock", Builder: "BuildKit", GPU: boolp(gpu), Reason: why}
+	return event.Event{Kind: event.Project, Time: at(0), Project: "/work/demo", Engine: "unix:///var/run/docker.sock", Builder: "BuildKit", GPU: boolp(gpu), Reason: why}
 }
 
-func step(sec float64, idx int, state string, secs float64) dockerctl.Event {
+func step(sec float64, idx int, state event.StepState, secs float64) event.Event {
 	instr := ""
 	for _, s := range plan.Steps {
 		if s.Index == idx {
 			instr = s.Instruction
 		}
 	}
-	return dockerctl.Event{Kind: dockerctl.EvBuildStep, Time: at(sec), Index: idx, Total: 6, Instruction: instr, State: state, Seconds: secs}
+	return event.Event{Kind: event.BuildStep, Time: at(sec), Index: idx, Total: 6, Instruction: instr, State: state, Duration: time.Duration(secs * float64(time.Second))}
 }
 
 const url = "http://127.0.0.1:8888/?token=46f720104effe81c2a0a46f2c41f2403"
 
-func cachedStart() []dockerctl.Event {
-	return []dockerctl.Event{
+func cachedStart() []event.Event {
+	return []event.Event{
 		project(false), plan,
-		{Kind: dockerctl.EvBuildStart, Time: at(0), Reason: "start"},
+		{Kind: event.BuildStart, Time: at(0), Reason: "start"},
 		step(0.1, 2, "cached", 0), step(0.1, 3, "cached", 0), step(0.1, 4, "cached", 0), step(0.1, 5, "cached", 0), step(0.1, 6, "cached", 0),
-		{Kind: dockerctl.EvBuildDone, Time: at(0.2), Image: "sha256:8e1077cb8120275409806ae373c56f17f2f88f29", Seconds: 0.1},
-		{Kind: dockerctl.EvContainer, Time: at(0.5), Container: "tfdev-demo-91705390", Image: "sha256:8e1077cb8120275409806ae373c56f17f2f88f29", GPU: boolp(false), Message: "new, " + url},
-		{Kind: dockerctl.EvJupyter, Time: at(0.5)},
+		{Kind: event.BuildDone, Time: at(0.2), Image: "sha256:8e1077cb8120275409806ae373c56f17f2f88f29", Duration: 100 * time.Millisecond, Builder: "buildkit"},
+		{Kind: event.Container, Time: at(0.5), Container: "tfdev-demo-91705390", Image: "sha256:8e1077cb8120275409806ae373c56f17f2f88f29", GPU: boolp(false), Message: "new, " + url},
+		{Kind: event.Jupyter, Time: at(0.5)},
 	}
 }
 
-func ready() dockerctl.Event {
-	return dockerctl.Event{Kind: dockerctl.EvReady, Time: at(1.6), URL: url}
+func ready() event.Event {
+	return event.Event{Kind: event.Ready, Time: at(1.6), URL: url}
 }
 
 var scenarios = map[string]struct {
-	events []dockerctl.Event
+	events []event.Event
 	now    float64
 }{
-	"fresh-build": {[]dockerctl.Event{
+	"fresh-build": {[]event.Event{
 		project(false), plan,
-		{Kind: dockerctl.EvBuildStart, Time: at(0), Reason: "start"},
+		{Kind: event.BuildStart, Time: at(0), Reason: "start"},
 		step(0.1, 2, "cached", 0), step(0.2, 3, "running", 0), step(0.3, 3, "done", 0.1), step(0.3, 4, "running", 0),
 		step(0.4, 4, "done", 0.1), step(0.4, 5, "running", 0),
 	}, 12.5},
 	"jupyter-starting":   {cachedStart(), 1},
 	"cached-start-ready": {append(cachedStart(), ready()), 95},
 	"sync": {append(cachedStart(), ready(),
-		dockerctl.Event{Kind: dockerctl.EvSync, Time: at(30), Files: 2, Bytes: 4100, Ms: 48, Line: 12, Paths: []string{"train.py", "src/model.py"}}), 42},
+		event.Event{Kind: event.Sync, Time: at(30), Files: 2, Bytes: 4100, Duration: 48 * time.Millisecond, Line: 12, Paths: []string{"train.py", "src/model.py"}}), 42},
 	"stale-then-building": {append(cachedStart(), ready(),
-		dockerctl.Event{Kind: dockerctl.EvStale, Time: at(60), Line: 8, Paths: []string{"requirements.txt"}},
-		dockerctl.Event{Kind: dockerctl.EvBuildStart, Time: at(60), Reason: "requirements.txt changed"},
+		event.Event{Kind: event.Stale, Time: at(60), Line: 8, File: "Dockerfile", Instruction: "Dockerfile:8 COPY requirements.txt /tmp/requirements.txt", Paths: []string{"requirements.txt"}},
+		event.Event{Kind: event.BuildStart, Time: at(60), Reason: "requirements.txt changed"},
 		step(60.1, 2, "cached", 0), step(60.1, 3, "cached", 0), step(60.2, 4, "running", 0), step(60.3, 4, "done", 0.1), step(60.3, 5, "running", 0)), 64},
 	"failed-build": {append(cachedStart(), ready(),
-		dockerctl.Event{Kind: dockerctl.EvStale, Time: at(60), Line: 8, Paths: []string{"requirements.txt"}},
-		dockerctl.Event{Kind: dockerctl.EvBuildStart, Time: at(60), Reason: "requirements.txt changed"},
+		event.Event{Kind: event.Stale, Time: at(60), Line: 8, File: "Dockerfile", Instruction: "Dockerfile:8 COPY requirements.txt /tmp/requirements.txt", Paths: []string{"requirements.txt"}},
+		event.Event{Kind: event.BuildStart, Time: at(60), Reason: "requirements.txt changed"},
 		step(60.1, 2, "cached", 0), step(60.1, 3, "cached", 0), step(60.2, 4, "done", 0.1), step(60.3, 5, "running", 0),
-		dockerctl.Event{Kind: dockerctl.EvBuildFailed, Time: at(65), File: "Dockerfile", Line: 9, Message: "RUN pip install --no-cache-dir -r /tmp/requirements.txt: exit code 1; the old container is still serving", Log: []string{"ERROR: No matching distribution found for scipy==9.9"}}), 70},
-	"gpu-ready": {append([]dockerctl.Event{project(true)}, append(cachedStart()[1:], ready())...), 95},
+		event.Event{Kind: event.BuildFailed, Time: at(65), File: "Dockerfile", Line: 9, Message: "RUN pip install --no-cache-dir -r /tmp/requirements.txt: exit code 1; the old container is still serving", Log: []string{"ERROR: No matching distribution found for scipy==9.9"}}), 70},
+	"gpu-ready": {append([]event.Event{project(true)}, append(cachedStart()[1:], ready())...), 95},
 }
 
 func TestRenderGolden(t *testing.T) {
@@ -139,5 +139,21 @@ func TestRenderTooSmall(t *testing.T) {
 	got = Render(&s, Frame{Width: 60, Height: 15, Now: t0})
 	if n := strings.Count(got, "\n") + 1; n != 15 {
 		t.Errorf("at the minimum size: %d lines", n)
+	}
+}
+
+// The header shortens the project to ~ from the home directory it is
+// given, never from the environment: the render is the same under any $HOME.
+func TestHeaderHomeIsAnInput(t *testing.T) {
+	var s State
+	s.Apply(project(false))
+	in := Render(&s, Frame{Width: 100, Height: 24, Now: at(1), Home: "/work"})
+	if !strings.Contains(in, "~/demo") {
+		t.Errorf("home /work: no ~/demo in\n%s", in)
+	}
+	t.Setenv("HOME", "/work")
+	out := Render(&s, Frame{Width: 100, Height: 24, Now: at(1)})
+	if strings.Contains(out, "~") || !strings.Contains(out, "/work/demo") {
+		t.Errorf("no home given: the path is changed in\n%s", out)
 	}
 }

@@ -4,18 +4,16 @@
 // steps with their states, and the latest activity. It performs no I/O
 // itself: keys become requests through the Env it is given, run as tea.Cmds.
 //
-//	m := tui.New(tui.Env{Request: session.Requests() <- ..., Quit: cancel})
+//	m := tui.New(tui.Env{Request: session.Requests() <- ..., Quit: cancel, Home: home}, nil)
 //	p := tea.NewProgram(m, tea.WithAltScreen())
 //	session emits -> p.Send(tui.EventMsg(e))
 package tui
 
 import (
 	"fmt"
-	"path"
-	"strings"
 	"time"
 
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 )
 
 // Row states, as the layers table shows them.
@@ -30,7 +28,7 @@ const (
 
 // Row is one step of the Dockerfile with what is known of it.
 type Row struct {
-	dockerctl.StepRow
+	event.StepRow
 	State    string
 	Since    time.Time     // when it started building
 	Duration time.Duration // how long it took
@@ -98,85 +96,54 @@ func (s *State) rowAtLine(line int) *Row {
 	return nil
 }
 
-// Apply folds one event into the state.
-func (s *State) Apply(e dockerctl.Event) {
-	switch e.Kind {
-	case dockerctl.EvProject:
+// Apply folds one event into the state. Every event the activity list
+// shows is worded by the event package, as the plain output words it.
+func (s *State) Apply(e event.Event) {
+	if f, ok := appliers[e.Kind]; ok {
+		f(s, e)
+	}
+	if activityKinds[e.Kind] {
+		s.add(e.Time, e.IsError(), "%s", e.Text())
+	}
+}
+
+// activityKinds are the events the activity list shows.
+var activityKinds = map[event.Kind]bool{
+	event.BuildStart: true, event.BuildDone: true, event.BuildFailed: true, event.Stale: true,
+	event.Container: true, event.ContainerEnd: true, event.Ready: true, event.Unreachable: true,
+	event.Sync: true, event.Rescue: true, event.Error: true, event.Doctor: true, event.Info: true,
+	event.Stop: true, event.EngineLost: true, event.EngineBack: true,
+}
+
+// appliers change the view state for each kind of event that has any.
+var appliers = map[event.Kind]func(*State, event.Event){
+	event.Project: func(s *State, e event.Event) {
 		s.Project, s.Engine, s.Builder = e.Project, e.Engine, e.Builder
 		s.GPU = e.GPU != nil && *e.GPU
 		s.CPUReason = e.Reason
-	case dockerctl.EvPlan:
-		old := map[int]Row{}
-		for _, r := range s.Rows {
-			old[r.Line] = r
-		}
-		s.Rows = s.Rows[:0]
-		s.Dockerfile = e.File
-		for _, sr := range e.Steps {
-			if sr.Stage < 0 {
-				continue // global ARGs build nothing
-			}
-			r := Row{StepRow: sr}
-			if o, ok := old[sr.Line]; ok && o.Instruction == sr.Instruction {
-				r.State, r.Duration, r.Synced, r.LastSync = o.State, o.Duration, o.Synced, o.LastSync
-			}
-			s.Rows = append(s.Rows, r)
-		}
-	case dockerctl.EvBuildStart:
-		s.Building, s.BuildStarted = true, e.Time
-		s.add(e.Time, false, "build started (%s)", e.Reason)
-	case dockerctl.EvBuildStep:
-		r := s.row(e.Index)
-		if r == nil {
-			return
-		}
-		r.Log = e.Log
-		switch dockerctl.StepState(e.State) {
-		case dockerctl.StepRunning:
-			r.State, r.Since = RowBuilding, e.Time
-		case dockerctl.StepDone:
-			r.State, r.Duration, r.StaleBy = RowBuilt, time.Duration(e.Seconds*float64(time.Second)), nil
-		case dockerctl.StepCached:
-			r.State, r.StaleBy = RowCached, nil
-		case dockerctl.StepFailed:
-			r.State = RowFailed
-		}
-	case dockerctl.EvBuildDone:
+	},
+	event.Plan:       (*State).applyPlan,
+	event.BuildStart: func(s *State, e event.Event) { s.Building, s.BuildStarted = true, e.Time },
+	event.BuildStep:  (*State).applyStep,
+	event.BuildDone: func(s *State, e event.Event) {
 		s.Building = false
 		s.BuiltAt, s.Image = e.Time, e.Image
-		switch dockerctl.Builder(e.Builder) { // the builder that ran, which auto may have changed
-		case dockerctl.BuilderBuildKit:
+		switch e.Builder { // the builder that ran, which auto may have changed
+		case "buildkit":
 			s.Builder = "BuildKit"
-		case dockerctl.BuilderLegacy:
+		case "legacy":
 			s.Builder = "legacy builder"
 		}
-		s.add(e.Time, false, "build done in %.1fs", e.Seconds)
-	case dockerctl.EvBuildFailed:
-		s.Building = false
-		for i := range s.Rows {
-			if s.Rows[i].State == RowBuilding {
-				s.Rows[i].State = RowStale
-			}
-		}
-		if r := s.rowAtLine(e.Line); r != nil {
-			r.State = RowFailed
-			if len(e.Log) > 0 {
-				r.Log = e.Log
-			}
-		}
-		s.add(e.Time, true, "%s:%d: %s", orDefault(e.File, "Dockerfile"), e.Line, e.Message)
-	case dockerctl.EvStale:
+	},
+	event.BuildFailed: (*State).applyFailed,
+	event.Stale: func(s *State, e event.Event) {
 		for i := range s.Rows {
 			if s.Rows[i].Line >= e.Line {
 				s.Rows[i].State, s.Rows[i].StaleBy = RowStale, e.Paths
 			}
 		}
-		step := "the first step"
-		if r := s.rowAtLine(e.Line); r != nil {
-			step = fmt.Sprintf("step %d", r.Index)
-		}
-		s.add(e.Time, false, "%s changed → from %s", strings.Join(e.Paths, ", "), step)
-	case dockerctl.EvContainer:
+	},
+	event.Container: func(s *State, e event.Event) {
 		s.Container, s.ContainerState, s.ContainerSince = e.Container, "running", e.Time
 		if e.Image != "" {
 			s.Image = e.Image
@@ -184,60 +151,84 @@ func (s *State) Apply(e dockerctl.Event) {
 		if e.GPU != nil {
 			s.GPU = *e.GPU
 		}
-		s.Jupyter = string(dockerctl.JupyterStarting)
-		how, _, _ := strings.Cut(e.Message, ",")
-		s.add(e.Time, false, "container %s (%s)", e.Container, how)
-	case dockerctl.EvJupyter:
-		s.Jupyter = string(dockerctl.JupyterStarting)
-	case dockerctl.EvReady:
-		s.Jupyter, s.URL = string(dockerctl.JupyterReady), e.URL
-		s.add(e.Time, false, "Jupyter ready")
-	case dockerctl.EvUnreachable:
-		s.Jupyter = string(dockerctl.JupyterUnreachable)
-		s.add(e.Time, true, "Jupyter did not answer")
-	case dockerctl.EvContainerEnd:
+		s.Jupyter = string(event.JupyterStarting)
+	},
+	event.Jupyter:     func(s *State, _ event.Event) { s.Jupyter = string(event.JupyterStarting) },
+	event.Ready:       func(s *State, e event.Event) { s.Jupyter, s.URL = string(event.JupyterReady), e.URL },
+	event.Unreachable: func(s *State, _ event.Event) { s.Jupyter = string(event.JupyterUnreachable) },
+	event.ContainerEnd: func(s *State, e event.Event) {
 		code := -1
 		if e.Code != nil {
 			code = *e.Code
 		}
 		s.ContainerState = fmt.Sprintf("exited (code %d)", code)
-		s.Jupyter = string(dockerctl.JupyterRestarting)
-		s.add(e.Time, true, "container exited with code %d", code)
-	case dockerctl.EvSync:
-		for i := range s.Rows {
-			if s.Rows[i].Sync && (e.Line == 0 || s.Rows[i].Line == e.Line) {
-				s.Rows[i].Synced += e.Files
-				s.Rows[i].LastSync = e.Time
-				if e.Line == 0 {
-					break
-				}
+		s.Jupyter = string(event.JupyterRestarting)
+	},
+	event.Sync: (*State).applySync,
+	event.Stop: func(s *State, _ event.Event) { s.Stopped, s.ContainerState = true, "stopped" },
+}
+
+func (s *State) applyPlan(e event.Event) {
+	old := map[int]Row{}
+	for _, r := range s.Rows {
+		old[r.Line] = r
+	}
+	s.Rows = s.Rows[:0]
+	s.Dockerfile = e.File
+	for _, sr := range e.Steps {
+		if sr.Stage < 0 {
+			continue // global ARGs build nothing
+		}
+		r := Row{StepRow: sr}
+		if o, ok := old[sr.Line]; ok && o.Instruction == sr.Instruction {
+			r.State, r.Duration, r.Synced, r.LastSync = o.State, o.Duration, o.Synced, o.LastSync
+		}
+		s.Rows = append(s.Rows, r)
+	}
+}
+
+func (s *State) applyStep(e event.Event) {
+	r := s.row(e.Index)
+	if r == nil {
+		return
+	}
+	r.Log = e.Log
+	switch e.State {
+	case event.StepRunning:
+		r.State, r.Since = RowBuilding, e.Time
+	case event.StepDone:
+		r.State, r.Duration, r.StaleBy = RowBuilt, e.Duration, nil
+	case event.StepCached:
+		r.State, r.StaleBy = RowCached, nil
+	case event.StepFailed:
+		r.State = RowFailed
+	}
+}
+
+func (s *State) applyFailed(e event.Event) {
+	s.Building = false
+	for i := range s.Rows {
+		if s.Rows[i].State == RowBuilding {
+			s.Rows[i].State = RowStale
+		}
+	}
+	if r := s.rowAtLine(e.Line); r != nil {
+		r.State = RowFailed
+		if len(e.Log) > 0 {
+			r.Log = e.Log
+		}
+	}
+}
+
+func (s *State) applySync(e event.Event) {
+	for i := range s.Rows {
+		if s.Rows[i].Sync && (e.Line == 0 || s.Rows[i].Line == e.Line) {
+			s.Rows[i].Synced += e.Files
+			s.Rows[i].LastSync = e.Time
+			if e.Line == 0 {
+				break
 			}
 		}
-		what := ""
-		if len(e.Paths) > 0 {
-			what = ": " + shortList(e.Paths, 3)
-		}
-		s.add(e.Time, false, "synced %d %s (%s) in %.0fms%s", e.Files, plural(e.Files), dockerctl.HumanBytes(e.Bytes), e.Ms, what)
-	case dockerctl.EvRescue:
-		note := ""
-		if e.Conflict {
-			note = " (host changed too)"
-		}
-		s.add(e.Time, e.Conflict, "rescued %s → %s%s", e.From, e.To, note)
-	case dockerctl.EvError:
-		s.add(e.Time, true, "%s", e.Message)
-	case dockerctl.EvDoctor:
-		loc := e.File
-		if e.Line > 0 {
-			loc = fmt.Sprintf("%s:%d", e.File, e.Line)
-		}
-		s.add(e.Time, e.Severity == "error", "doctor: %s: %s", loc, e.Message)
-	case dockerctl.EvInfo:
-		s.add(e.Time, false, "%s", e.Message)
-	case dockerctl.EvStop:
-		s.Stopped = true
-		s.ContainerState = "stopped"
-		s.add(e.Time, false, "%s", e.Message)
 	}
 }
 
@@ -248,29 +239,4 @@ func (s *State) RowState(r Row) string {
 		return RowLive
 	}
 	return r.State
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return "file"
-	}
-	return "files"
-}
-
-func shortList(ps []string, n int) string {
-	names := make([]string, 0, n)
-	for i, p := range ps {
-		if i == n {
-			return strings.Join(names, ", ") + fmt.Sprintf(" +%d", len(ps)-n)
-		}
-		names = append(names, path.Clean(p))
-	}
-	return strings.Join(names, ", ")
 }

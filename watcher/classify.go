@@ -56,6 +56,9 @@ type Rules struct {
 	Triggers   *TriggerFilter // .tfdevignore and editors' temp files; nil: none
 }
 
+// WatchRules makes Rules a Loaded of its own.
+func (r Rules) WatchRules() Rules { return r }
+
 // Op is what happened to a path.
 type Op int
 
@@ -195,6 +198,43 @@ func (r *Rule) match(p string, isDir bool) (string, bool) {
 			return path.Join(r.Dest, path.Base(src)), true
 		}
 		return r.Dest, true
+	}
+	return "", false
+}
+
+// source is match's inverse: the context path a file at container path p
+// came from through this step, when the step is a plain (glob-free) copy.
+func (r *Rule) source(p string) (string, bool) {
+	if strings.ContainsAny(r.Source, "*?[") {
+		return "", false
+	}
+	src := cleanRel(r.Source)
+	if !r.DestDir && p == r.Dest {
+		return src, src != ""
+	}
+	rel, ok := strings.CutPrefix(p, strings.TrimSuffix(r.Dest, "/")+"/")
+	switch {
+	case !ok:
+		return "", false
+	case src == "":
+		return rel, true
+	case rel == path.Base(src): // a file source copied into a directory lands at Dest/base
+		return src, true
+	}
+	return path.Join(src, rel), true
+}
+
+// HostPath maps a container path back to the context through the sync
+// rules: the inverse of where Decide sends a context path.
+func HostPath(p string, rules Rules) (string, bool) {
+	for i := range rules.Steps {
+		r := &rules.Steps[i]
+		if r.Action != Sync {
+			continue
+		}
+		if rel, ok := r.source(p); ok {
+			return rel, true
+		}
 	}
 	return "", false
 }

@@ -95,3 +95,24 @@ func TestDecisionString(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+func TestHostPathFor(t *testing.T) {
+	rules := Rules{Steps: []Rule{
+		{Source: "requirements.txt", Dest: "/tmp/requirements.txt", Action: Rebuild},
+		{Source: "conf.yaml", Dest: "/etc/app.yaml", Action: Sync},
+		{Source: "src", Dest: "/app/src", DestDir: true, Action: Sync},
+		{Source: ".", Dest: "/tf", DestDir: true, Action: Sync},
+	}}
+	for p, want := range map[string]string{
+		"/tf/notebooks/a.ipynb": "notebooks/a.ipynb",
+		"/app/src/x/y.py":       "src/x/y.py",
+		"/etc/app.yaml":         "conf.yaml",
+		"/tmp/requirements.txt": "",
+		"/elsewhere/x":          "",
+	} {
+		got, ok := HostPath(p, rules)
+		if got != want || ok != (want != "") {
+			t.Errorf("%s: %q %v, want %q", p, got, ok, want)
+		}
+	}
+}

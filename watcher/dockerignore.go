@@ -225,7 +225,7 @@ func (d *DockerIgnore) Excluded(rel string, isDir bool) bool {
 	if !ok {
 		return true
 	}
-	m, _ := d.matchLocked(rel, isDir, parent)
+	m, _ := d.matchLocked(rel, isDir, parent) // every pattern compiled when the file was read
 	return m.excluded
 }
 
@@ -245,7 +245,7 @@ func (d *DockerIgnore) SkipDir(rel string) bool {
 	if !ok {
 		return true
 	}
-	m, _ := d.matchLocked(rel, true, parent)
+	m, _ := d.matchLocked(rel, true, parent) // every pattern compiled when the file was read
 	return m.pruned
 }
 
@@ -264,7 +264,7 @@ func (d *DockerIgnore) parentLocked(rel string) (patternmatcher.MatchInfo, bool)
 		d.dirs[dir] = dirMatch{excluded: true, pruned: true}
 		return patternmatcher.MatchInfo{}, false
 	}
-	m, _ := d.matchLocked(dir, true, info)
+	m, _ := d.matchLocked(dir, true, info) // every pattern compiled when the file was read
 	return m.info, !m.pruned
 }
 

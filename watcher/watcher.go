@@ -2,10 +2,7 @@ package watcher
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -41,19 +38,30 @@ type Batch struct {
 	Rescan   []string
 	Rules    Rules // the rules in force for this batch
 	Reloaded bool  // a control file changed and Rules are new
+	// Loaded is what Reload returned when Reloaded: the consumer's own
+	// reloaded configuration (tfdev's project), carried with the batch so
+	// that the two never disagree.
+	Loaded Loaded
 	// ReloadErr: a control file changed but could not be read (a broken
 	// Dockerfile, a bad pattern); Rules are the previous, good ones.
 	ReloadErr error
 	Since     time.Time // when the batch's first event arrived
 }
 
+// Loaded is a reloaded configuration: whatever it is, it has the rules.
+type Loaded interface {
+	WatchRules() Rules
+}
+
 // Options configure a Watcher.
 type Options struct {
 	Dir   string // the build context root
 	Rules Rules  // Ignore and Triggers decide which directories are watched
-	// Reload re-reads the rules after a change to the Dockerfile, an ignore
-	// file or .tfdevignore; nil keeps the first rules.
-	Reload  func() (Rules, error)
+	// Reload re-reads the configuration after a change to the Dockerfile,
+	// an ignore file or .tfdevignore; nil keeps the first rules. It runs on
+	// the watcher's goroutine without the watcher's lock held, so it may
+	// take its time (ask the Engine, read files).
+	Reload  func() (Loaded, error)
 	Quiet   time.Duration // default DefaultQuiet
 	Ceiling time.Duration // default DefaultCeiling
 	Notify  Notify        // default fsnotify
@@ -64,7 +72,7 @@ type Options struct {
 type Watcher struct {
 	dir     string
 	n       Notify
-	reload  func() (Rules, error)
+	reload  func() (Loaded, error)
 	batches chan Batch
 	errs    chan error
 	done    chan struct{}
@@ -105,7 +113,7 @@ func New(opts Options) (*Watcher, error) {
 		co:      newCoalescer(opts.Quiet, opts.Ceiling),
 	}
 	if err := w.addTree("", nil); err != nil {
-		n.Close()
+		_ = n.Close() // the tree's error is the one that matters
 		return nil, err
 	}
 	w.wg.Add(1)
@@ -189,14 +197,8 @@ func (w *Watcher) loop() {
 			ready = nil
 		}
 		now := time.Now()
+		ready = w.flushDue(now, ready)
 		w.mu.Lock()
-		if w.co.due(now) {
-			b := w.emit()
-			if ready != nil {
-				b = mergeBatches(*ready, b)
-			}
-			ready = &b
-		}
 		d := w.co.deadline()
 		w.mu.Unlock()
 		if !d.IsZero() {
@@ -205,59 +207,24 @@ func (w *Watcher) loop() {
 	}
 }
 
-// emit flushes the coalescer and, when a control file changed, reloads the
-// rules and the set of watched directories. Called with mu held.
-func (w *Watcher) emit() Batch {
-	b := w.co.flush()
-	if w.reload != nil && w.touchesControl(b.Changes) {
-		rules, err := w.reload()
-		if err != nil {
-			b.ReloadErr = err
-		} else {
-			w.rules = rules
-			b.Reloaded = true
-			w.rewatch()
-		}
+// flushDue turns the coalesced changes into a batch when their time has
+// come, joined with the batch the consumer has not taken yet.
+func (w *Watcher) flushDue(now time.Time, ready *Batch) *Batch {
+	w.mu.Lock()
+	due := w.co.due(now)
+	var b Batch
+	if due {
+		b = w.co.flush()
 	}
-	b.Rules = w.rules
-	return b
-}
-
-func (w *Watcher) touchesControl(cs []Change) bool {
-	for _, c := range cs {
-		if c.Path == TfdevIgnoreFile {
-			return true
-		}
-		for _, a := range w.rules.Always {
-			if c.Path == a {
-				return true
-			}
-		}
+	w.mu.Unlock()
+	if !due {
+		return ready
 	}
-	return false
-}
-
-// mergeBatches joins a batch the consumer has not taken yet with a newer one.
-func mergeBatches(old, nu Batch) Batch {
-	byPath := map[string]Change{}
-	for _, c := range old.Changes {
-		byPath[c.Path] = c
+	b = w.reloadFor(b)
+	if ready != nil {
+		b = mergeBatches(*ready, b)
 	}
-	for _, c := range nu.Changes {
-		byPath[c.Path] = c
-	}
-	nu.Changes = nu.Changes[:0]
-	for _, c := range byPath {
-		nu.Changes = append(nu.Changes, c)
-	}
-	sort.Slice(nu.Changes, func(i, j int) bool { return nu.Changes[i].Path < nu.Changes[j].Path })
-	nu.Rescan = append(old.Rescan, nu.Rescan...)
-	nu.Reloaded = nu.Reloaded || old.Reloaded
-	if nu.ReloadErr == nil && !nu.Reloaded {
-		nu.ReloadErr = old.ReloadErr
-	}
-	nu.Since = old.Since
-	return nu
+	return &b
 }
 
 func (w *Watcher) report(err error) {
@@ -317,7 +284,7 @@ func (w *Watcher) removed(rel string, now time.Time) {
 		w.forSubtree(rel, func(p string, d bool) {
 			if d {
 				if w.watched[p] {
-					w.n.Remove(filepath.Join(w.dir, p)) // may already be gone with the inode
+					_ = w.n.Remove(filepath.Join(w.dir, p)) // may already be gone with the inode
 					delete(w.watched, p)
 				}
 				delete(w.tree, p)
@@ -337,125 +304,6 @@ func (w *Watcher) changedOp(rel string, isDir bool, op Op, now time.Time) {
 	w.co.add(Change{Path: rel, IsDir: isDir, Op: op}, now)
 }
 
-// forSubtree calls fn for everything known below dir, deepest last.
-func (w *Watcher) forSubtree(dir string, fn func(p string, isDir bool)) {
-	for name, isDir := range w.tree[dir] {
-		p := path.Join(dir, name)
-		if isDir {
-			w.forSubtree(p, fn)
-		}
-		fn(p, isDir)
-	}
-	fn(dir, true)
-}
-
-// addTree watches dir and every directory below it that can matter, records
-// what it finds, and calls found (when not nil) for every path below dir.
-func (w *Watcher) addTree(dir string, found func(Change)) error {
-	root := filepath.Join(w.dir, dir)
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // vanished while we walked: its removal event follows
-			}
-			return err
-		}
-		rel, ok := w.rel(p)
-		if !ok {
-			return nil
-		}
-		if d.IsDir() {
-			if rel != dir && w.skipDir(rel) {
-				w.setChild(rel, true)
-				return filepath.SkipDir
-			}
-			if err := w.n.Add(p); err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					return filepath.SkipDir
-				}
-				return limitError(err, p)
-			}
-			w.watched[rel] = true
-			if _, ok := w.tree[rel]; !ok {
-				w.tree[rel] = map[string]bool{}
-			}
-		}
-		if rel == "" {
-			return nil
-		}
-		w.setChild(rel, d.IsDir())
-		if found != nil && rel != dir {
-			if w.rules.Triggers.Why(rel, d.IsDir()) == "" || w.isControl(rel) {
-				found(Change{Path: rel, IsDir: d.IsDir()})
-			}
-		}
-		return nil
-	})
-}
-
-// rewatch makes the watched set match new rules: directories that are now
-// pruned lose their watch, newly included ones get one. Called with mu held.
-func (w *Watcher) rewatch() {
-	for d := range w.watched {
-		if d != "" && w.skipDir(d) {
-			w.n.Remove(filepath.Join(w.dir, d))
-			delete(w.watched, d)
-		}
-	}
-	if err := w.addTree("", nil); err != nil {
-		w.report(err)
-		w.co.requestRescan(err.Error(), time.Now())
-	}
-}
-
-// skipDir: nothing below dir can trigger work, so it gets no watch. A
-// directory that holds a control file (a Dockerfile under an excluded
-// docker/ folder) is watched all the same.
-func (w *Watcher) skipDir(rel string) bool {
-	for _, a := range w.rules.Always {
-		if strings.HasPrefix(a, rel+"/") {
-			return false
-		}
-	}
-	if rel == ".git" || w.rules.Ignore.SkipDir(rel) {
-		return true
-	}
-	return w.rules.Triggers.Why(rel, true) != ""
-}
-
-func (w *Watcher) isControl(rel string) bool {
-	if rel == TfdevIgnoreFile {
-		return true
-	}
-	for _, a := range w.rules.Always {
-		if rel == a {
-			return true
-		}
-	}
-	return false
-}
-
-func (w *Watcher) isDir(rel string) bool {
-	parent, name := path.Split(rel)
-	return w.tree[strings.TrimSuffix(parent, "/")][name]
-}
-
-func (w *Watcher) setChild(rel string, isDir bool) {
-	parent, name := path.Split(rel)
-	parent = strings.TrimSuffix(parent, "/")
-	m := w.tree[parent]
-	if m == nil {
-		m = map[string]bool{}
-		w.tree[parent] = m
-	}
-	m[name] = isDir
-}
-
-func (w *Watcher) deleteChild(rel string) {
-	parent, name := path.Split(rel)
-	delete(w.tree[strings.TrimSuffix(parent, "/")], name)
-}
-
 func (w *Watcher) rel(p string) (string, bool) {
 	r, err := filepath.Rel(w.dir, p)
 	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
@@ -465,57 +313,4 @@ func (w *Watcher) rel(p string) (string, bool) {
 		return "", true
 	}
 	return filepath.ToSlash(r), true
-}
-
-// LimitError is the kernel refusing another inotify watch or instance.
-type LimitError struct {
-	Setting string // fs.inotify.max_user_watches or max_user_instances
-	Current string // its value now, as read from /proc
-	Path    string
-	Err     error
-}
-
-func (e *LimitError) Error() string {
-	where := ""
-	if e.Path != "" {
-		where = " watching " + e.Path
-	}
-	return fmt.Sprintf("inotify limit reached%s: %s is %s; raise it with: sudo sysctl %s=%s "+
-		"(or exclude large folders in .dockerignore or .tfdevignore): %v",
-		where, e.Setting, e.Current, e.Setting, raised(e.Current), e.Err)
-}
-
-func (e *LimitError) Unwrap() error { return e.Err }
-
-func raised(cur string) string {
-	var n int
-	if _, err := fmt.Sscan(cur, &n); err == nil && n > 0 {
-		if n < 524288 {
-			return "524288"
-		}
-		return fmt.Sprint(n * 2)
-	}
-	return "524288"
-}
-
-// limitError names the sysctl to raise when err is the kernel's refusal
-// (ENOSPC for watches, EMFILE for instances); other errors pass through.
-func limitError(err error, p string) error {
-	setting := ""
-	switch {
-	case errors.Is(err, errENOSPC):
-		setting = "fs.inotify.max_user_watches"
-	case errors.Is(err, errEMFILE):
-		setting = "fs.inotify.max_user_instances"
-	default:
-		if p != "" {
-			return fmt.Errorf("watching %s: %w", p, err)
-		}
-		return err
-	}
-	cur := "unknown"
-	if b, rerr := os.ReadFile("/proc/sys/" + strings.ReplaceAll(setting, ".", "/")); rerr == nil {
-		cur = strings.TrimSpace(string(b))
-	}
-	return &LimitError{Setting: setting, Current: cur, Path: p, Err: err}
 }

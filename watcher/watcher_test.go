@@ -45,10 +45,10 @@ func testRules(t *testing.T, dir string) Rules {
 
 func startWatcher(t *testing.T, dir string) *Watcher {
 	t.Helper()
-	w, err := New(Options{Dir: dir, Rules: testRules(t, dir), Reload: func() (Rules, error) {
+	w, err := New(Options{Dir: dir, Rules: testRules(t, dir), Reload: func() (Loaded, error) {
 		di, err := LoadDockerIgnore(dir, "Dockerfile")
 		if err != nil {
-			return Rules{}, err
+			return nil, err
 		}
 		r := testRules(t, dir)
 		r.Ignore = di
@@ -252,6 +252,9 @@ func TestDockerignoreChangeReloadsWatches(t *testing.T) {
 	last := bs[len(bs)-1]
 	if !last.Reloaded || !last.Rules.Ignore.Excluded("logs/a.log", false) {
 		t.Fatalf("batch not reloaded: %+v", last)
+	}
+	if r, ok := last.Loaded.(Rules); !ok || !r.Ignore.Excluded("logs/a.log", false) {
+		t.Errorf("the batch does not carry what Reload returned: %#v", last.Loaded)
 	}
 	watched := w.Watched()
 	if slices.Contains(watched, "logs") || !slices.Contains(watched, "data") {

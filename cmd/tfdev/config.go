@@ -60,7 +60,9 @@ func applyConfig(cmd *cobra.Command, dir string) error {
 		for i, v := range vals {
 			if i == 0 {
 				if sv, ok := fs.Lookup(k).Value.(pflag.SliceValue); ok {
-					sv.Replace(nil) // the environment replaces the file's build args
+					// The environment replaces the file's build args;
+					// emptying a slice flag cannot fail.
+					_ = sv.Replace(nil)
 				}
 			}
 			if err := fs.Set(k, v); err != nil {

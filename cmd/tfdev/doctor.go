@@ -83,7 +83,10 @@ the tfdev background task. Existing files are never overwritten without
 			}
 			out := cmd.OutOrStdout()
 			for _, w := range ws {
-				rel, _ := filepath.Rel(o.Dir, w.Path)
+				rel, err := filepath.Rel(o.Dir, w.Path)
+				if err != nil {
+					rel = w.Path
+				}
 				if w.Backup != "" {
 					fmt.Fprintf(out, "tfdev: wrote %s (the old one is %s.bak)\n", rel, rel)
 				} else {

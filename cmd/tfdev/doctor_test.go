@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -24,19 +23,3 @@ func TestDoctorOnTheSeedArticle(t *testing.T) {
 
 // tfdev build: one cached build with progress, then exit; a failing step
 // exits 1 with the FILE:LINE:1 line an editor links.
-func TestBuildCommand(t *testing.T) {
-	engine(t)
-	dir := standInProject(t)
-	base := "BASE=tfdev-test/busybox:1.35"
-	out, stderr, code := tfdev(t, "build", "-C", dir, "--build-arg", base)
-	if code != 0 || !strings.Contains(out, "tfdev: build started") || !strings.Contains(out, "tfdev: step 7/8 COPY . /app ...") || !strings.Contains(out, "tfdev: build done in") {
-		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
-	}
-	df := filepath.Join(dir, "Dockerfile")
-	b, _ := os.ReadFile(df)
-	os.WriteFile(df, []byte(strings.Replace(string(b), "COPY . /app", "RUN echo 'broken on purpose' && exit 4\nCOPY . /app", 1)), 0o644)
-	out, _, code = tfdev(t, "build", "-C", dir, "--build-arg", base)
-	if code != 1 || !strings.Contains(out, "Dockerfile:11:1: error: RUN echo 'broken on purpose' && exit 4: exit code 4") || !strings.Contains(out, "broken on purpose") {
-		t.Errorf("failing build: exit %d\n%s", code, out)
-	}
-}

@@ -65,12 +65,21 @@ func projectPath(dir, arg string) (string, bool) {
 	}
 	for _, c := range candidates {
 		if fi, err := os.Lstat(c); err == nil {
-			rel, _ := filepath.Rel(dir, c)
-			return filepath.ToSlash(rel), fi.IsDir()
+			return relSlash(dir, c), fi.IsDir()
 		}
 	}
-	rel, _ := filepath.Rel(dir, candidates[0])
-	return filepath.ToSlash(rel), strings.HasSuffix(arg, "/")
+	return relSlash(dir, candidates[0]), strings.HasSuffix(arg, "/")
+}
+
+// relSlash is p relative to dir with forward slashes; p as it is when it
+// has no relative form (another volume), which explain then reports as
+// outside the context.
+func relSlash(dir, p string) string {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil {
+		return filepath.ToSlash(p)
+	}
+	return filepath.ToSlash(rel)
 }
 
 // projectFlags are -C and -f, shared by the commands that read a project.

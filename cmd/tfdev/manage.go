@@ -6,13 +6,10 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/spf13/cobra"
 	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 )
 
 func newDownCmd() *cobra.Command {
@@ -59,8 +56,7 @@ func down(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *doc
 		}
 		rs, err := eng.Rescue(ctx, c, p.Dir, p.Rules, nil)
 		for _, r := range rs {
-			to, _ := filepath.Rel(p.Dir, r.To)
-			fmt.Fprintln(out, dockerctl.Event{Kind: dockerctl.EvRescue, From: r.From, To: to, Conflict: r.Conflict}.Plain())
+			fmt.Fprintln(out, r.Event(p.Dir).Plain())
 		}
 		if err != nil {
 			return fmt.Errorf("%w; the container %s is kept so nothing is lost", err, c.Name)
@@ -74,16 +70,15 @@ func down(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *doc
 		fmt.Fprintln(out, "tfdev: no container for this project")
 	}
 	if rmi {
-		repo := dockerctl.ImageRepo(p.Dir)
-		imgs, err := eng.API.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", repo))})
+		imgs, err := eng.ProjectImages(ctx, p.Dir)
 		if err != nil {
 			return err
 		}
-		for _, im := range imgs {
-			if _, err := eng.API.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
+		for _, id := range imgs {
+			if err := eng.RemoveImage(ctx, id, true); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "tfdev: removed image %s\n", im.ID)
+			fmt.Fprintf(out, "tfdev: removed image %s\n", id)
 		}
 	}
 	return nil
@@ -185,16 +180,7 @@ func logs(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, abs st
 	if c == nil {
 		return fmt.Errorf("no running container for %s (tfdev up starts one)", abs)
 	}
-	rc, err := eng.API.ContainerLogs(ctx, c.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: follow, Tail: tail})
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	_, err = stdcopy.StdCopy(cmd.OutOrStdout(), cmd.ErrOrStderr(), rc)
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
+	return eng.Logs(ctx, c.ID, follow, tail, cmd.OutOrStdout(), cmd.ErrOrStderr())
 }
 
 func newBuildCmd() *cobra.Command {
@@ -226,24 +212,21 @@ failing Dockerfile line as FILE:LINE:1: error: MESSAGE.`,
 
 func buildOnce(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *dockerfile.Project, pf *projectFlags, builder, output string) error {
 	emit := eventPrinter(cmd.OutOrStdout(), output)
-	emit(dockerctl.Event{Kind: dockerctl.EvBuildStart, Reason: "tfdev build"})
+	emit(event.Event{Kind: event.BuildStart, Reason: "tfdev build"})
 	res, err := eng.Build(ctx, dockerctl.BuildOptions{
 		Project: p, Tags: []string{dockerctl.ImageRepo(p.Dir) + ":latest"}, BuildArgs: buildArgs(pf.buildArgs),
 		Target: pf.target, Builder: dockerctl.Builder(builder),
-		Labels: map[string]string{dockerctl.LabelProject: dockerctl.ProjectID(p.Dir)},
-		Progress: func(sp dockerctl.StepProgress) {
-			emit(dockerctl.Event{Kind: dockerctl.EvBuildStep, Index: sp.Index, Total: sp.Total, Line: sp.Line,
-				Instruction: sp.Instruction, State: string(sp.State), Seconds: sp.Duration.Seconds()})
-		},
+		Labels:   map[string]string{dockerctl.LabelProject: dockerctl.ProjectID(p.Dir)},
+		Progress: func(sp dockerctl.StepProgress) { emit(sp.Event(p.Model.Name)) },
 	})
 	if err != nil {
 		var be *dockerctl.BuildError
 		if ok := asBuildError(err, &be); ok {
-			emit(dockerctl.Event{Kind: dockerctl.EvBuildFailed, File: be.File, Line: be.Line, Message: be.Detail(), Log: be.Log})
+			emit(event.Event{Kind: event.BuildFailed, File: be.File, Line: be.Line, Instruction: be.Instruction, Message: be.Detail(), Log: be.Log})
 			return errSilent
 		}
 		return err
 	}
-	emit(dockerctl.Event{Kind: dockerctl.EvBuildDone, Image: res.ImageID, Seconds: res.Duration.Seconds(), Builder: string(res.Builder)})
+	emit(event.Event{Kind: event.BuildDone, Image: res.ImageID, Duration: res.Duration, Builder: string(res.Builder)})
 	return nil
 }

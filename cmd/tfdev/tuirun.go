@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/muesli/termenv"
 	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/tui"
 )
 
@@ -26,7 +27,7 @@ func runWithTUI(ctx context.Context, eng *dockerctl.Engine, opts dockerctl.Sessi
 	defer cancel()
 	var sess *dockerctl.Session
 	env := tui.Env{
-		Request: func(r dockerctl.Request) {
+		Request: func(r event.Request) {
 			select {
 			case sess.Requests() <- r:
 			default: // one of each pending is enough
@@ -44,13 +45,14 @@ func runWithTUI(ctx context.Context, eng *dockerctl.Engine, opts dockerctl.Sessi
 			return eng.LastLogs(context.Background(), c.ID, 500)
 		},
 		Open: openBrowser,
+		Home: homeDir(),
 		Copy: func(s string) error {
 			termenv.Copy(s) // OSC 52: the terminal, even over ssh, puts it on the clipboard
 			return nil
 		},
 	}
 	p := tea.NewProgram(tui.New(env, nil), tea.WithAltScreen())
-	opts.Emit = func(e dockerctl.Event) { p.Send(tui.EventMsg(e)) }
+	opts.Emit = func(e event.Event) { p.Send(tui.EventMsg(e)) }
 	sess = dockerctl.NewSession(eng, opts)
 	errc := make(chan error, 1)
 	go func() {
@@ -80,6 +82,16 @@ func openBrowser(url string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	go cmd.Wait()
+	go func() { _ = cmd.Wait() }() // reaps the browser; its exit status is the browser's business
 	return nil
+}
+
+// homeDir is the user's home directory, "" when unknown: the header then
+// shows paths whole.
+func homeDir() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return home
 }

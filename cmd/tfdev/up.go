@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
@@ -97,19 +98,20 @@ func (f *upFlags) check() error {
 	return nil
 }
 
-// eventPrinter writes events as plain lines or JSON lines.
-func eventPrinter(w io.Writer, format string) func(dockerctl.Event) {
+// eventPrinter writes events as plain lines or JSON lines, each with its
+// time. A write that fails (a closed pipe) has nowhere to be reported.
+func eventPrinter(w io.Writer, format string) func(event.Event) {
 	var mu sync.Mutex
 	enc := json.NewEncoder(w)
-	return func(e dockerctl.Event) {
+	return event.Stamped(func(e event.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		if format == "json" {
-			enc.Encode(e)
+			_ = enc.Encode(e)
 			return
 		}
-		fmt.Fprintln(w, e.Plain())
-	}
+		_, _ = fmt.Fprintln(w, e.Plain())
+	}, time.Now)
 }
 
 // signalContext is cancelled by the first SIGINT or SIGTERM; a second one

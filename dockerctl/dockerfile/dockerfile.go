@@ -141,19 +141,41 @@ func Parse(r io.Reader, opts Options) (*Model, error) {
 	}
 	m := &Model{Name: opts.Name, opts: opts, escape: res.EscapeToken}
 	lex := shell.NewLex(res.EscapeToken)
+	global, globalEnv, err := m.metaArgs(metaArgs, lex)
+	if err != nil {
+		return nil, err
+	}
+	for i := range stages {
+		s, err := m.stage(i, &stages[i], global, globalEnv, lex)
+		if err != nil {
+			return nil, err
+		}
+		m.Stages = append(m.Stages, s)
+	}
+	m.Target = len(m.Stages) - 1
+	if opts.Target != "" {
+		m.Target = m.stageIndex(opts.Target)
+		if m.Target < 0 {
+			return nil, &SyntaxError{File: opts.Name, Msg: fmt.Sprintf("target stage %q not found", opts.Target)}
+		}
+	}
+	return m, nil
+}
 
-	// Global ARGs, before the first FROM: usable in FROM lines and, when
-	// redeclared, inside stages.
+// metaArgs reads the global ARGs, before the first FROM: usable in FROM
+// lines and, when redeclared, inside stages.
+func (m *Model) metaArgs(args []instructions.ArgCommand, lex *shell.Lex) (map[string]string, []string, error) {
 	global := map[string]string{}
 	var globalEnv []string
-	for _, a := range metaArgs {
+	for _, a := range args {
 		m.MetaArgs = append(m.MetaArgs, Step{Stage: -1, Line: line(a.Location()), Kind: "ARG", Text: oneLine(a.String())})
 		for _, kv := range a.Args {
-			v, ok := opts.BuildArgs[kv.Key]
+			v, ok := m.opts.BuildArgs[kv.Key]
 			if !ok && kv.Value != nil {
+				var err error
 				v, _, err = lex.ProcessWord(*kv.Value, shell.EnvsFromSlice(globalEnv))
 				if err != nil {
-					return nil, &SyntaxError{File: opts.Name, Line: line(a.Location()), Msg: err.Error()}
+					return nil, nil, &SyntaxError{File: m.Name, Line: line(a.Location()), Msg: err.Error()}
 				}
 				ok = true
 			}
@@ -163,41 +185,34 @@ func Parse(r io.Reader, opts Options) (*Model, error) {
 			}
 		}
 	}
+	return global, globalEnv, nil
+}
 
-	for i := range stages {
-		st := &stages[i]
-		base, _, err := lex.ProcessWord(st.BaseName, shell.EnvsFromSlice(globalEnv))
-		if err != nil {
-			return nil, &SyntaxError{File: opts.Name, Line: line(st.Location), Msg: err.Error()}
-		}
-		s := Stage{Name: strings.ToLower(st.Name), Base: base, Line: line(st.Location), BaseStage: -1, workdir: "/"}
-		if j := m.stageIndex(base); j >= 0 && j < i {
-			s.BaseStage = j
-			s.workdir = m.Stages[j].workdir
-			s.env = append([]string(nil), m.Stages[j].env...)
-		} else if opts.BaseWorkdir != nil {
-			if wd := opts.BaseWorkdir(base); wd != "" {
-				s.workdir = wd
-			}
-		}
-		s.Steps = append(s.Steps, Step{Stage: i, Line: s.Line, Kind: "FROM", Text: oneLine(st.SourceCode)})
-		for _, c := range st.Commands {
-			if err := m.expand(c, &s, global, lex); err != nil {
-				return nil, &SyntaxError{File: opts.Name, Line: line(c.Location()), Msg: err.Error()}
-			}
-			s.Steps = append(s.Steps, Step{Stage: i, Line: line(c.Location()), Kind: strings.ToUpper(c.Name()), Text: oneLine(fmt.Sprint(c)), cmd: c})
-		}
-		m.Stages = append(m.Stages, s)
+// stage reads stage i: its base (an earlier stage, or an image whose
+// working directory the options know) and its steps.
+func (m *Model) stage(i int, st *instructions.Stage, global map[string]string, globalEnv []string, lex *shell.Lex) (Stage, error) {
+	base, _, err := lex.ProcessWord(st.BaseName, shell.EnvsFromSlice(globalEnv))
+	if err != nil {
+		return Stage{}, &SyntaxError{File: m.Name, Line: line(st.Location), Msg: err.Error()}
 	}
-
-	m.Target = len(m.Stages) - 1
-	if opts.Target != "" {
-		m.Target = m.stageIndex(opts.Target)
-		if m.Target < 0 {
-			return nil, &SyntaxError{File: opts.Name, Msg: fmt.Sprintf("target stage %q not found", opts.Target)}
+	s := Stage{Name: strings.ToLower(st.Name), Base: base, Line: line(st.Location), BaseStage: -1, workdir: "/"}
+	if j := m.stageIndex(base); j >= 0 && j < i {
+		s.BaseStage = j
+		s.workdir = m.Stages[j].workdir
+		s.env = append([]string(nil), m.Stages[j].env...)
+	} else if m.opts.BaseWorkdir != nil {
+		if wd := m.opts.BaseWorkdir(base); wd != "" {
+			s.workdir = wd
 		}
 	}
-	return m, nil
+	s.Steps = append(s.Steps, Step{Stage: i, Line: s.Line, Kind: "FROM", Text: oneLine(st.SourceCode)})
+	for _, c := range st.Commands {
+		if err := m.expand(c, &s, global, lex); err != nil {
+			return Stage{}, &SyntaxError{File: m.Name, Line: line(c.Location()), Msg: err.Error()}
+		}
+		s.Steps = append(s.Steps, Step{Stage: i, Line: line(c.Location()), Kind: strings.ToUpper(c.Name()), Text: oneLine(fmt.Sprint(c)), cmd: c})
+	}
+	return s, nil
 }
 
 // expand substitutes ARG and ENV values into a command, as BuildKit does,

@@ -72,3 +72,7 @@ func displayName(dir, p string) string {
 	}
 	return p
 }
+
+// WatchRules makes a Project what the watcher's Reload returns: a reloaded
+// project travels with the batch it was loaded for.
+func (p *Project) WatchRules() watcher.Rules { return p.Rules }

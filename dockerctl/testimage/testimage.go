@@ -83,6 +83,8 @@ func EnsureBusybox(ctx context.Context, api client.APIClient) error {
 
 	pr, pw := io.Pipe()
 	go func() {
+		// tar.Writer keeps its first error and returns it from every later
+		// call, Close included: the CloseWithError below reports it.
 		tw := tar.NewWriter(pw)
 		now := time.Unix(0, 0)
 		dirs := []struct {
@@ -135,3 +137,9 @@ func importImage(ctx context.Context, api client.APIClient, r io.Reader, ref str
 
 // ErrNoMirror means no Debian mirror could be found for debootstrap.
 var ErrNoMirror = errors.New("no Debian mirror: set TFDEV_DEBIAN_MIRROR or configure apt sources")
+
+// Client connects to the Engine the environment names (DOCKER_HOST, else
+// the local socket), for the recipes above.
+func Client() (*client.Client, error) {
+	return client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+}

@@ -24,7 +24,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mkimages:", err)
 		os.Exit(1)
 	}
-	defer eng.Close()
+	eng.Close() // it answers: the recipes take a plain client
+	api, err := testimage.Client()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mkimages:", err)
+		os.Exit(1)
+	}
+	defer api.Close()
 	which := map[string]bool{"busybox": true, "jupyter": true}
 	if len(os.Args) > 1 {
 		which = map[string]bool{}
@@ -33,14 +39,14 @@ func main() {
 		}
 	}
 	if which["busybox"] {
-		if err := testimage.EnsureBusybox(ctx, eng.API); err != nil {
+		if err := testimage.EnsureBusybox(ctx, api); err != nil {
 			fmt.Fprintln(os.Stderr, "mkimages: busybox:", err)
 			os.Exit(1)
 		}
 		fmt.Println("mkimages:", testimage.Busybox, "ready")
 	}
 	if which["jupyter"] {
-		if err := testimage.EnsureJupyter(ctx, eng.API, os.Stderr); err != nil {
+		if err := testimage.EnsureJupyter(ctx, api, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, "mkimages: jupyter:", err)
 			os.Exit(1)
 		}

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
 
@@ -20,7 +20,7 @@ func TestKeepStatusDown(t *testing.T) {
 	dir := standInProject(t)
 	upArgs := []string{"--output", "json", "--keep"}
 	up := startUpWith(t, dir, testimage.Busybox, upArgs...)
-	ready, _ := up.nextEvent(dockerctl.EvReady, nil)
+	ready, _ := up.nextEvent(event.Ready, nil)
 	up.cmd.Process.Signal(syscall.SIGTERM)
 	if err := <-up.done; err != nil {
 		t.Fatalf("exit: %v", err)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
 
@@ -30,9 +30,9 @@ func TestInitThenUp(t *testing.T) {
 	}
 
 	up := startUp(t, dir, "--output", "json")
-	_, before := up.nextEvent(dockerctl.EvReady, nil)
+	_, before := up.nextEvent(event.Ready, nil)
 	for _, e := range before {
-		if e.Kind == dockerctl.EvDoctor {
+		if e.Kind == event.Doctor {
 			t.Errorf("doctor finding on an init project: %+v", e)
 		}
 	}
@@ -56,11 +56,11 @@ func TestUpReportsDoctorFindings(t *testing.T) {
 	b, _ := os.ReadFile(df)
 	os.WriteFile(df, []byte(strings.Replace(string(b), "--mount=type=cache,target=/root/.cache/pip ", "", 1)), 0o644)
 	up := startUp(t, dir, "--output", "json")
-	f, _ := up.nextEvent(dockerctl.EvDoctor, nil)
+	f, _ := up.nextEvent(event.Doctor, nil)
 	if f.Severity != "info" || f.Line != 9 || !strings.Contains(f.Message, "cache mount") {
 		t.Errorf("finding %+v", f)
 	}
-	up.nextEvent(dockerctl.EvReady, nil)
+	up.nextEvent(event.Ready, nil)
 	up.cmd.Process.Signal(syscall.SIGTERM)
 	<-up.done
 }

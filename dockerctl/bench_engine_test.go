@@ -20,6 +20,7 @@ func median(d []time.Duration) time.Duration {
 // BenchmarkSyncOneFile: from Sync called to the new content being in the
 // container (CopyToContainer has returned), for one edited source file.
 func BenchmarkSyncOneFile(b *testing.B) {
+	requireEngine(b)
 	id := runBusybox(b)
 	dir := b.TempDir()
 	items := []watcher.SyncItem{item("train.py", watcher.Changed)}
@@ -44,6 +45,7 @@ func BenchmarkSyncOneFile(b *testing.B) {
 
 // BenchmarkSync1000Files: 1,000 small files in one batch, one upload.
 func BenchmarkSync1000Files(b *testing.B) {
+	requireEngine(b)
 	id := runBusybox(b)
 	dir := b.TempDir()
 	items := thousandFiles(b, dir)
@@ -60,6 +62,7 @@ func BenchmarkSync1000Files(b *testing.B) {
 // build of the same Dockerfile with no cache. The RUN stands for pip
 // install and takes 2 s, as a small install would.
 func BenchmarkRebuildAfterRequirementsChange(b *testing.B) {
+	requireEngine(b)
 	dir := b.TempDir()
 	writeFile(b, dir, "Dockerfile", `ARG BASE
 FROM ${BASE}

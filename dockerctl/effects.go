@@ -1,0 +1,90 @@
+package dockerctl
+
+import (
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+// effect is something the reducer decided to do: one of the eff* types,
+// carried out by the executor's Apply.
+type effect interface{ isEffect() }
+
+type (
+	effEmit  struct{ e event.Event } // tell the user
+	effBuild struct {                // build in the background; an inBuilt follows
+		reason  string
+		project *dockerfile.Project
+	}
+	effSync struct { // copy these files into the container; an inSynced follows
+		project *dockerfile.Project
+		c       *Container
+		items   []watcher.SyncItem
+		paths   []string
+		line    int
+	}
+	effReconcile struct { // compare the whole tree with the container; an inSynced follows
+		project *dockerfile.Project
+		c       *Container
+		built   []string
+		why     string
+	}
+	effStart struct { // create and start a container of the built image; an inStarted follows
+		project *dockerfile.Project
+		built   *BuildResult
+	}
+	effReattach struct { // adopt a container of an earlier run: rescue, then reconcile
+		project *dockerfile.Project
+		c       *Container
+		built   *BuildResult
+	}
+	effReplace struct { // a container of the new image in place of old; an inStarted follows
+		project *dockerfile.Project
+		old     *Container
+		built   *BuildResult
+	}
+	effRestart struct { // start a container that died again; an inStarted follows
+		project *dockerfile.Project
+		c       *Container
+		built   []string
+		how     string
+	}
+	effRecover struct { // after an Engine loss: restart or reconcile the container
+		project *dockerfile.Project
+		c       *Container
+		built   *BuildResult // the last build, nil when none finished
+	}
+	effWaitReady  struct{ c *Container } // probe Jupyter until it answers; an inHealth follows
+	effSeedLedger struct {               // the ledger learns what the image holds
+		res   *BuildResult
+		rules watcher.Rules
+	}
+	effWriteState struct { // record the build and container for tfdev status
+		project *dockerfile.Project
+		built   *BuildResult
+		c       *Container
+	}
+	effUntagImage struct { // drop a superseded image's own tag
+		project *dockerfile.Project
+		image   string
+	}
+	effShutdown struct { // stop the container and rescue from it; an inStopped follows
+		project *dockerfile.Project
+		c       *Container
+	}
+)
+
+func (effEmit) isEffect()       {}
+func (effBuild) isEffect()      {}
+func (effSync) isEffect()       {}
+func (effReconcile) isEffect()  {}
+func (effStart) isEffect()      {}
+func (effReattach) isEffect()   {}
+func (effReplace) isEffect()    {}
+func (effRestart) isEffect()    {}
+func (effRecover) isEffect()    {}
+func (effWaitReady) isEffect()  {}
+func (effSeedLedger) isEffect() {}
+func (effWriteState) isEffect() {}
+func (effUntagImage) isEffect() {}
+func (effShutdown) isEffect()   {}

@@ -1,0 +1,47 @@
+package dockerctl
+
+import (
+	"context"
+	"time"
+
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+// engine is what the session asks of the Engine: the only calls it makes.
+// *Engine is the real one; the session's tests use a recording fake.
+type engine interface {
+	Addr() string
+	Version() string
+	Capabilities(ctx context.Context) (GPUSupport, string, error)
+	ImageWorkdir(ctx context.Context, ref string) string
+	Ping(ctx context.Context) error
+	Deaths(ctx context.Context, dir string, since time.Time) (<-chan Death, <-chan error)
+
+	Build(ctx context.Context, opts BuildOptions) (*BuildResult, error)
+	TagImage(ctx context.Context, id, ref string) error
+	RemoveImage(ctx context.Context, ref string, force bool) error
+
+	ProjectContainers(ctx context.Context, dir string) ([]string, error)
+	Find(ctx context.Context, dir string) (*Container, error)
+	Inspect(ctx context.Context, id string) (*Container, error)
+	Create(ctx context.Context, o RunOptions) (*Container, error)
+	Start(ctx context.Context, c *Container) error
+	Resume(ctx context.Context, c *Container) error
+	Stop(ctx context.Context, id string) error
+	Remove(ctx context.Context, id string) error
+	Rename(ctx context.Context, id, name string) error
+	WaitJupyter(ctx context.Context, c *Container, timeout time.Duration) (string, error)
+	LastLogs(ctx context.Context, id string, n int) ([]string, error)
+
+	Sync(ctx context.Context, id, hostDir string, items []watcher.SyncItem, ledger *Ledger) (SyncResult, error)
+	Reconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (SyncResult, error)
+	Rescue(ctx context.Context, c *Container, hostDir string, rules watcher.Rules, ledger *Ledger) ([]Rescued, error)
+}
+
+var _ engine = (*Engine)(nil)
+
+// Addr is the Engine's address, e.g. unix:///var/run/docker.sock.
+func (e *Engine) Addr() string { return e.Host }
+
+// Version is the negotiated API version.
+func (e *Engine) Version() string { return e.APIVersion }

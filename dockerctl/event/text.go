@@ -1,0 +1,168 @@
+package event
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// prefix starts every plain line but a build error's.
+const prefix = "tfdev: "
+
+// Plain renders the event as one stable line (plus its log lines) for a
+// log, a pipe or a VS Code task. Build errors take the form
+// FILE:LINE:1: error: MESSAGE so that an editor's problem matcher links
+// them.
+func (e Event) Plain() string {
+	var s string
+	if e.Kind == BuildFailed {
+		s = fmt.Sprintf("%s:%d:1: error: %s", e.file(), max(e.Line, 1), e.Message)
+	} else {
+		s = prefix + e.Text()
+	}
+	if e.Kind == BuildFailed || e.Kind == ContainerEnd {
+		for _, l := range e.Log {
+			s += "\n" + prefix + "  | " + l
+		}
+	}
+	return s
+}
+
+// Text is the event in words, on one line, without the "tfdev: " prefix:
+// what the plain output prints and the terminal UI's activity list shows.
+func (e Event) Text() string {
+	if f, ok := texts[e.Kind]; ok {
+		return f(e)
+	}
+	return e.Message
+}
+
+// IsError says whether the event reports something that went wrong.
+func (e Event) IsError() bool {
+	switch e.Kind {
+	case Error, BuildFailed, ContainerEnd, Unreachable, EngineLost:
+		return true
+	case Rescue:
+		return e.Conflict
+	case Doctor:
+		return e.Severity == "error"
+	}
+	return false
+}
+
+func (e Event) file() string {
+	if e.File == "" {
+		return "Dockerfile"
+	}
+	return e.File
+}
+
+var texts = map[Kind]func(Event) string{
+	Doctor: func(e Event) string {
+		return fmt.Sprintf("doctor: %s: %s: %s (tfdev doctor shows the fix)", location(e.File, e.Line), e.Severity, e.Message)
+	},
+	Plan:       func(e Event) string { return fmt.Sprintf("%s has %d steps", e.file(), len(e.Steps)) },
+	Watch:      func(e Event) string { return "watching " + e.Message },
+	BuildStart: func(e Event) string { return fmt.Sprintf("build started (%s)", e.Reason) },
+	BuildStep: func(e Event) string {
+		s := fmt.Sprintf("step %d/%d %s ... %s", e.Index, e.Total, e.Instruction, e.State)
+		if e.Duration > 0 && e.State == StepDone {
+			s += fmt.Sprintf(" (%.1fs)", e.Duration.Seconds())
+		}
+		return s
+	},
+	BuildDone: func(e Event) string {
+		return fmt.Sprintf("build done in %.1fs (%s, %s)", e.Duration.Seconds(), ShortID(e.Image), e.Builder)
+	},
+	BuildFailed: func(e Event) string { return fmt.Sprintf("%s: %s", location(e.file(), e.Line), e.Message) },
+	Stale: func(e Event) string {
+		return fmt.Sprintf("rebuild needed from %s (%s)", e.Instruction, strings.Join(e.Paths, ", "))
+	},
+	Container: func(e Event) string { return fmt.Sprintf("container %s started (%s)", e.Container, e.Message) },
+	ContainerEnd: func(e Event) string {
+		code := -1
+		if e.Code != nil {
+			code = *e.Code
+		}
+		s := fmt.Sprintf("container %s exited with code %d", e.Container, code)
+		if e.Message != "" {
+			s += ": " + e.Message
+		}
+		return s
+	},
+	Jupyter:     func(Event) string { return "jupyter starting" },
+	Ready:       func(e Event) string { return "ready " + e.URL },
+	Unreachable: func(e Event) string { return "jupyter unreachable: " + e.Message },
+	Sync: func(e Event) string {
+		s := fmt.Sprintf("synced %d %s (%s) in %s", e.Files, plural(e.Files, "file", "files"), HumanBytes(e.Bytes), humanDuration(e.Duration))
+		if e.Removed > 0 {
+			s += fmt.Sprintf(", removed %d", e.Removed)
+		}
+		if len(e.Paths) > 0 {
+			s += ": " + shortList(e.Paths, 3)
+		}
+		return s
+	},
+	Rescue: func(e Event) string {
+		s := fmt.Sprintf("rescued %s -> %s", e.From, e.To)
+		if e.Conflict {
+			s += " (the host file changed too: compare and merge by hand)"
+		}
+		return s
+	},
+	EngineLost: func(e Event) string { return fmt.Sprintf("engine lost at %s: %s; retrying", e.Engine, e.Message) },
+	EngineBack: func(e Event) string { return fmt.Sprintf("engine back at %s: %s", e.Engine, e.Message) },
+	Error:      func(e Event) string { return "error: " + e.Message },
+}
+
+// shortList names the first n paths and counts the rest.
+func shortList(ps []string, n int) string {
+	if len(ps) <= n {
+		return strings.Join(ps, ", ")
+	}
+	return strings.Join(ps[:n], ", ") + fmt.Sprintf(" +%d", len(ps)-n)
+}
+
+func location(file string, line int) string {
+	if line > 0 {
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	return file
+}
+
+// ShortID is an image or container ID as people read it: 12 hex digits.
+func ShortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// HumanBytes renders a size in decimal units: 4.1 KB.
+func HumanBytes(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f KB", float64(n)/1000)
+	default:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+}
+
+func humanDuration(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%.0fms", float64(d.Microseconds())/1000)
+	}
+	return fmt.Sprintf("%.1fs", d.Seconds())
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

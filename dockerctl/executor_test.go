@@ -1,0 +1,101 @@
+package dockerctl
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
+)
+
+func fakeExecutor(f *fakeEngine) *executor {
+	return &executor{eng: f, ledger: NewLedger(), emit: func(event.Event) {}}
+}
+
+func started(t *testing.T, ins []input) inStarted {
+	t.Helper()
+	for _, in := range ins {
+		if st, ok := in.(inStarted); ok {
+			return st
+		}
+	}
+	t.Fatalf("no inStarted in %v", ins)
+	return inStarted{}
+}
+
+// The order of a replacement is the promise: the new container exists
+// before the old stops, the rescue runs on the stopped old one, and the
+// old is removed only once the new one answers.
+func TestExecutorReplaceOrder(t *testing.T) {
+	f := newFakeEngine()
+	p := testProject(t, loopDockerfile)
+	old := &Container{ID: "old", Name: "tfdev-demo", HostPort: 8888, Token: "tok"}
+	st := started(t, fakeExecutor(f).Apply(context.Background(), effReplace{project: p, old: old, built: built("sha256:img2")}))
+	want := "Create c1; Stop old; Rescue old; Start c1; WaitJupyter c1; Remove old; Rename c1 tfdev-demo; Reconcile c1"
+	if f.log() != want {
+		t.Fatalf("calls:\n got %s\nwant %s", f.log(), want)
+	}
+	if st.err != nil || st.c.ID != "c1" || st.c.Name != "tfdev-demo" || st.c.HostPort != 8888 || st.c.Token != "tok" || !st.oldStopped {
+		t.Errorf("result %+v", st)
+	}
+}
+
+func TestExecutorReplaceRestoresTheOld(t *testing.T) {
+	for _, c := range []struct {
+		failing, calls, says string
+		stopped              bool
+	}{
+		{"Create", "Create c1", "creating", false},
+		{"Stop", "Create c1; Stop old; Remove c1", "stopping", false},
+		{"Rescue", "Create c1; Stop old; Rescue old; Remove c1; Resume old", "rescuing files from the old container", true},
+		{"Start", "Create c1; Stop old; Rescue old; Start c1; Remove c1; Resume old", "did not start, the old one serves again", true},
+		{"WaitJupyter", "Create c1; Stop old; Rescue old; Start c1; WaitJupyter c1; Remove c1; Resume old", "did not become ready, the old one serves again", true},
+	} {
+		t.Run(c.failing, func(t *testing.T) {
+			f := newFakeEngine()
+			f.fail[c.failing] = errors.New(c.says + " failed")
+			p := testProject(t, loopDockerfile)
+			old := &Container{ID: "old", Name: "tfdev-demo"}
+			st := started(t, fakeExecutor(f).Apply(context.Background(), effReplace{project: p, old: old, built: built("sha256:img2")}))
+			if f.log() != c.calls {
+				t.Errorf("calls:\n got %s\nwant %s", f.log(), c.calls)
+			}
+			if st.err == nil || !strings.Contains(st.err.Error(), c.says) || st.c != nil || st.oldStopped != c.stopped {
+				t.Errorf("result %+v (err %v)", st, st.err)
+			}
+		})
+	}
+}
+
+func TestExecutorRecover(t *testing.T) {
+	p := testProject(t, loopDockerfile)
+	c := &Container{ID: "c9", Name: "tfdev-demo", Image: "sha256:img1"}
+	for _, tc := range []struct {
+		name  string
+		setup func(*fakeEngine)
+		calls string
+	}{
+		{"running", func(f *fakeEngine) { f.setRunning("c9", true) }, "Inspect c9; Reconcile c9"},
+		{"stopped", func(f *fakeEngine) { f.setRunning("c9", false) }, "Inspect c9; Resume c9; Reconcile c9"},
+		{"gone", func(*fakeEngine) {}, "Inspect c9; Create c1; Start c1; Reconcile c1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeEngine()
+			tc.setup(f)
+			fakeExecutor(f).Apply(context.Background(), effRecover{project: p, c: c, built: built("sha256:img1")})
+			if f.log() != tc.calls {
+				t.Errorf("calls:\n got %s\nwant %s", f.log(), tc.calls)
+			}
+		})
+	}
+}
+
+func TestExecutorStartRemovesWhatDidNotStart(t *testing.T) {
+	f := newFakeEngine()
+	f.fail["Start"] = errors.New("port is already allocated twice")
+	st := started(t, fakeExecutor(f).Apply(context.Background(), effStart{project: testProject(t, loopDockerfile), built: built("sha256:img1")}))
+	if st.err == nil || f.log() != "Create c1; Start c1; Remove c1" {
+		t.Errorf("calls %s, err %v", f.log(), st.err)
+	}
+}

@@ -1,0 +1,154 @@
+package dockerctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+// fakeEngine records the calls the session makes and answers from a
+// script: the pure tests of the executor and the session's wiring.
+type fakeEngine struct {
+	mu     sync.Mutex
+	calls  []string
+	fail   map[string]error // by method name: the error it returns
+	next   int              // container numbering
+	state  map[string]bool  // container ID -> running; absent: gone
+	deaths chan Death
+	lost   chan error
+}
+
+var _ engine = (*fakeEngine)(nil)
+
+func newFakeEngine() *fakeEngine {
+	return &fakeEngine{fail: map[string]error{}, state: map[string]bool{}, deaths: make(chan Death, 4), lost: make(chan error, 1)}
+}
+
+func (f *fakeEngine) record(format string, a ...any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	call := fmt.Sprintf(format, a...)
+	f.calls = append(f.calls, call)
+	name, _, _ := strings.Cut(call, " ")
+	return f.fail[name]
+}
+
+func (f *fakeEngine) log() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.calls, "; ")
+}
+
+func (f *fakeEngine) Addr() string    { return "fake://engine" }
+func (f *fakeEngine) Version() string { return "1.41" }
+func (f *fakeEngine) Capabilities(context.Context) (GPUSupport, string, error) {
+	return GPUSupport{Why: "no GPU: fake"}, "linux/amd64", f.record("Capabilities")
+}
+func (f *fakeEngine) ImageWorkdir(context.Context, string) string { return "/tf" }
+func (f *fakeEngine) Ping(context.Context) error                  { return f.record("Ping") }
+func (f *fakeEngine) Deaths(context.Context, string, time.Time) (<-chan Death, <-chan error) {
+	return f.deaths, f.lost
+}
+func (f *fakeEngine) Build(_ context.Context, o BuildOptions) (*BuildResult, error) {
+	if err := f.record("Build"); err != nil {
+		return nil, err
+	}
+	return &BuildResult{ImageID: "sha256:img1", Builder: BuilderBuildKit}, nil
+}
+func (f *fakeEngine) TagImage(_ context.Context, id, ref string) error {
+	return f.record("TagImage %s", ref)
+}
+func (f *fakeEngine) RemoveImage(_ context.Context, ref string, _ bool) error {
+	return f.record("RemoveImage %s", ref)
+}
+func (f *fakeEngine) ProjectContainers(context.Context, string) ([]string, error) {
+	return nil, f.record("ProjectContainers")
+}
+func (f *fakeEngine) Find(context.Context, string) (*Container, error) { return nil, f.record("Find") }
+func (f *fakeEngine) Inspect(_ context.Context, id string) (*Container, error) {
+	if err := f.record("Inspect %s", id); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	running, ok := f.state[id]
+	if !ok {
+		return nil, errors.New("No such container: " + id)
+	}
+	return &Container{ID: id, Name: id, Image: "sha256:img1", Running: running}, nil
+}
+func (f *fakeEngine) Create(_ context.Context, o RunOptions) (*Container, error) {
+	f.mu.Lock()
+	f.next++
+	id := fmt.Sprintf("c%d", f.next)
+	f.mu.Unlock()
+	if err := f.record("Create %s", id); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.state[id] = false
+	f.mu.Unlock()
+	name := o.Name
+	if name == "" {
+		name = "tfdev-fake"
+	}
+	return &Container{ID: id, Name: name, Image: o.Image, HostIP: "127.0.0.1", HostPort: o.HostPort, Token: o.Token}, nil
+}
+func (f *fakeEngine) setRunning(id string, running bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.state[id] = running
+}
+func (f *fakeEngine) Start(_ context.Context, c *Container) error {
+	if err := f.record("Start %s", c.ID); err != nil {
+		return err
+	}
+	f.setRunning(c.ID, true)
+	return nil
+}
+func (f *fakeEngine) Resume(_ context.Context, c *Container) error {
+	if err := f.record("Resume %s", c.ID); err != nil {
+		return err
+	}
+	f.setRunning(c.ID, true)
+	return nil
+}
+func (f *fakeEngine) Stop(_ context.Context, id string) error {
+	if err := f.record("Stop %s", id); err != nil {
+		return err
+	}
+	f.setRunning(id, false)
+	return nil
+}
+func (f *fakeEngine) Remove(_ context.Context, id string) error {
+	if err := f.record("Remove %s", id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.state, id)
+	return nil
+}
+func (f *fakeEngine) Rename(_ context.Context, id, name string) error {
+	return f.record("Rename %s %s", id, name)
+}
+func (f *fakeEngine) WaitJupyter(_ context.Context, c *Container, _ time.Duration) (string, error) {
+	return c.URL(), f.record("WaitJupyter %s", c.ID)
+}
+func (f *fakeEngine) LastLogs(context.Context, string, int) ([]string, error) {
+	return []string{"last line"}, nil
+}
+func (f *fakeEngine) Sync(_ context.Context, id, _ string, items []watcher.SyncItem, _ *Ledger) (SyncResult, error) {
+	return SyncResult{Files: len(items)}, f.record("Sync %s %d", id, len(items))
+}
+func (f *fakeEngine) Reconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *Ledger) (SyncResult, error) {
+	return SyncResult{}, f.record("Reconcile %s", id)
+}
+func (f *fakeEngine) Rescue(_ context.Context, c *Container, _ string, _ watcher.Rules, _ *Ledger) ([]Rescued, error) {
+	return nil, f.record("Rescue %s", c.ID)
+}

@@ -1,0 +1,57 @@
+package dockerctl
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
+)
+
+// ImageRepo is the repository tfdev tags a project's images with.
+func ImageRepo(dir string) string {
+	return "tfdev/" + strings.TrimPrefix(ContainerName(dir), "tfdev-")
+}
+
+// TagImage tags an image.
+func (e *Engine) TagImage(ctx context.Context, id, ref string) error {
+	if err := e.api.ImageTag(ctx, id, ref); err != nil {
+		return fmt.Errorf("tagging %s as %s: %w", event.ShortID(id), ref, err)
+	}
+	return nil
+}
+
+// RemoveImage removes a tag, and the image when nothing else holds it.
+// Force removes an image that tags or stopped containers still use.
+func (e *Engine) RemoveImage(ctx context.Context, ref string, force bool) error {
+	if _, err := e.api.ImageRemove(ctx, ref, image.RemoveOptions{Force: force, PruneChildren: true}); err != nil {
+		return fmt.Errorf("removing image %s: %w", ref, err)
+	}
+	return nil
+}
+
+// ProjectImages lists the IDs of the images tagged in the project's
+// repository.
+func (e *Engine) ProjectImages(ctx context.Context, dir string) ([]string, error) {
+	imgs, err := e.api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", ImageRepo(dir)))})
+	if err != nil {
+		return nil, fmt.Errorf("listing the project's images: %w", err)
+	}
+	ids := make([]string, 0, len(imgs))
+	for _, im := range imgs {
+		ids = append(ids, im.ID)
+	}
+	return ids, nil
+}
+
+// ImageWorkdir is an image's working directory, "" when the image is not
+// present or sets none: what a Dockerfile's first WORKDIR is relative to.
+func (e *Engine) ImageWorkdir(ctx context.Context, ref string) string {
+	insp, err := e.api.ImageInspect(ctx, ref)
+	if err != nil || insp.Config == nil {
+		return "" // not here yet: the build pulls it, and "/" is Docker's default too
+	}
+	return insp.Config.WorkingDir
+}

@@ -1,0 +1,382 @@
+package dockerctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+// The session is a reducer: reduce takes the loop's state and one input
+// (something that happened) and returns the new state and the effects to
+// carry out. It does no I/O and reads no clock, so every decision of the
+// loop is table-tested without an Engine (reducer_test.go); the executor
+// (executor.go) carries the effects out and turns their results into
+// inputs again.
+
+// Crash handling: a container that dies is restarted, unless it died this
+// many times within the window.
+const (
+	maxDeaths   = 3
+	deathWindow = time.Minute
+)
+
+// loopConfig is what the reducer needs of the session's options.
+type loopConfig struct {
+	Port   int    // the host port the user asked for (0: any)
+	Keep   bool   // leave the container running at exit
+	Engine string // the Engine's address, for messages
+}
+
+// loopState is everything the loop decides from. Values only: a reducer
+// step never changes the state it was given.
+type loopState struct {
+	cfg       loopConfig
+	project   *dockerfile.Project
+	cur       *Container   // the container serving, nil before the first start
+	built     *BuildResult // the last successful build
+	prevImage string       // the image the last build superseded, untagged once the new one serves
+	building  bool
+	replacing bool
+	pending   []string       // reasons for a follow-up build
+	deaths    []time.Time    // recent deaths of cur, for the crash limit
+	halted    bool           // crashed too often: not restarted until the next build
+	expected  map[string]int // deaths tfdev caused (its own stops), per container ID
+	lost      bool           // the Engine does not answer
+	resync    bool           // changes arrived while the Engine was lost
+	quitting  bool
+	done      bool // the loop may end once its queue is empty
+}
+
+func newLoopState(cfg loopConfig, p *dockerfile.Project) loopState {
+	return loopState{cfg: cfg, project: p}
+}
+
+// input is something that happened: one of the in* types.
+type input interface{ isInput() }
+
+type (
+	inAdopted struct { // the project's containers from an earlier run: the running one (or nil), what was rescued from stopped ones
+		running *Container
+		rescued []Rescued
+		errs    []error
+	}
+	inBatch struct{ b watcher.Batch } // the watcher's changes, with the reloaded project
+	inBuilt struct {                  // a build ended
+		res     *BuildResult
+		err     error
+		project *dockerfile.Project
+	}
+	inSynced struct { // a sync (why == "") or a reconcile ended
+		res   SyncResult
+		err   error
+		paths []string
+		line  int
+		why   string
+	}
+	inStarted struct { // a container was started, reattached, restarted or replaced (or not: err)
+		c          *Container
+		how        string
+		err        error
+		old        *Container // replace: the container it replaces
+		oldStopped bool       // replace: old was stopped (and its death is tfdev's doing)
+		rescued    []Rescued
+		synced     SyncResult
+	}
+	inHealth struct { // Jupyter's readiness probe of a container ended
+		c   *Container
+		url string
+		err error
+	}
+	inDeath struct { // a container of the project died
+		Death
+		logs []string
+	}
+	inRequest struct{ r event.Request }
+	inEngine  struct { // the Engine stopped answering, or answers again
+		lost bool
+		err  error
+	}
+	inFailed  struct{ err error } // a failure beside the loop's work (the watcher, the state file)
+	inQuit    struct{}            // Ctrl-C, SIGTERM, the watcher closed
+	inStopped struct {            // the shutdown effect ended
+		c       *Container
+		rescued []Rescued
+		err     error
+	}
+)
+
+func (inAdopted) isInput() {}
+func (inBatch) isInput()   {}
+func (inBuilt) isInput()   {}
+func (inSynced) isInput()  {}
+func (inStarted) isInput() {}
+func (inHealth) isInput()  {}
+func (inDeath) isInput()   {}
+func (inRequest) isInput() {}
+func (inEngine) isInput()  {}
+func (inFailed) isInput()  {}
+func (inQuit) isInput()    {}
+func (inStopped) isInput() {}
+
+// reduce is the loop's one decision function.
+func reduce(s loopState, in input) (loopState, []effect) {
+	s.expected = cloneCounts(s.expected)
+	var fx effects
+	switch in := in.(type) {
+	case inAdopted:
+		s.onAdopted(in, &fx)
+	case inBatch:
+		s.onBatch(in.b, &fx)
+	case inBuilt:
+		s.onBuilt(in, &fx)
+	case inSynced:
+		s.onSynced(in, &fx)
+	case inStarted:
+		s.onStarted(in, &fx)
+	case inHealth:
+		s.onHealth(in, &fx)
+	case inDeath:
+		s.onDeath(in, &fx)
+	case inRequest:
+		s.onRequest(in.r, &fx)
+	case inEngine:
+		s.onEngine(in, &fx)
+	case inFailed:
+		fx.fail(in.err)
+	case inQuit:
+		s.onQuit(&fx)
+	case inStopped:
+		s.onStopped(in, &fx)
+	}
+	return s, fx.list
+}
+
+func cloneCounts(m map[string]int) map[string]int {
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *loopState) onAdopted(in inAdopted, fx *effects) {
+	fx.rescued(in.rescued, s.project.Dir)
+	for _, err := range in.errs {
+		fx.fail(err)
+	}
+	if in.running != nil {
+		s.cur = in.running
+		fx.info("found running container %s (%s)", in.running.Name, in.running.URL())
+	}
+	s.startBuild("start", fx)
+}
+
+// startBuild starts a build now, or queues its reason behind the build or
+// replacement under way.
+func (s *loopState) startBuild(reason string, fx *effects) {
+	if s.building || s.replacing || s.lost {
+		s.pending = append(s.pending, reason)
+		return
+	}
+	s.building = true
+	fx.emit(event.Event{Kind: event.BuildStart, Reason: reason})
+	fx.add(effBuild{reason: reason, project: s.project})
+}
+
+// startPending starts the build the pending reasons ask for, if any.
+func (s *loopState) startPending(fx *effects) {
+	if len(s.pending) == 0 || s.building || s.replacing || s.lost {
+		return
+	}
+	reason := strings.Join(dedupe(s.pending), ", ")
+	s.pending = nil
+	s.startBuild(reason, fx)
+}
+
+func dedupe(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (s *loopState) onBatch(b watcher.Batch, fx *effects) {
+	if s.quitting {
+		return
+	}
+	if b.ReloadErr != nil {
+		fx.emit(buildFailedEvent(b.ReloadErr, s.project.Model.Name, s.cur != nil))
+		return
+	}
+	if p, ok := b.Loaded.(*dockerfile.Project); ok && b.Reloaded {
+		s.project = p
+		fx.emit(planEvent(p))
+	}
+	plan := watcher.Classify(b.Changes, b.Rules)
+	if len(plan.Sync) > 0 && s.cur != nil {
+		if s.lost {
+			s.resync = true // the reconcile when the Engine is back sends them
+		} else {
+			fx.add(syncEffect(s.project, s.cur, plan.Sync))
+		}
+	}
+	if len(b.Rescan) > 0 {
+		s.reconcile(strings.Join(b.Rescan, "; "), fx)
+	}
+	if plan.NeedsRebuild() {
+		reason := s.stale(plan.Rebuild, fx)
+		s.startBuild(reason, fx)
+	}
+}
+
+func syncEffect(p *dockerfile.Project, c *Container, items []watcher.SyncItem) effSync {
+	e := effSync{project: p, c: c, items: items}
+	for _, it := range items {
+		e.paths = append(e.paths, it.Path)
+		if it.Rule != nil && e.line == 0 {
+			e.line = it.Rule.Line
+		}
+	}
+	return e
+}
+
+// stale reports the first step a rebuild starts from and returns the
+// build's reason.
+func (s *loopState) stale(ds []watcher.Decision, fx *effects) string {
+	var paths []string
+	first := ds[0]
+	for _, d := range ds {
+		paths = append(paths, d.Path)
+		if d.Line > 0 && (first.Line == 0 || d.Line < first.Line) {
+			first = d
+		}
+	}
+	sort.Strings(paths)
+	name := s.project.Model.Name
+	from := "the first step"
+	if first.Rule != nil {
+		from = fmt.Sprintf("%s:%d %s", name, first.Line, first.Rule.Step)
+	}
+	fx.emit(event.Event{Kind: event.Stale, Line: first.Line, File: name, Instruction: from, Paths: paths})
+	return strings.Join(paths, ", ") + " changed"
+}
+
+// reconcile compares the whole tree with the container.
+func (s *loopState) reconcile(why string, fx *effects) {
+	if s.cur == nil {
+		return
+	}
+	if s.lost {
+		s.resync = true
+		return
+	}
+	fx.add(effReconcile{project: s.project, c: s.cur, built: s.builtContext(), why: why})
+}
+
+// builtContext is the build context of the image the container runs, when
+// known: what reconcile can take for granted is in it.
+func (s *loopState) builtContext() []string {
+	if s.built != nil && s.cur != nil && s.built.ImageID == s.cur.Image {
+		return s.built.Context
+	}
+	return nil
+}
+
+func (s *loopState) onRequest(r event.Request, fx *effects) {
+	if s.quitting {
+		return
+	}
+	switch r {
+	case event.RequestRebuild:
+		s.startBuild("requested", fx)
+	case event.RequestResync:
+		s.reconcile("requested", fx)
+	}
+}
+
+func (s *loopState) onSynced(in inSynced, fx *effects) {
+	if in.err != nil {
+		if in.why != "" {
+			in.err = fmt.Errorf("reconciling files (%s): %w", in.why, in.err)
+		}
+		fx.fail(in.err)
+		return
+	}
+	if in.why == "" || in.res.Files+in.res.Removed > 0 {
+		fx.emit(syncEvent(in.res, in.paths, in.line, s.cur))
+	}
+	for _, pe := range in.res.Errors {
+		fx.fail(pe)
+	}
+}
+
+func syncEvent(res SyncResult, paths []string, line int, c *Container) event.Event {
+	e := event.Event{Kind: event.Sync, Files: res.Files, Removed: res.Removed, Bytes: res.Bytes,
+		Duration: res.Duration, Line: line, Paths: paths}
+	if c != nil {
+		e.Container = c.Name
+	}
+	return e
+}
+
+func (s *loopState) onQuit(fx *effects) {
+	if s.quitting {
+		return
+	}
+	s.quitting = true
+	switch {
+	case s.cur == nil:
+		fx.emit(event.Event{Kind: event.Stop, Message: "stopped"})
+		s.done = true
+	case s.cfg.Keep:
+		fx.emit(event.Event{Kind: event.Stop, Container: s.cur.Name, Message: "stopped watching; container " + s.cur.Name + " keeps running (--keep)"})
+		s.done = true
+	default:
+		s.expected[s.cur.ID]++
+		fx.add(effShutdown{project: s.project, c: s.cur})
+	}
+}
+
+func (s *loopState) onStopped(in inStopped, fx *effects) {
+	if in.err != nil {
+		fx.fail(in.err)
+	}
+	fx.rescued(in.rescued, s.project.Dir)
+	fx.emit(event.Event{Kind: event.Stop, Container: in.c.Name, Message: "stopped container " + in.c.Name})
+	s.done = true
+}
+
+// effects collects a step's effects in order.
+type effects struct{ list []effect }
+
+func (fx *effects) add(e effect)       { fx.list = append(fx.list, e) }
+func (fx *effects) emit(e event.Event) { fx.add(effEmit{e}) }
+func (fx *effects) info(f string, a ...any) {
+	fx.emit(event.Event{Kind: event.Info, Message: fmt.Sprintf(f, a...)})
+}
+
+// fail reports an error, unless it is the session's own shutdown.
+func (fx *effects) fail(err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	fx.emit(event.Event{Kind: event.Error, Message: err.Error()})
+}
+
+func (fx *effects) rescued(rs []Rescued, dir string) {
+	for _, r := range rs {
+		fx.emit(r.Event(dir))
+	}
+}

@@ -1,0 +1,202 @@
+package dockerctl
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+// The reducer's part that puts images into service and keeps the
+// container alive: builds that end, containers that start, answer, die.
+
+func (s *loopState) onBuilt(in inBuilt, fx *effects) {
+	s.building = false
+	if s.quitting {
+		return
+	}
+	defer s.startPending(fx)
+	if in.err != nil {
+		fx.emit(buildFailedEvent(in.err, s.project.Model.Name, s.cur != nil))
+		return
+	}
+	res := in.res
+	fx.emit(event.Event{Kind: event.BuildDone, Image: res.ImageID, Duration: res.Duration, Builder: string(res.Builder)})
+	first := s.built == nil
+	if !first && s.built.ImageID != res.ImageID {
+		s.prevImage = s.built.ImageID
+	}
+	s.built = res
+	s.halted = false
+	fx.add(effSeedLedger{res: res, rules: in.project.Rules})
+	switch {
+	case s.cur == nil:
+		if !s.lost {
+			fx.add(effStart{project: s.project, built: res})
+		}
+	case s.cur.Image == res.ImageID && first:
+		// Edits made in the container while tfdev was away come home
+		// first; then the host's changes go in.
+		fx.add(effReattach{project: s.project, c: s.cur, built: res})
+	case s.cur.Image == res.ImageID:
+		fx.info("the running container already has this image")
+		fx.add(effWriteState{project: s.project, built: res, c: s.cur})
+	default:
+		s.replacing = true
+		s.expected[s.cur.ID]++
+		fx.add(effReplace{project: s.project, old: s.cur, built: res})
+	}
+}
+
+func (s *loopState) onStarted(in inStarted, fx *effects) {
+	if in.old != nil {
+		s.replacing = false
+		if in.err != nil && !in.oldStopped {
+			s.expected[in.old.ID]-- // the stop never happened
+		}
+	}
+	defer s.startPending(fx)
+	fx.rescued(in.rescued, s.project.Dir)
+	if in.err != nil {
+		fx.fail(in.err)
+		if in.old != nil {
+			s.cur = in.old // the old container serves again, perhaps on another port
+		}
+		return
+	}
+	s.cur = in.c
+	if in.synced.Files+in.synced.Removed > 0 {
+		fx.emit(syncEvent(in.synced, nil, 0, in.c))
+	}
+	for _, pe := range in.synced.Errors {
+		fx.fail(pe)
+	}
+	msg := in.how + ", " + in.c.URL()
+	if in.how == "new" && s.cfg.Port != 0 && in.c.HostPort != s.cfg.Port {
+		msg += fmt.Sprintf(" (port %d was taken)", s.cfg.Port)
+	}
+	gpu := in.c.GPU
+	fx.emit(event.Event{Kind: event.Container, Container: in.c.Name, Image: in.c.Image, GPU: &gpu, Message: msg})
+	fx.emit(event.Event{Kind: event.Jupyter, Container: in.c.Name})
+	fx.add(effWaitReady{c: in.c})
+	if s.built != nil {
+		fx.add(effWriteState{project: s.project, built: s.built, c: in.c})
+	}
+	if s.prevImage != "" && s.built != nil && in.c.Image == s.built.ImageID {
+		fx.add(effUntagImage{project: s.project, image: s.prevImage})
+		s.prevImage = ""
+	}
+}
+
+func (s *loopState) onHealth(in inHealth, fx *effects) {
+	if s.cur == nil || in.c.ID != s.cur.ID || s.quitting {
+		return // a container that no longer serves
+	}
+	var ue *UnreachableJupyterError
+	switch {
+	case in.err == nil:
+		fx.emit(event.Event{Kind: event.Ready, Container: in.c.Name, URL: in.url})
+	case errors.As(in.err, &ue):
+		fx.emit(event.Event{Kind: event.Unreachable, Container: in.c.Name, Message: in.err.Error(), Log: ue.Logs})
+	default:
+		fx.fail(in.err)
+	}
+}
+
+func (s *loopState) onDeath(in inDeath, fx *effects) {
+	if s.expected[in.ID] > 0 {
+		s.expected[in.ID]--
+		return // tfdev stopped it
+	}
+	if s.cur == nil || in.ID != s.cur.ID || s.quitting {
+		return
+	}
+	code := in.Code
+	fx.emit(event.Event{Kind: event.ContainerEnd, Container: s.cur.Name, Code: &code, Log: in.logs})
+	recent := make([]time.Time, 0, len(s.deaths)+1)
+	for _, t := range s.deaths {
+		if in.At.Sub(t) < deathWindow {
+			recent = append(recent, t)
+		}
+	}
+	s.deaths = append(recent, in.At)
+	if len(s.deaths) >= maxDeaths || s.halted {
+		s.halted = true
+		fx.fail(fmt.Errorf("the container died %d times within %v; not restarting it. Fix the cause, then save a file that needs a rebuild or ask for one", len(s.deaths), deathWindow))
+		return
+	}
+	if s.lost {
+		return // checked when the Engine is back
+	}
+	fx.add(effRestart{project: s.project, c: s.cur, built: s.builtContext(), how: fmt.Sprintf("restarted after exit code %d", code)})
+}
+
+func (s *loopState) onEngine(in inEngine, fx *effects) {
+	if in.lost == s.lost {
+		return
+	}
+	s.lost = in.lost
+	if in.lost {
+		msg := "the Engine does not answer"
+		if in.err != nil {
+			msg = in.err.Error()
+		}
+		fx.emit(event.Event{Kind: event.EngineLost, Engine: s.cfg.Engine, Message: msg})
+		return
+	}
+	fx.emit(event.Event{Kind: event.EngineBack, Engine: s.cfg.Engine, Message: "checking the container and the files changed meanwhile"})
+	if s.quitting {
+		return
+	}
+	switch {
+	case s.cur != nil:
+		s.resync = false
+		fx.add(effRecover{project: s.project, c: s.cur, built: s.built})
+	case s.built != nil && !s.building:
+		fx.add(effStart{project: s.project, built: s.built})
+	}
+	s.startPending(fx)
+}
+
+// planEvent lists the Dockerfile's steps for a UI.
+func planEvent(p *dockerfile.Project) event.Event {
+	m := p.Model
+	syncLines := map[int]bool{}
+	for _, r := range p.Rules.Steps {
+		if r.Action == watcher.Sync {
+			syncLines[r.Line] = true
+		}
+	}
+	var rows []event.StepRow
+	for i, st := range m.AllSteps() {
+		row := event.StepRow{Index: i + 1, Stage: st.Stage, Line: st.Line, Kind: st.Kind, Instruction: st.Text, Sync: syncLines[st.Line]}
+		if st.Stage >= 0 {
+			row.StageName = m.Stages[st.Stage].Label(st.Stage)
+			row.Target = st.Stage == m.Target
+		}
+		rows = append(rows, row)
+	}
+	return event.Event{Kind: event.Plan, Steps: rows, File: m.Name}
+}
+
+// buildFailedEvent says where a build (or reading the project for one)
+// failed, and that the old container still serves when there is one.
+func buildFailedEvent(err error, dockerfileName string, serving bool) event.Event {
+	tail := "; fix it and save, or ask for a rebuild"
+	if serving {
+		tail = "; the old container is still serving"
+	}
+	var be *BuildError
+	var se *dockerfile.SyntaxError
+	switch {
+	case errors.As(err, &be):
+		return event.Event{Kind: event.BuildFailed, File: be.File, Line: be.Line, Instruction: be.Instruction, Message: be.Detail() + tail, Log: be.Log}
+	case errors.As(err, &se):
+		return event.Event{Kind: event.BuildFailed, File: se.File, Line: se.Line, Message: se.Msg + tail}
+	default:
+		return event.Event{Kind: event.BuildFailed, File: dockerfileName, Message: err.Error() + tail}
+	}
+}

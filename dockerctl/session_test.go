@@ -1,0 +1,82 @@
+package dockerctl
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
+)
+
+// The session's wiring on a fake Engine: watcher → reducer → executor →
+// events, with real files and no Docker.
+func TestSessionWiringOnAFakeEngine(t *testing.T) {
+	p := testProject(t, loopDockerfile)
+	f := newFakeEngine()
+	events := make(chan event.Event, 256)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := newSession(f, SessionOptions{Dir: p.Dir, Port: 8888, Emit: func(e event.Event) { events <- e }})
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+
+	wait := func(kind event.Kind, ok func(event.Event) bool) event.Event {
+		t.Helper()
+		deadline := time.After(30 * time.Second) // a bound, not a timing assertion
+		for {
+			select {
+			case e := <-events:
+				if e.Time.IsZero() {
+					t.Errorf("%s without a time", e.Kind)
+				}
+				if e.Kind == kind && (ok == nil || ok(e)) {
+					return e
+				}
+			case err := <-done:
+				t.Fatalf("the session ended before %s: %v", kind, err)
+			case <-deadline:
+				t.Fatalf("no %s; calls: %s", kind, f.log())
+			}
+		}
+	}
+	wait(event.Watch, nil)
+	wait(event.Ready, nil)
+
+	// A source edit is synced into the container.
+	if err := os.WriteFile(filepath.Join(p.Dir, "train.py"), []byte("print(2)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wait(event.Sync, func(e event.Event) bool { return len(e.Paths) == 1 && e.Paths[0] == "train.py" })
+
+	// The container dies: it is restarted.
+	f.deaths <- Death{ID: "c1", Code: 137, At: time.Now()}
+	wait(event.ContainerEnd, nil)
+	wait(event.Container, func(e event.Event) bool { return strings.HasPrefix(e.Message, "restarted after exit code 137") })
+
+	// The Engine's event stream breaks: lost, then back (the fake answers
+	// the ping), and the container is checked.
+	f.lost <- errors.New("unexpected EOF")
+	wait(event.EngineLost, nil)
+	wait(event.EngineBack, nil)
+
+	// A rebuild request is a build.
+	s.Requests() <- event.RequestRebuild
+	wait(event.BuildStart, func(e event.Event) bool { return e.Reason == "requested" })
+	wait(event.BuildDone, nil)
+
+	cancel()
+	wait(event.Stop, func(e event.Event) bool { return e.Message == "stopped container tfdev-fake" })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	log := f.log()
+	for _, want := range []string{"Create c1; Start c1; Reconcile c1; WaitJupyter c1", "Sync c1 1", "Resume c1", "Ping; Inspect c1; Reconcile c1", "Stop c1; Rescue c1"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("calls lack %q:\n%s", want, log)
+		}
+	}
+}

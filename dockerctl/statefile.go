@@ -1,0 +1,59 @@
+package dockerctl
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// State is what `tfdev status` reads: the last build and container.
+type State struct {
+	Image        string    `json:"image"`
+	Builder      string    `json:"builder"`
+	BuiltAt      time.Time `json:"built_at"`
+	BuildSeconds float64   `json:"build_seconds"`
+	Container    string    `json:"container,omitempty"`
+	URL          string    `json:"url,omitempty"`
+}
+
+// StatePath is where the session records a project's State: in the user's
+// cache directory, not in the project, where it would change the build
+// context.
+func StatePath(dir string) string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "tfdev", ProjectID(dir)+".json")
+}
+
+func writeState(dir string, built *BuildResult, c *Container) error {
+	st := State{Image: built.ImageID, Builder: string(built.Builder), BuiltAt: time.Now(), BuildSeconds: built.Duration.Seconds()}
+	if c != nil {
+		st.Container, st.URL = c.Name, c.URL()
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	p := StatePath(dir)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, append(b, '\n'), 0o644)
+}
+
+// ReadState reads the last State of a project; a zero State when none.
+func ReadState(dir string) (State, error) {
+	var st State
+	b, err := os.ReadFile(StatePath(dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	return st, json.Unmarshal(b, &st)
+}
