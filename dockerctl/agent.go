@@ -2,6 +2,7 @@ package dockerctl
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,24 +21,41 @@ import (
 // process each time (40-70 ms on Engine 20.10 with fuse-overlayfs).
 //
 // Frames: "x <n>\n" then n bytes of tar, extracted at /; "r <n>\n" then n
-// bytes of NUL-separated paths, removed with rm -rf. Each is answered by
-// "ok <status>\n". It needs sh, head, tar, xargs and rm in the image
-// (busybox or coreutils); without them, or on any error, Sync falls back
-// to CopyToContainer.
+// bytes of NUL-separated paths, removed safely (removeScript); "h <n>\n"
+// then NUL-separated paths, whose state is printed (stateScript). Each is
+// answered by its output lines, then "ok <status>\n". It needs sh, head,
+// tar, xargs, rm, rmdir and sha256sum in the image (busybox or coreutils);
+// without them, or on any error, Sync falls back to one-shot execs and
+// CopyToContainer.
 const agentScript = `while read -r op n; do
   case "$op" in
     x) head -c "$n" | tar -x -p -f - -C / ;;
-    r) head -c "$n" | xargs -0 rm -rf -- ;;
+    r) head -c "$n" | xargs -0 sh -c '` + removeScript + `' sh ;;
+    h) head -c "$n" | xargs -0 sh -c '` + stateScript + `' sh ;;
     *) exit 2 ;;
   esac
   echo "ok $?"
 done`
 
+// stateScript prints, for each path argument, "<sha256>  <path>" for a
+// regular file and "dir  <path>" for a directory; a missing path prints
+// nothing. Sync compares these with the ledger before it writes or removes
+// anything. (No single quotes: it is quoted into agentScript.)
+const stateScript = `[ $# -gt 0 ] || exit 0
+for p; do if [ -d "$p" ] && [ ! -L "$p" ]; then printf "dir  %s\n" "$p"; fi; done
+sha256sum -- "$@" 2>/dev/null; exit 0`
+
+// removeScript removes each path argument: a file or link with rm -f, a
+// directory only when empty (rmdir), so that what the container made
+// inside a folder the host removed stays. Deepest paths come first.
+const removeScript = `for p; do if [ -d "$p" ] && [ ! -L "$p" ]; then rmdir -- "$p" 2>/dev/null; else rm -f -- "$p"; fi; done; exit 0`
+
 type agent struct {
-	mu   sync.Mutex
-	conn types.HijackedResponse
-	out  *bufio.Reader
-	dead bool
+	mu    sync.Mutex
+	conn  types.HijackedResponse
+	out   *bufio.Reader
+	lines frameLines
+	dead  bool
 }
 
 // errAgentDown: the agent is gone; use the Engine's archive API instead.
@@ -55,60 +73,72 @@ func (e *Engine) startAgent(ctx context.Context, id string) (*agent, error) {
 		return nil, err
 	}
 	a := &agent{conn: conn, out: bufio.NewReader(conn.Reader)}
-	// Probe: an empty removal proves sh, head, xargs and rm are there.
-	if err := a.roundTrip('r', nil); err != nil {
-		a.close()
-		return nil, err
+	// Probe: an empty removal and an empty state query prove sh, head,
+	// xargs and the scripts' tools are there.
+	for _, op := range []byte{'r', 'h'} {
+		if _, err := a.roundTrip(op, nil); err != nil {
+			a.close()
+			return nil, err
+		}
 	}
 	return a, nil
 }
 
-// roundTrip sends one frame and waits for its answer.
-func (a *agent) roundTrip(op byte, payload []byte) error {
+// roundTrip sends one frame and returns the lines printed before its
+// answer.
+func (a *agent) roundTrip(op byte, payload []byte) ([]string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.dead {
-		return errAgentDown
+		return nil, errAgentDown
 	}
 	if _, err := fmt.Fprintf(a.conn.Conn, "%c %d\n", op, len(payload)); err != nil {
 		a.dead = true
-		return err
+		return nil, err
 	}
 	if _, err := a.conn.Conn.Write(payload); err != nil {
 		a.dead = true
-		return err
+		return nil, err
 	}
-	line, err := readFrame(a.out)
-	if err != nil {
-		a.dead = true
-		return err
+	var lines []string
+	for {
+		line, err := a.lines.next(a.out)
+		if err != nil {
+			a.dead = true
+			return nil, err
+		}
+		if strings.HasPrefix(line, "ok ") {
+			if line != "ok 0" {
+				return lines, fmt.Errorf("in the container: %s", line)
+			}
+			return lines, nil
+		}
+		lines = append(lines, line)
 	}
-	if line != "ok 0" {
-		return fmt.Errorf("in the container: %s", line)
-	}
-	return nil
 }
 
-// readFrame reads one line of the exec's stdout, which the Engine frames
-// with an 8-byte header per chunk (no tty).
-func readFrame(r *bufio.Reader) (string, error) {
-	var line []byte
+// frameLines splits the exec's stdout, which the Engine frames with an
+// 8-byte header per chunk (no tty), into lines.
+type frameLines struct{ buf []byte }
+
+func (f *frameLines) next(r *bufio.Reader) (string, error) {
 	for {
-		hdr := make([]byte, 8)
-		if _, err := io.ReadFull(r, hdr); err != nil {
+		if i := bytes.IndexByte(f.buf, '\n'); i >= 0 {
+			line := string(f.buf[:i])
+			f.buf = f.buf[i+1:]
+			return line, nil
+		}
+		var hdr [8]byte
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			return "", err
 		}
 		n := int(hdr[4])<<24 | int(hdr[5])<<16 | int(hdr[6])<<8 | int(hdr[7])
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(r, buf); err != nil {
+		chunk := make([]byte, n)
+		if _, err := io.ReadFull(r, chunk); err != nil {
 			return "", err
 		}
-		if hdr[0] != 1 { // not stdout
-			continue
-		}
-		line = append(line, buf...)
-		if i := strings.IndexByte(string(line), '\n'); i >= 0 {
-			return strings.TrimSpace(string(line[:i])), nil
+		if hdr[0] == 1 { // stdout
+			f.buf = append(f.buf, chunk...)
 		}
 	}
 }

@@ -74,16 +74,17 @@ type RunOptions struct {
 
 // Container is a running (or created) tfdev container.
 type Container struct {
-	ID       string
-	Name     string
-	Image    string // image ID
-	HostIP   string
-	HostPort int
-	Token    string
-	GPU      bool
-	Workdir  string // the image's working directory: Jupyter's notebook dir
-	Started  time.Time
-	Running  bool // as last inspected
+	ID        string
+	Name      string
+	Image     string // image ID
+	HostIP    string
+	HostPort  int
+	Token     string
+	GPU       bool
+	Workdir   string // the container's working directory
+	ServedDir string // the folder its Jupyter serves, once known
+	Started   time.Time
+	Running   bool // as last inspected
 }
 
 // URL is where the user opens Jupyter.

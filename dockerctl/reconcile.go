@@ -62,10 +62,13 @@ func SyncRoots(rules watcher.Rules) []string {
 	return out
 }
 
-// Reconcile makes the container's synced paths match the host after events
-// may have been missed (tfdev was not running, the kernel's queue
-// overflowed, the container restarted): the container's files are hashed in
-// one exec and diffed against the tree, and only differing files are sent.
+// Reconcile brings the container's synced paths and the host into step
+// after events may have been missed (tfdev was not running, the kernel's
+// queue overflowed, the container restarted): the container's files are
+// hashed in one exec and compared with the tree and with the ledger (what
+// both sides last agreed on). A file only the host changed is sent; one
+// only the container changed comes home; one both changed is a conflict,
+// both kept. Only what differs moves.
 //
 // built lists the context paths the container's image was built from (nil
 // when unknown): a synced path that the image had, that the host no longer
@@ -80,56 +83,112 @@ func (e *Engine) Reconcile(ctx context.Context, id, hostDir string, rules watche
 	if err != nil {
 		return SyncResult{}, err
 	}
-	var items []watcher.SyncItem
-	onHost := map[string]bool{}
+	rp := reconcilePlan{manifest: manifest, ledger: ledger, onHost: map[string]bool{}, pull: map[string]string{}}
 	for _, f := range files {
-		onHost[f.Rel] = true
-		d := watcher.Decide(f.Rel, false, rules)
-		if d.Action != watcher.Sync {
-			continue
-		}
-		if f.Mode.IsRegular() {
-			sum, err := FileSHA256(filepath.Join(hostDir, filepath.FromSlash(f.Rel)))
-			if err != nil {
-				continue // gone since the listing: the watcher reports it
-			}
-			if manifest[path.Clean(d.Dest)] == sum {
-				ledger.set(path.Clean(d.Dest), sum)
-				continue
-			}
-			// The container's file is not what the ledger may say tfdev put
-			// there: forget it, or Sync would skip this file as unchanged.
-			ledger.set(path.Clean(d.Dest), "")
-		}
-		items = append(items, watcher.SyncItem{Change: watcher.Change{Path: f.Rel}, Dest: d.Dest, Rule: d.Rule})
+		rp.file(hostDir, f, rules)
 	}
+	gone, err := e.goneFromHost(ctx, id, built, &rp, rules)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	rp.push = append(rp.push, gone...)
+	var res SyncResult
+	if len(rp.push) > 0 {
+		if res, err = e.Sync(ctx, id, hostDir, rp.push, ledger); err != nil {
+			return res, err
+		}
+	}
+	pulled, err := e.PullHome(ctx, id, hostDir, rules, rp.pull, ledger)
+	for _, r := range pulled {
+		if r.Conflict {
+			res.Conflicts = append(res.Conflicts, r)
+		} else {
+			res.Pulled = append(res.Pulled, r)
+		}
+	}
+	return res, err
+}
+
+// reconcilePlan sorts the tree's synced files into what to send and what
+// to bring home.
+type reconcilePlan struct {
+	manifest map[string]string
+	ledger   *Ledger
+	onHost   map[string]bool
+	push     []watcher.SyncItem
+	pull     map[string]string // container path -> its content's hash
+}
+
+func (rp *reconcilePlan) file(hostDir string, f watcher.ContextEntry, rules watcher.Rules) {
+	rp.onHost[f.Rel] = true
+	d := watcher.Decide(f.Rel, false, rules)
+	if d.Action != watcher.Sync {
+		return
+	}
+	item := watcher.SyncItem{Change: watcher.Change{Path: f.Rel}, Dest: d.Dest, Rule: d.Rule}
+	if !f.Mode.IsRegular() {
+		rp.push = append(rp.push, item)
+		return
+	}
+	sum, err := FileSHA256(filepath.Join(hostDir, filepath.FromSlash(f.Rel)))
+	if err != nil {
+		return // gone since the listing: the watcher reports it
+	}
+	dest := path.Clean(d.Dest)
+	got, inContainer := rp.manifest[dest]
+	agreed, ok := rp.ledger.Get(dest)
+	switch {
+	case inContainer && got == sum:
+		rp.ledger.set(dest, sum)
+	case rp.ledger != nil && inContainer && ok && sum == agreed:
+		rp.pull[dest] = got // only the container changed it: it comes home
+	default:
+		// Only the host changed it (or the container has none): sent. Both
+		// changed: Sync's guard keeps both and says so.
+		rp.push = append(rp.push, item)
+	}
+}
+
+// goneFromHost lists the removals of built paths the host deleted while
+// tfdev was away and the container did not change.
+func (e *Engine) goneFromHost(ctx context.Context, id string, built []string, rp *reconcilePlan, rules watcher.Rules) ([]watcher.SyncItem, error) {
 	var gone []watcher.SyncItem
+	var unknown []watcher.SyncItem
 	for _, p := range built {
-		if onHost[p] {
+		if rp.onHost[p] {
 			continue
 		}
 		d := watcher.Decide(p, false, rules)
-		if _, inContainer := manifest[path.Clean(d.Dest)]; d.Action == watcher.Sync && inContainer {
-			gone = append(gone, watcher.SyncItem{Change: watcher.Change{Path: p, Op: watcher.Removed}, Dest: d.Dest, Rule: d.Rule})
+		dest := path.Clean(d.Dest)
+		got, inContainer := rp.manifest[dest]
+		if d.Action != watcher.Sync || !inContainer {
+			continue
+		}
+		it := watcher.SyncItem{Change: watcher.Change{Path: p, Op: watcher.Removed}, Dest: d.Dest, Rule: d.Rule}
+		agreed, ok := rp.ledger.Get(dest)
+		switch {
+		case ok && got == agreed:
+			gone = append(gone, it)
+		case !ok:
+			unknown = append(unknown, it)
 		}
 	}
-	if len(gone) > 0 {
-		// Asked only when needed: on some storage drivers (fuse-overlayfs)
-		// the Engine walks the whole filesystem to answer.
+	if len(unknown) > 0 {
+		// No agreement recorded: ask the Engine what changed in the
+		// container, only when needed: on some storage drivers
+		// (fuse-overlayfs) it walks the whole filesystem to answer.
 		changed, err := e.changedInContainer(ctx, id)
 		if err != nil {
-			return SyncResult{}, err
+			return nil, err
 		}
-		for _, it := range gone {
-			if !changed[path.Clean(it.Dest)] {
-				items = append(items, it)
+		for _, it := range unknown {
+			if dest := path.Clean(it.Dest); !changed[dest] {
+				rp.ledger.set(dest, rp.manifest[dest]) // the image's file: the removal may go
+				gone = append(gone, it)
 			}
 		}
 	}
-	if len(items) == 0 {
-		return SyncResult{}, nil
-	}
-	return e.Sync(ctx, id, hostDir, items, ledger)
+	return gone, nil
 }
 
 // changedInContainer is the set of paths added or modified in the

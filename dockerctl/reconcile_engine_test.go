@@ -9,6 +9,7 @@ import (
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
+	"github.com/tfdev-dev/tfdev/watcher"
 )
 
 func TestReconcileSendsOnlyWhatDiffers(t *testing.T) {
@@ -52,14 +53,43 @@ func TestReconcileSendsOnlyWhatDiffers(t *testing.T) {
 	if err != nil || third.Files != 0 {
 		t.Errorf("nothing changed, yet %d files sent (%v)", third.Files, err)
 	}
-	// Changed in the container behind the ledger's back: the host's copy
-	// goes in although the ledger remembers sending it.
+	// Changed in the container only: it comes home, nothing is sent.
 	sh(t, id, "echo drift > /app/a.py")
-	if r, err := testEngine.Reconcile(ctx, id, dir, p.Rules, nil, ledger); err != nil || r.Files != 1 {
+	r, err := testEngine.Reconcile(ctx, id, dir, p.Rules, nil, ledger)
+	if err != nil || r.Files != 0 || len(r.Pulled) != 1 || r.Pulled[0].From != "/app/a.py" || len(r.Conflicts) != 0 {
 		t.Errorf("drift: %+v %v", r, err)
 	}
-	if got := sh(t, id, "cat /app/a.py"); got != "a.py" {
-		t.Errorf("after the drift reconcile: %q", got)
+	if b, _ := os.ReadFile(filepath.Join(dir, "a.py")); string(b) != "drift\n" {
+		t.Errorf("a.py on the host after the drift reconcile: %q", b)
+	}
+	if got := sh(t, id, "cat /app/a.py"); got != "drift" {
+		t.Errorf("a.py in the container after the drift reconcile: %q", got)
+	}
+	// Changed on both sides: both kept, the container's copy in the
+	// conflicts folder, and nothing sent over it.
+	sh(t, id, "echo container > /app/pkg/c.py")
+	writeFile(t, dir, "pkg/c.py", "host")
+	r, err = testEngine.Reconcile(ctx, id, dir, p.Rules, nil, ledger)
+	if err != nil || r.Files != 0 || len(r.Conflicts) != 1 {
+		t.Fatalf("both changed: %+v %v", r, err)
+	}
+	c := r.Conflicts[0]
+	if b, _ := os.ReadFile(c.To); c.From != "/app/pkg/c.py" || !strings.Contains(c.To, ConflictDir) || string(b) != "container\n" {
+		t.Errorf("conflict %+v holds %q", c, b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "pkg/c.py")); string(b) != "host" {
+		t.Errorf("the host's pkg/c.py was overwritten: %q", b)
+	}
+	if got := sh(t, id, "cat /app/pkg/c.py"); got != "container" {
+		t.Errorf("the container's pkg/c.py was overwritten: %q", got)
+	}
+	// The user merges and saves on the host: that goes in.
+	writeFile(t, dir, "pkg/c.py", "merged")
+	if r, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{{Change: watcher.Change{Path: "pkg/c.py"}, Dest: "/app/pkg/c.py"}}, ledger); err != nil || r.Files != 1 || len(r.Conflicts) != 0 {
+		t.Errorf("the merge: %+v %v", r, err)
+	}
+	if got := sh(t, id, "cat /app/pkg/c.py"); got != "merged" {
+		t.Errorf("after the merge: %q", got)
 	}
 }
 

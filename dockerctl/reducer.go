@@ -317,9 +317,7 @@ func (s *loopState) onSynced(in inSynced, fx *effects) {
 	if in.why == "" || in.res.Files+in.res.Removed > 0 {
 		fx.emit(syncEvent(in.res, in.paths, in.line, s.cur))
 	}
-	for _, pe := range in.res.Errors {
-		fx.fail(pe)
-	}
+	fx.synced(in.res, s.project.Dir)
 }
 
 func syncEvent(res SyncResult, paths []string, line int, c *Container) event.Event {
@@ -373,6 +371,16 @@ func (fx *effects) fail(err error) {
 		return
 	}
 	fx.emit(event.Event{Kind: event.Error, Message: err.Error()})
+}
+
+// synced reports what a sync or reconcile brought home, the conflicts it
+// kept, and the paths it could not sync.
+func (fx *effects) synced(res SyncResult, dir string) {
+	fx.rescued(res.Pulled, dir)
+	fx.rescued(res.Conflicts, dir)
+	for _, pe := range res.Errors {
+		fx.fail(pe)
+	}
 }
 
 func (fx *effects) rescued(rs []Rescued, dir string) {

@@ -71,9 +71,7 @@ func (s *loopState) onStarted(in inStarted, fx *effects) {
 	if in.synced.Files+in.synced.Removed > 0 {
 		fx.emit(syncEvent(in.synced, nil, 0, in.c))
 	}
-	for _, pe := range in.synced.Errors {
-		fx.fail(pe)
-	}
+	fx.synced(in.synced, s.project.Dir)
 	msg := in.how + ", " + in.c.URL()
 	if in.how == "new" && s.cfg.Port != 0 && in.c.HostPort != s.cfg.Port {
 		msg += fmt.Sprintf(" (port %d was taken)", s.cfg.Port)

@@ -126,7 +126,7 @@ func TestReplaceLosesNothing(t *testing.T) {
 			conflict = &rescued[i]
 		}
 	}
-	if conflict == nil || !conflict.Conflict || !strings.Contains(conflict.To, filepath.Join(dir, RescueDir)) {
+	if conflict == nil || !conflict.Conflict || !strings.Contains(conflict.To, filepath.Join(dir, ConflictDir)) {
 		t.Fatalf("rescued %+v", rescued)
 	}
 	if b, err := os.ReadFile(conflict.To); err != nil || !strings.Contains(string(b), "saved in the container") {

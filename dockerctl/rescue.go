@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,42 +18,136 @@ import (
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
-// RescueDir is where container files go when the host has its own, newer
-// version: <project>/.tfdev/rescued/<time>/<container path>.
-const RescueDir = ".tfdev/rescued"
+// Where files from the container go on the host when they have no place of
+// their own: KeptDir/<container path> for files no sync rule maps (they go
+// back into every new container), ConflictDir/<time>/<path> for the
+// container's side of a conflict.
+const (
+	KeptDir = ".tfdev/kept"
+	tmpDir  = ".tfdev/tmp"
+)
 
-// Rescued is one file copied out of a container before it was removed.
+// Rescued is one file that came home from a container.
 type Rescued struct {
 	From     string // container path
 	To       string // host path
-	Conflict bool   // the host had changed too: To is in the rescue folder
+	Conflict bool   // the host had changed too: To is in the conflicts folder
+	Kept     bool   // no project path maps to it: To is in the kept folder
+	Host     string // with Conflict: the host file that changed too, kept as it is ("" when none)
 }
 
-// Event is the rescue event of the file, with its host path relative to
-// the project directory dir.
+// Event is the rescue event of the file, with host paths relative to the
+// project directory dir.
 func (r Rescued) Event(dir string) event.Event {
-	to, err := filepath.Rel(dir, r.To)
-	if err != nil {
-		to = r.To // not under the project: say where it went
+	e := event.Event{Kind: event.Rescue, From: r.From, To: relTo(dir, r.To), Conflict: r.Conflict}
+	if r.Conflict && r.Host != "" {
+		e.File = relTo(dir, r.Host)
 	}
-	return event.Event{Kind: event.Rescue, From: r.From, To: to, Conflict: r.Conflict}
+	if r.Kept {
+		e.Reason = "kept"
+	}
+	return e
 }
 
-// Rescue copies out of a container, before it is removed, every file the
-// user made or changed in it (GET /containers/{id}/changes) under the synced
-// destinations and Jupyter's notebook directory: notebooks saved from
-// Jupyter, outputs. tfdev's own syncs (known from the ledger) are skipped.
-// A file goes back to where the sync rules map it on the host unless that
-// would overwrite a host file that changed too; then it goes to the rescue
-// folder, and Conflict says so. Files no rule maps go to the rescue folder.
+func relTo(dir, p string) string {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return p // not under the project: say where it went
+	}
+	return filepath.ToSlash(rel)
+}
+
+// RescueRoots are the container folders whose files the user may make or
+// change: the sync destinations, the container's working directory and the
+// folder its Jupyter serves.
+func RescueRoots(rules watcher.Rules, c *Container) []string {
+	roots := SyncRoots(rules)
+	for _, d := range []string{c.Workdir, c.ServedDir} {
+		if d != "" && d != "/" && !slicesContains(roots, path.Clean(d)) {
+			roots = append(roots, path.Clean(d))
+		}
+	}
+	return roots
+}
+
+func slicesContains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Rescue brings home what the user made or changed in a container under
+// its rescue roots (RescueRoots): notebooks saved from Jupyter, outputs.
+// For a running container discovery is one exec (files newer than tfdev's
+// start marker, hashed in the container) and the content one tar stream;
+// for a stopped one, the Engine's list of changes and one copy per file.
+// tfdev's own syncs, known from the ledger, are skipped. Each file goes
+// where the sync rules map it on the host, unless the host's copy changed
+// too (a conflict: the container's goes to the conflicts folder); a file
+// no rule maps goes to the kept folder.
 func (e *Engine) Rescue(ctx context.Context, c *Container, hostDir string, rules watcher.Rules, ledger *Ledger) ([]Rescued, error) {
+	roots := RescueRoots(rules, c)
+	if running, err := e.running(ctx, c.ID); err == nil && running {
+		sums, err := e.changedSince(ctx, c.ID, roots)
+		if err != nil {
+			return nil, err
+		}
+		return e.PullHome(ctx, c.ID, hostDir, rules, sums, ledger)
+	}
+	return e.rescueStopped(ctx, c, hostDir, rules, roots, ledger)
+}
+
+// startMarker is the file tfdev touches in a container it starts: files
+// newer than it were written while the container ran.
+const startMarker = "/tmp/.tfdev-started"
+
+// changedSince hashes, in one exec, the regular files under roots that
+// are newer than the start marker (every file when there is none).
+func (e *Engine) changedSince(ctx context.Context, id string, roots []string) (map[string]string, error) {
+	script := `m=` + startMarker + `; newer=""; [ -e "$m" ] && newer="-newer $m"
+for r in "$@"; do [ -d "$r" ] && find "$r" -type f $newer ! -path "*/.ipynb_checkpoints/*" -exec sha256sum {} +; done; exit 0`
+	out, err := e.ExecOK(ctx, id, append([]string{"sh", "-c", script, "sh"}, roots...)...)
+	if err != nil {
+		return nil, fmt.Errorf("listing what changed in the container: %w", err)
+	}
+	return parseSHA256Sum(out), nil
+}
+
+// PullHome brings the container files whose hashes are given home, in one
+// tar stream, skipping those the ledger says both sides already agree on.
+func (e *Engine) PullHome(ctx context.Context, id, hostDir string, rules watcher.Rules, sums map[string]string, ledger *Ledger) ([]Rescued, error) {
+	var paths []string
+	for p, sum := range sums {
+		if agreed, ok := ledger.Get(p); (ok && agreed == sum) || junk(p) {
+			continue
+		}
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var out []Rescued
+	h := homing{dir: hostDir, rules: rules, ledger: ledger, stamp: time.Now().Format("20060102-150405")}
+	var errs []error
+	err := e.fetch(ctx, id, paths, func(p string, hdr *tar.Header, r io.Reader) error {
+		res, err := h.home(p, r, fileMode(hdr))
+		if err != nil {
+			errs = append(errs, err) // this file stays in the container; the others still come
+			return nil
+		}
+		if res != nil {
+			out = append(out, *res)
+		}
+		return nil
+	})
+	return out, errors.Join(append(errs, err)...)
+}
+
+func (e *Engine) rescueStopped(ctx context.Context, c *Container, hostDir string, rules watcher.Rules, roots []string, ledger *Ledger) ([]Rescued, error) {
 	diff, err := e.api.ContainerDiff(ctx, c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reading what changed in %s: %w", c.Name, err)
-	}
-	roots := SyncRoots(rules)
-	if c.Workdir != "" && c.Workdir != "/" {
-		roots = append(roots, path.Clean(c.Workdir))
 	}
 	var candidates []string
 	for _, ch := range diff {
@@ -62,10 +157,10 @@ func (e *Engine) Rescue(ctx context.Context, c *Container, hostDir string, rules
 		candidates = append(candidates, ch.Path)
 	}
 	sort.Strings(candidates)
-	stamp := time.Now().Format("20060102-150405")
+	h := homing{dir: hostDir, rules: rules, ledger: ledger, stamp: time.Now().Format("20060102-150405")}
 	var out []Rescued
 	for _, p := range candidates {
-		r, err := e.rescueOne(ctx, c.ID, p, hostDir, rules, ledger, stamp)
+		r, err := e.rescueOne(ctx, c.ID, p, &h)
 		if err != nil {
 			return out, err
 		}
@@ -79,11 +174,11 @@ func (e *Engine) Rescue(ctx context.Context, c *Container, hostDir string, rules
 // junk is what Jupyter and Python leave that nobody wants back.
 func junk(p string) bool {
 	for _, part := range strings.Split(p, "/") {
-		if part == ".ipynb_checkpoints" || part == "__pycache__" {
+		if part == ".ipynb_checkpoints" || part == "__pycache__" || strings.HasPrefix(part, ".~") {
 			return true
 		}
 	}
-	return strings.HasSuffix(p, ".pyc")
+	return strings.HasSuffix(p, ".pyc") || strings.HasPrefix(p, "/tmp/.tfdev")
 }
 
 func under(p string, roots []string) bool {
@@ -95,7 +190,7 @@ func under(p string, roots []string) bool {
 	return false
 }
 
-func (e *Engine) rescueOne(ctx context.Context, id, p, hostDir string, rules watcher.Rules, ledger *Ledger, stamp string) (*Rescued, error) {
+func (e *Engine) rescueOne(ctx context.Context, id, p string, h *homing) (*Rescued, error) {
 	rc, _, err := e.api.CopyFromContainer(ctx, id, p)
 	if err != nil {
 		return nil, nil // gone already, or not readable: nothing to save
@@ -106,84 +201,97 @@ func (e *Engine) rescueOne(ctx context.Context, id, p, hostDir string, rules wat
 	if err != nil || hdr.Typeflag != tar.TypeReg {
 		return nil, nil // directories come file by file; links and devices are not work
 	}
-	tmp, err := os.CreateTemp("", "tfdev-rescue-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	_, sum, err := copyHashed(tmp, tr, -1)
-	if err != nil {
-		return nil, fmt.Errorf("copying %s out of the container: %w", p, err)
-	}
-	if own, ok := ledger.Get(p); ok && own == sum {
-		return nil, nil // tfdev's own sync
-	}
-
-	rel, mapped := watcher.HostPath(p, rules)
-	target := filepath.Join(hostDir, RescueDir, stamp, filepath.FromSlash(strings.TrimPrefix(p, "/")))
-	conflict := false
-	if mapped {
-		hostPath := filepath.Join(hostDir, filepath.FromSlash(rel))
-		hostSum, err := FileSHA256(hostPath)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			target = hostPath // new in the container: it goes home
-		case err != nil:
-			conflict = true
-		case hostSum == sum:
-			return nil, nil // same content on both sides
-		default:
-			// Overwrite the host only when it still holds what tfdev last
-			// synced there: then the container's copy is the newer edit.
-			if own, ok := ledger.Get(p); ok && own == hostSum {
-				target = hostPath
-			} else {
-				conflict = true
-			}
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return nil, err
-	}
-	mode := os.FileMode(hdr.Mode).Perm()
-	if mode == 0 {
-		mode = 0o644
-	}
-	if err := copyTo(tmp, target, mode); err != nil {
-		return nil, fmt.Errorf("rescuing %s: %w", p, err)
-	}
-	return &Rescued{From: p, To: target, Conflict: conflict || !mapped}, nil
+	return h.home(p, tr, fileMode(hdr))
 }
 
-// copyTo writes the temp file's content to target through a rename, so
-// the watcher sees one complete file.
-func copyTo(tmp *os.File, target string, mode os.FileMode) error {
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return err
+// homing decides where files from the container go on the host, and puts
+// them there.
+type homing struct {
+	dir    string
+	rules  watcher.Rules
+	ledger *Ledger
+	stamp  string
+}
+
+// home streams one container file to a temporary file on the host (flat
+// memory whatever its size), then moves it where it belongs. It returns
+// nil when nothing had to move (tfdev's own sync, the same content on both
+// sides).
+func (h *homing) home(p string, r io.Reader, mode os.FileMode) (*Rescued, error) {
+	// Staged under .tfdev, which never triggers anything, on the project's
+	// own file system, so that the final move is a rename.
+	stage := filepath.Join(h.dir, tmpDir)
+	if err := os.MkdirAll(stage, 0o755); err != nil {
+		return nil, fmt.Errorf("bringing %s home: %w (it stays in the container)", p, err)
 	}
-	out, err := os.CreateTemp(filepath.Dir(target), ".tfdev-rescue-*")
+	tmp, err := os.MkdirTemp(stage, "home-")
 	if err != nil {
+		return nil, fmt.Errorf("bringing %s home: %w (it stays in the container)", p, err)
+	}
+	defer os.RemoveAll(tmp)
+	staged := filepath.Join(tmp, "f")
+	sum, err := writeFileAtomic(staged, r, mode)
+	if err != nil {
+		return nil, fmt.Errorf("bringing %s home: %w (it stays in the container)", p, err)
+	}
+	if agreed, ok := h.ledger.Get(p); ok && agreed == sum {
+		return nil, nil // tfdev's own sync
+	}
+	res := Rescued{From: p}
+	rel, mapped := watcher.HostPath(p, h.rules)
+	if !mapped {
+		res.To, res.Kept = filepath.Join(h.dir, KeptDir, filepath.FromSlash(strings.TrimPrefix(p, "/"))), true
+	} else {
+		res.To = filepath.Join(h.dir, filepath.FromSlash(rel))
+		switch h.hostSide(p, res.To, sum) {
+		case sideSame:
+			h.ledger.set(p, sum)
+			return nil, nil
+		case sideConflict:
+			res.Conflict, res.Host = true, res.To
+			res.To = filepath.Join(h.dir, ConflictDir, h.stamp, filepath.FromSlash(rel))
+		}
+	}
+	if err := moveInto(staged, res.To); err != nil {
+		return nil, fmt.Errorf("bringing %s home to %s: %w (it stays in the container)", p, relTo(h.dir, res.To), err)
+	}
+	h.ledger.set(p, sum)
+	return &res, nil
+}
+
+type side int
+
+const (
+	sideWrite    side = iota // the host has no copy, or the one both agreed on: the container's goes there
+	sideSame                 // the host already has this content
+	sideConflict             // the host's copy changed too (or a folder stands there): keep both
+)
+
+func (h *homing) hostSide(p, target, sum string) side {
+	fi, err := os.Lstat(target)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return sideWrite
+	case err != nil || !fi.Mode().IsRegular():
+		return sideConflict // a folder, a link, something unreadable: never replaced
+	}
+	hostSum, err := FileSHA256(target)
+	switch {
+	case err != nil:
+		return sideConflict
+	case hostSum == sum:
+		return sideSame
+	}
+	if agreed, ok := h.ledger.Get(p); ok && agreed == hostSum {
+		return sideWrite // the host still holds what both agreed on: the container's is the newer edit
+	}
+	return sideConflict
+}
+
+// moveInto renames a staged file to target, making its folder.
+func moveInto(staged, target string) error {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return err
 	}
-	// On failure the half-written temp file goes; the error that stopped
-	// the copy is the one to report.
-	drop := func(err error) error {
-		_ = out.Close()
-		_ = os.Remove(out.Name())
-		return err
-	}
-	if _, err := io.Copy(out, tmp); err != nil {
-		return drop(err)
-	}
-	if err := out.Chmod(mode); err != nil {
-		return drop(err)
-	}
-	if err := out.Close(); err != nil {
-		return drop(err)
-	}
-	if err := os.Rename(out.Name(), target); err != nil {
-		return drop(err)
-	}
-	return nil
+	return os.Rename(staged, target)
 }

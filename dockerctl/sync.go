@@ -28,6 +28,12 @@ type SyncResult struct {
 	Removed  int   // paths removed in the container
 	Duration time.Duration
 	Errors   []PathError // paths that could not be synced; the rest were
+	// Conflicts are destinations the container changed since the last
+	// agreement: left as they are there, their copies saved on the host.
+	Conflicts []Rescued
+	// Pulled are files a reconcile brought home: only the container had
+	// changed them.
+	Pulled []Rescued
 }
 
 // PathError is one path that could not be synced.
@@ -73,68 +79,152 @@ func (l *Ledger) Get(p string) (string, bool) {
 	return s, ok
 }
 
-// Sync applies a batch's sync items to a running container: every removal
-// in one `rm -rf --` exec, then every file, directory and symlink in one tar
-// through CopyToContainer (PUT /containers/{id}/archive at "/"). The host
-// path's state at sync time wins: a file that vanished since its event is
-// removed. Files are streamed, never read whole into memory.
+// Sync applies a batch's sync items to a running container. The host
+// path's state at sync time wins over the event: a file that vanished since
+// is removed. But nothing the user made in the container is lost: the
+// guard first reads the container's state at every destination, and one
+// the container changed since host and container last agreed (the ledger)
+// is a conflict, left as it is in the container, its copy saved on the
+// host under .tfdev/conflicts and reported in Conflicts. Then removals go
+// in one round trip and every file, directory and symlink in one tar,
+// through the container's agent or CopyToContainer. Files are streamed,
+// never read whole into memory. With a nil ledger nothing is guarded: the
+// host wins.
 func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.SyncItem, ledger *Ledger) (SyncResult, error) {
 	start := time.Now()
 	var res SyncResult
-	var writes []watcher.SyncItem
-	var removes []string
-	var size int64 // of what writes will send, as Lstat saw it
-	for _, it := range items {
-		if !safeDest(it.Dest) {
-			res.Errors = append(res.Errors, PathError{it.Path, fmt.Errorf("refusing to sync to %q", it.Dest)})
-			continue
-		}
-		full := filepath.Join(hostDir, filepath.FromSlash(it.Path))
-		fi, err := os.Lstat(full)
-		if errors.Is(err, fs.ErrNotExist) {
-			removes = append(removes, it.Dest)
-			continue
-		}
-		if err == nil {
-			if unchanged(full, fi, path.Clean(it.Dest), ledger) {
-				continue // the container already holds this content: an editor's touch, our own rescue
-			}
-			size += fi.Size()
-		}
-		writes = append(writes, it)
-	}
-	sort.Strings(removes)
-	if len(writes) == 0 && len(removes) == 0 {
+	sp := planSync(hostDir, items, ledger, &res)
+	if len(sp.writes) == 0 && len(sp.removes) == 0 {
 		res.Duration = time.Since(start)
 		return res, nil
 	}
 	// Resolve --chown names first: during an upload the Engine holds the
 	// container, so an exec then would wait forever.
 	owners := &ownerCache{e: e, id: id, m: map[string][2]int{}}
-	for _, it := range writes {
+	for _, it := range sp.writes {
 		if it.Rule != nil && it.Rule.Chown != "" {
 			if _, _, err := owners.resolve(it.Rule.Chown); err != nil {
 				return res, err
 			}
 		}
 	}
+	if ledger != nil { // no ledger, no agreement to keep: the host wins
+		if err := e.guard(ctx, id, hostDir, &sp, ledger, &res); err != nil {
+			return res, err
+		}
+	}
 	resolved := &ownerCache{m: owners.m} // no Engine: no exec while writing the tar
-	before := res.Errors
-	if len(writes) <= agentBatchFiles && size <= agentBatchLimit {
+	before := res
+	if len(sp.writes) <= agentBatchFiles && sp.size <= agentBatchLimit {
 		if a := e.agentFor(ctx, id); a != nil {
-			if err := e.syncViaAgent(ctx, a, hostDir, writes, removes, resolved, ledger, &res); err == nil {
+			if err := e.syncViaAgent(ctx, a, id, hostDir, sp.writes, sp.removes, resolved, ledger, &res); err == nil {
 				res.Duration = time.Since(start)
 				return res, nil
 			}
 			e.dropAgent(id) // fall back to the archive API below, from scratch
-			res = SyncResult{Errors: before}
+			res = before
 		}
 	}
-	if err := e.syncViaArchive(ctx, id, hostDir, writes, removes, resolved, ledger, &res); err != nil {
+	if err := e.syncViaArchive(ctx, id, hostDir, sp.writes, sp.removes, resolved, ledger, &res); err != nil {
 		return res, err
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// syncPlan is a batch split into what to write and what to remove.
+type syncPlan struct {
+	writes  []watcher.SyncItem
+	removes []string
+	size    int64             // of what writes will send, as Lstat saw it
+	sums    map[string]string // host content of small regular files, by destination
+	files   map[string]bool   // destinations that are regular files on the host
+	rels    map[string]string // destination -> host path (context-relative)
+}
+
+func planSync(hostDir string, items []watcher.SyncItem, ledger *Ledger, res *SyncResult) syncPlan {
+	sp := syncPlan{sums: map[string]string{}, files: map[string]bool{}, rels: map[string]string{}}
+	for _, it := range items {
+		if !safeDest(it.Dest) {
+			res.Errors = append(res.Errors, PathError{it.Path, fmt.Errorf("refusing to sync to %q", it.Dest)})
+			continue
+		}
+		sp.rels[path.Clean(it.Dest)] = it.Path
+		full := filepath.Join(hostDir, filepath.FromSlash(it.Path))
+		fi, err := os.Lstat(full)
+		if errors.Is(err, fs.ErrNotExist) {
+			sp.removes = append(sp.removes, path.Clean(it.Dest))
+			continue
+		}
+		if err == nil && fi.Mode().IsRegular() {
+			dest := path.Clean(it.Dest)
+			sp.files[dest] = true
+			if fi.Size() <= unchangedLimit {
+				if sum, err := FileSHA256(full); err == nil {
+					if want, ok := ledger.Get(dest); ok && want == sum {
+						continue // the container already holds this content: an editor's touch, our own rescue
+					}
+					sp.sums[dest] = sum
+				}
+			}
+			sp.size += fi.Size()
+		}
+		sp.writes = append(sp.writes, it)
+	}
+	sort.Strings(sp.removes)
+	return sp
+}
+
+// guard drops from the plan every destination the container changed since
+// the last agreement, saving the container's copy on the host.
+func (e *Engine) guard(ctx context.Context, id, hostDir string, sp *syncPlan, ledger *Ledger, res *SyncResult) error {
+	var dests []string
+	for _, it := range sp.writes {
+		if d := path.Clean(it.Dest); sp.files[d] {
+			dests = append(dests, d)
+		}
+	}
+	state, err := e.containerState(ctx, id, append(dests, sp.removes...))
+	if err != nil {
+		return err
+	}
+	var conflicts []string
+	writes := sp.writes[:0]
+	for _, it := range sp.writes {
+		d := path.Clean(it.Dest)
+		agreed, ok := ledger.Get(d)
+		v := guardWrite
+		if sp.files[d] {
+			v = guardOne(state[d], sp.sums[d], agreed, ok)
+		}
+		switch v {
+		case guardSame:
+			ledger.set(d, state[d])
+		case guardConflict:
+			conflicts = append(conflicts, d)
+		default:
+			writes = append(writes, it)
+		}
+	}
+	sp.writes = writes
+	removes := sp.removes[:0]
+	for _, d := range sp.removes {
+		agreed, ok := ledger.Get(d)
+		got := state[d]
+		switch {
+		case got == "", got == dirState, ok && got == agreed:
+			removes = append(removes, d)
+		default:
+			conflicts = append(conflicts, d) // changed in the container: not deleted
+		}
+	}
+	sp.removes = removes
+	if len(conflicts) == 0 {
+		return nil
+	}
+	saved, err := e.saveConflicts(ctx, id, hostDir, conflicts, sp.rels, ledger)
+	res.Conflicts = append(res.Conflicts, saved...)
+	return err
 }
 
 // Batches up to these sizes go through the agent, built in memory; larger
@@ -146,9 +236,9 @@ const (
 )
 
 // syncViaAgent removes and writes through the container's agent.
-func (e *Engine) syncViaAgent(ctx context.Context, a *agent, hostDir string, writes []watcher.SyncItem, removes []string, owners *ownerCache, ledger *Ledger, res *SyncResult) error {
+func (e *Engine) syncViaAgent(ctx context.Context, a *agent, id, hostDir string, writes []watcher.SyncItem, removes []string, owners *ownerCache, ledger *Ledger, res *SyncResult) error {
 	if len(removes) > 0 {
-		if err := a.roundTrip('r', []byte(strings.Join(removes, "\x00")+"\x00")); err != nil {
+		if _, err := a.roundTrip('r', nulList(deepestFirst(removes))); err != nil {
 			return err
 		}
 		res.Removed = len(removes)
@@ -165,15 +255,10 @@ func (e *Engine) syncViaAgent(ctx context.Context, a *agent, hostDir string, wri
 		return err
 	}
 	e.uploads.Add(1)
-	if err := a.roundTrip('x', buf.Bytes()); err != nil {
+	if _, err := a.roundTrip('x', buf.Bytes()); err != nil {
 		return err
 	}
-	if len(tw.removed) > 0 {
-		if err := a.roundTrip('r', []byte(strings.Join(tw.removed, "\x00")+"\x00")); err != nil {
-			return err
-		}
-	}
-	res.Files, res.Bytes, res.Removed = tw.files, tw.bytes, res.Removed+len(tw.removed)
+	res.Files, res.Bytes = tw.files, tw.bytes
 	res.Errors = append(res.Errors, tw.errs...)
 	return nil
 }
@@ -182,8 +267,8 @@ func (e *Engine) syncViaAgent(ctx context.Context, a *agent, hostDir string, wri
 // through CopyToContainer (PUT /containers/{id}/archive).
 func (e *Engine) syncViaArchive(ctx context.Context, id, hostDir string, writes []watcher.SyncItem, removes []string, owners *ownerCache, ledger *Ledger, res *SyncResult) error {
 	if len(removes) > 0 {
-		if _, err := e.ExecOK(ctx, id, append([]string{"rm", "-rf", "--"}, removes...)...); err != nil {
-			return fmt.Errorf("removing %d paths in the container: %w", len(removes), err)
+		if err := e.removeSafely(ctx, id, removes); err != nil {
+			return err
 		}
 		res.Removed = len(removes)
 		for _, r := range removes {
@@ -206,33 +291,12 @@ func (e *Engine) syncViaArchive(ctx context.Context, id, hostDir string, writes 
 	}
 	res.Files, res.Bytes = tw.files, tw.bytes
 	res.Errors = append(res.Errors, tw.errs...)
-	res.Removed += len(tw.removed)
-	if len(tw.removed) > 0 {
-		if _, err := e.ExecOK(ctx, id, append([]string{"rm", "-rf", "--"}, tw.removed...)...); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
 // unchangedLimit bounds the files Sync hashes before sending: above it,
 // hashing would cost about what sending does.
 const unchangedLimit = 1 << 20
-
-// unchanged reports whether a small regular file's content is what the
-// ledger says tfdev last put at dest, so that sending it again would only
-// replace the file under a reader (Jupyter, a running script) for nothing.
-func unchanged(full string, fi fs.FileInfo, dest string, ledger *Ledger) bool {
-	if !fi.Mode().IsRegular() || fi.Size() > unchangedLimit {
-		return false
-	}
-	want, ok := ledger.Get(dest)
-	if !ok {
-		return false
-	}
-	got, err := FileSHA256(full)
-	return err == nil && got == want
-}
 
 // safeDest refuses destinations that a bad rule could aim at the root.
 func safeDest(d string) bool {
@@ -241,10 +305,9 @@ func safeDest(d string) bool {
 }
 
 type tarStats struct {
-	files   int
-	bytes   int64
-	errs    []PathError
-	removed []string // vanished between the first look and the tar
+	files int
+	bytes int64
+	errs  []PathError
 }
 
 func writeSyncTar(ctx context.Context, w io.Writer, hostDir string, items []watcher.SyncItem, owners *ownerCache, ledger *Ledger, st *tarStats) error {
@@ -256,8 +319,8 @@ func writeSyncTar(ctx context.Context, w io.Writer, hostDir string, items []watc
 		err := addSyncEntry(tw, hostDir, it, owners, ledger, st)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			st.removed = append(st.removed, it.Dest)
-			ledger.set(it.Dest, "")
+			// Vanished since the first look: its removal event follows,
+			// and the guard decides about it then.
 		case errors.Is(err, errTarBroken):
 			return err
 		case err != nil:

@@ -97,14 +97,18 @@ func TestSyncIntoARunningContainer(t *testing.T) {
 		t.Errorf("ledger %q", h)
 	}
 
-	// A rename and a delete.
+	// A rename and a delete of a folder (the watcher reports every path
+	// it knew under it). A file the container made in that folder stays,
+	// and so does the folder around it.
+	sh(t, id, "echo mine > /app/a/b/made-here.txt")
 	os.Rename(filepath.Join(dir, "old.py"), filepath.Join(dir, "new.py"))
 	os.RemoveAll(filepath.Join(dir, "a"))
-	res = sync(item("old.py", watcher.Removed), item("new.py", watcher.Changed), item("a", watcher.Removed))
-	if res.Removed != 2 || res.Files != 1 {
+	res = sync(item("old.py", watcher.Removed), item("new.py", watcher.Changed), item("a/b/c/deep.py", watcher.Removed),
+		item("a/b/c", watcher.Removed), item("a/b", watcher.Removed), item("a", watcher.Removed))
+	if res.Removed != 5 || res.Files != 1 {
 		t.Errorf("rename result %+v", res)
 	}
-	if got := sh(t, id, "ls /app/old.py /app/a 2>&1 | wc -l; cat /app/new.py"); got != "2\nold" {
+	if got := sh(t, id, "ls /app/old.py /app/a/b/c 2>&1 | wc -l; cat /app/new.py /app/a/b/made-here.txt"); got != "2\nold\nmine" {
 		t.Errorf("after rename %q", got)
 	}
 
@@ -307,5 +311,60 @@ func TestSyncSkipsUnchangedContent(t *testing.T) {
 	writeFile(t, dir, "nb.ipynb", "{\"changed\": true}\n")
 	if res, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("nb.ipynb", watcher.Changed)}, ledger); err != nil || res.Files != 1 {
 		t.Errorf("changed content: %+v %v", res, err)
+	}
+}
+
+// The container changed a file, then the host did too (a git pull after a
+// save in Jupyter): neither is overwritten, the container's copy comes home
+// to the conflicts folder, and the user's next save goes in. A folder the
+// container made where the host now has a file is a conflict too.
+func TestSyncNeverOverwritesTheContainersEdits(t *testing.T) {
+	requireEngine(t)
+	ctx := context.Background()
+	id := runBusybox(t)
+	dir := t.TempDir()
+	ledger := NewLedger()
+	item := func(p string) watcher.SyncItem {
+		return watcher.SyncItem{Change: watcher.Change{Path: p}, Dest: "/app/" + p}
+	}
+	writeFile(t, dir, "notebooks/explore.ipynb", "v1\n")
+	if _, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("notebooks/explore.ipynb")}, ledger); err != nil {
+		t.Fatal(err)
+	}
+	sh(t, id, "echo saved-in-jupyter > /app/notebooks/explore.ipynb; mkdir -p /app/out/run1; echo weights > /app/out/run1/w.bin")
+	writeFile(t, dir, "notebooks/explore.ipynb", "from git\n")
+	writeFile(t, dir, "out/run1", "a file where the container has a folder\n")
+	res, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("notebooks/explore.ipynb"), item("out/run1")}, ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Files != 0 || len(res.Conflicts) != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	if got := sh(t, id, "cat /app/notebooks/explore.ipynb /app/out/run1/w.bin"); got != "saved-in-jupyter\nweights" {
+		t.Errorf("the container's files were overwritten: %q", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "notebooks/explore.ipynb")); string(b) != "from git\n" {
+		t.Errorf("the host's file was overwritten: %q", b)
+	}
+	for _, c := range res.Conflicts {
+		if c.From != "/app/notebooks/explore.ipynb" {
+			continue
+		}
+		if b, _ := os.ReadFile(c.To); string(b) != "saved-in-jupyter\n" || c.Host != filepath.Join(dir, "notebooks/explore.ipynb") {
+			t.Errorf("conflict copy %+v holds %q", c, b)
+		}
+		if e := c.Event(dir); !strings.Contains(e.Plain(), "conflict: notebooks/explore.ipynb changed on the host") {
+			t.Errorf("the event says %q", e.Plain())
+		}
+	}
+	// The merge, saved on the host, goes in.
+	writeFile(t, dir, "notebooks/explore.ipynb", "merged\n")
+	res, err = testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("notebooks/explore.ipynb")}, ledger)
+	if err != nil || res.Files != 1 || len(res.Conflicts) != 0 {
+		t.Fatalf("the merge: %+v %v", res, err)
+	}
+	if got := sh(t, id, "cat /app/notebooks/explore.ipynb"); got != "merged" {
+		t.Errorf("after the merge: %q", got)
 	}
 }

@@ -104,11 +104,16 @@ var texts = map[Kind]func(Event) string{
 		return s
 	},
 	Rescue: func(e Event) string {
-		s := fmt.Sprintf("rescued %s -> %s", e.From, e.To)
-		if e.Conflict {
-			s += " (the host file changed too: compare and merge by hand)"
+		switch {
+		case e.Conflict && e.File != "":
+			return fmt.Sprintf("conflict: %s changed on the host and %s in the container; both kept: %s as it is, the container's copy at %s. Merge them into %s and save it; tfdev sends that",
+				e.File, e.From, e.File, e.To, e.File)
+		case e.Conflict:
+			return fmt.Sprintf("conflict: %s changed in the container where the host has a folder or an unreadable file; the container's copy is at %s", e.From, e.To)
+		case e.Reason == "kept":
+			return fmt.Sprintf("kept %s -> %s (no project path maps to it; tfdev puts it back into every new container)", e.From, e.To)
 		}
-		return s
+		return fmt.Sprintf("rescued %s -> %s", e.From, e.To)
 	},
 	EngineLost: func(e Event) string { return fmt.Sprintf("engine lost at %s: %s; retrying", e.Engine, e.Message) },
 	EngineBack: func(e Event) string { return fmt.Sprintf("engine back at %s: %s", e.Engine, e.Message) },
