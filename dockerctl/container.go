@@ -207,6 +207,7 @@ func (e *Engine) refresh(ctx context.Context, c *Container) error {
 	c.Name = strings.TrimPrefix(insp.Name, "/")
 	if insp.Config != nil {
 		c.Workdir = insp.Config.WorkingDir
+		c.ServedDir = servedDirFromArgs(append(append([]string(nil), insp.Config.Entrypoint...), insp.Config.Cmd...))
 		for _, kv := range insp.Config.Env {
 			if v, ok := strings.CutPrefix(kv, "JUPYTER_TOKEN="); ok {
 				c.Token = v

@@ -54,10 +54,19 @@ type (
 		c       *Container
 		built   *BuildResult // the last build, nil when none finished
 	}
-	effWaitReady  struct{ c *Container } // probe Jupyter until it answers; an inHealth follows
-	effSeedLedger struct {               // the ledger learns what the image holds
-		res   *BuildResult
-		rules watcher.Rules
+	effWaitReady struct{ c *Container } // probe Jupyter until it answers; an inHealth follows
+	effWatch     struct {               // watch what is written in the container; inContainerChanged follow
+		project *dockerfile.Project
+		c       *Container
+	}
+	effPull struct { // bring these container files home; an inPulled follows
+		project *dockerfile.Project
+		c       *Container
+		sums    map[string]string
+	}
+	effKeep struct { // leave the container running (--keep), its ledger recorded
+		project *dockerfile.Project
+		c       *Container
 	}
 	effWriteState struct { // record the build and container for tfdev status
 		project *dockerfile.Project
@@ -84,7 +93,9 @@ func (effReplace) isEffect()    {}
 func (effRestart) isEffect()    {}
 func (effRecover) isEffect()    {}
 func (effWaitReady) isEffect()  {}
-func (effSeedLedger) isEffect() {}
+func (effWatch) isEffect()      {}
+func (effPull) isEffect()       {}
+func (effKeep) isEffect()       {}
 func (effWriteState) isEffect() {}
 func (effUntagImage) isEffect() {}
 func (effShutdown) isEffect()   {}

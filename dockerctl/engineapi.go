@@ -36,9 +36,25 @@ type engine interface {
 	Sync(ctx context.Context, id, hostDir string, items []watcher.SyncItem, ledger *Ledger) (SyncResult, error)
 	Reconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (SyncResult, error)
 	Rescue(ctx context.Context, c *Container, hostDir string, rules watcher.Rules, ledger *Ledger) ([]Rescued, error)
+	PullHome(ctx context.Context, id, hostDir string, rules watcher.Rules, sums map[string]string, ledger *Ledger) ([]Rescued, error)
+	Prepare(ctx context.Context, id, hostDir string, ledger *Ledger) error
+	ServedDir(ctx context.Context, c *Container) string
+	WatchContainer(ctx context.Context, id string, roots []string) (containerWatch, error)
 }
 
-var _ engine = (*Engine)(nil)
+var _ engine = engineAPI{}
+
+// engineAPI is *Engine as the session's engine: the same calls, with the
+// container watch as an interface.
+type engineAPI struct{ *Engine }
+
+func (e engineAPI) WatchContainer(ctx context.Context, id string, roots []string) (containerWatch, error) {
+	w, err := e.Engine.WatchContainer(ctx, id, roots)
+	if err != nil {
+		return nil, err // not a nil *ContainerWatch in an interface
+	}
+	return w, nil
+}
 
 // Addr is the Engine's address, e.g. unix:///var/run/docker.sock.
 func (e *Engine) Addr() string { return e.Host }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,13 +20,30 @@ const shutdownTimeout = 60 * time.Second
 // that finish quickly return their result as inputs; a build runs in the
 // background and posts its result to async.
 type executor struct {
-	eng    engine
-	o      SessionOptions
-	gpu    GPUSupport
-	ledger *Ledger
-	emit   func(event.Event)
-	async  chan<- input
-	builds sync.WaitGroup
+	eng     engine
+	o       SessionOptions
+	gpu     GPUSupport
+	emit    func(event.Event)
+	async   chan<- input
+	builds  sync.WaitGroup
+	ledgers map[string]*Ledger        // per container: what host and container agree on
+	watches map[string]containerWatch // per container: what is written in it
+	watchWG sync.WaitGroup
+}
+
+func newExecutor(eng engine, o SessionOptions, gpu GPUSupport, emit func(event.Event), async chan<- input) *executor {
+	return &executor{eng: eng, o: o, gpu: gpu, emit: emit, async: async, ledgers: map[string]*Ledger{}, watches: map[string]containerWatch{}}
+}
+
+// ledgerOf is the container's ledger, empty for a container tfdev knows
+// nothing of.
+func (x *executor) ledgerOf(id string) *Ledger {
+	l, ok := x.ledgers[id]
+	if !ok {
+		l = NewLedger()
+		x.ledgers[id] = l
+	}
+	return l
 }
 
 // Apply carries out one effect and returns what it learned as inputs.
@@ -36,11 +54,16 @@ func (x *executor) Apply(ctx context.Context, e effect) []input {
 	case effBuild:
 		x.startBuild(ctx, e)
 	case effSync:
-		res, err := x.eng.Sync(ctx, e.c.ID, e.project.Dir, e.items, x.ledger)
+		res, err := x.eng.Sync(ctx, e.c.ID, e.project.Dir, e.items, x.ledgerOf(e.c.ID))
 		return []input{inSynced{res: res, err: err, paths: e.paths, line: e.line}}
 	case effReconcile:
-		res, err := x.eng.Reconcile(ctx, e.c.ID, e.project.Dir, e.project.Rules, e.built, x.ledger)
+		res, err := x.eng.Reconcile(ctx, e.c.ID, e.project.Dir, e.project.Rules, e.built, x.ledgerOf(e.c.ID))
 		return []input{inSynced{res: res, err: err, why: e.why}}
+	case effWatch:
+		return x.watch(ctx, e.project, e.c)
+	case effPull:
+		rescued, err := x.eng.PullHome(ctx, e.c.ID, e.project.Dir, e.project.Rules, e.sums, x.ledgerOf(e.c.ID))
+		return []input{inPulled{rescued: rescued, err: err}}
 	case effStart:
 		return x.start(ctx, e.project, e.built)
 	case effReattach:
@@ -54,10 +77,12 @@ func (x *executor) Apply(ctx context.Context, e effect) []input {
 	case effWaitReady:
 		url, err := x.eng.WaitJupyter(ctx, e.c, x.o.ReadyTimeout)
 		return []input{inHealth{c: e.c, url: url, err: err}}
-	case effSeedLedger:
-		e.res.SeedLedger(x.ledger, e.rules)
 	case effWriteState:
-		if err := writeState(e.project.Dir, e.built, e.c); err != nil {
+		err := writeState(e.project.Dir, e.built, e.c)
+		if err == nil {
+			err = SaveLedger(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID))
+		}
+		if err != nil {
 			return []input{inFailed{fmt.Errorf("recording the session for tfdev status: %w", err)}}
 		}
 	case effUntagImage:
@@ -66,14 +91,23 @@ func (x *executor) Apply(ctx context.Context, e effect) []input {
 		_ = x.eng.RemoveImage(ctx, ImageRepo(e.project.Dir)+":"+event.ShortID(e.image), false)
 	case effShutdown:
 		return x.shutdown(e)
+	case effKeep:
+		return x.keep(e)
 	default:
 		panic(fmt.Sprintf("executor: unknown effect %T", e))
 	}
 	return nil
 }
 
-// wait waits for the builds under way: none outlives the session.
-func (x *executor) wait() { x.builds.Wait() }
+// wait ends the container watches and waits for the builds under way:
+// none outlives the session.
+func (x *executor) wait() {
+	for id := range x.watches {
+		x.unwatch(id)
+	}
+	x.watchWG.Wait()
+	x.builds.Wait()
+}
 
 func (x *executor) startBuild(ctx context.Context, e effBuild) {
 	x.builds.Add(1)
@@ -113,23 +147,36 @@ func (x *executor) runOptions(dir, image string) RunOptions {
 // start creates and starts a container of the built image, then brings its
 // files up to date: "ready" means up to date.
 func (x *executor) start(ctx context.Context, p *dockerfile.Project, built *BuildResult) []input {
-	c, err := x.eng.Create(ctx, x.runOptions(p.Dir, built.ImageID))
+	c, err := x.create(ctx, p, built, x.runOptions(p.Dir, built.ImageID))
 	if err != nil {
 		return []input{inStarted{err: err}}
 	}
 	if err := x.eng.Start(ctx, c); err != nil {
-		if rerr := x.eng.Remove(context.WithoutCancel(ctx), c.ID); rerr != nil {
-			err = fmt.Errorf("%w (and removing the container that did not start: %v)", err, rerr)
-		}
-		return []input{inStarted{err: err}}
+		return []input{inStarted{err: x.dropNext(ctx, c, err)}}
 	}
 	return x.reconciled(ctx, p, inStarted{c: c, how: "new"}, built.Context)
+}
+
+// create makes a container of the built image, with its ledger seeded from
+// the build (its files are the build's) and the kept files put back in.
+func (x *executor) create(ctx context.Context, p *dockerfile.Project, built *BuildResult, o RunOptions) (*Container, error) {
+	c, err := x.eng.Create(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	l := NewLedger()
+	built.SeedLedger(l, p.Rules)
+	if err := x.eng.Prepare(ctx, c.ID, p.Dir, l); err != nil {
+		return nil, x.dropNext(ctx, c, err)
+	}
+	x.ledgers[c.ID] = l
+	return c, nil
 }
 
 // reconciled brings the started container's files up to date and returns
 // the start's result with what the reconcile did.
 func (x *executor) reconciled(ctx context.Context, p *dockerfile.Project, st inStarted, built []string) []input {
-	res, err := x.eng.Reconcile(ctx, st.c.ID, p.Dir, p.Rules, built, x.ledger)
+	res, err := x.eng.Reconcile(ctx, st.c.ID, p.Dir, p.Rules, built, x.ledgerOf(st.c.ID))
 	st.synced = res
 	out := []input{st}
 	if err != nil {
@@ -139,7 +186,13 @@ func (x *executor) reconciled(ctx context.Context, p *dockerfile.Project, st inS
 }
 
 func (x *executor) reattach(ctx context.Context, e effReattach) []input {
-	rescued, err := x.eng.Rescue(ctx, e.c, e.project.Dir, e.project.Rules, x.ledger)
+	if _, ok := x.ledgers[e.c.ID]; !ok {
+		// No record of what this container and the host agreed on: the
+		// build's files are the best guess (an edit made on both sides
+		// while tfdev was away then looks like the host's alone).
+		e.built.SeedLedger(x.ledgerOf(e.c.ID), e.project.Rules)
+	}
+	rescued, err := x.eng.Rescue(ctx, e.c, e.project.Dir, e.project.Rules, x.ledgerOf(e.c.ID))
 	out := x.reconciled(ctx, e.project, inStarted{c: e.c, how: "reattached", rescued: rescued}, e.built.Context)
 	if err != nil {
 		out = append(out, inFailed{err})
@@ -171,16 +224,53 @@ func (x *executor) recover(ctx context.Context, e effRecover) []input {
 	case !c.Running:
 		return x.restart(ctx, e.project, c, built, "restarted after the Engine came back")
 	}
-	res, err := x.eng.Reconcile(ctx, c.ID, e.project.Dir, e.project.Rules, built, x.ledger)
+	res, err := x.eng.Reconcile(ctx, c.ID, e.project.Dir, e.project.Rules, built, x.ledgerOf(c.ID))
 	return []input{inSynced{res: res, err: err, why: "the Engine came back"}}
 }
 
+// shutdown brings home what the user made in the container while it still
+// runs (one round trip to its watcher, one tar stream), then stops it and
+// records the ledger for the next run.
 func (x *executor) shutdown(e effShutdown) []input {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
+	rescued, err := x.finalPull(ctx, e.project, e.c)
+	x.unwatch(e.c.ID)
 	stopErr := x.eng.Stop(ctx, e.c.ID)
-	rescued, err := x.eng.Rescue(ctx, e.c, e.project.Dir, e.project.Rules, x.ledger)
-	return []input{inStopped{c: e.c, rescued: rescued, err: errors.Join(stopErr, err)}}
+	saveErr := SaveLedger(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID))
+	if stopErr == nil {
+		stopErr = x.dropNextContainers(ctx, e.project.Dir, e.c.ID)
+	}
+	return []input{inStopped{c: e.c, rescued: rescued, err: errors.Join(err, stopErr, saveErr)}}
+}
+
+// keep records the ledger of a container left running (--keep), so that
+// the next run knows what it and the host agree on.
+func (x *executor) keep(e effKeep) []input {
+	x.unwatch(e.c.ID)
+	if err := SaveLedger(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID)); err != nil {
+		return []input{inFailed{fmt.Errorf("recording what the container holds: %w", err)}}
+	}
+	return nil
+}
+
+// dropNextContainers removes replacement containers ("-next") of the
+// project that a stop in the middle of a replacement may have left.
+func (x *executor) dropNextContainers(ctx context.Context, dir, keep string) error {
+	ids, err := x.eng.ProjectContainers(ctx, dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		if id == keep {
+			continue
+		}
+		if c, err := x.eng.Inspect(ctx, id); err == nil && strings.HasSuffix(c.Name, "-next") {
+			errs = append(errs, x.eng.Remove(ctx, id))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // adopt deals with the project's containers from an earlier run: a running
@@ -196,6 +286,16 @@ func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (inAdopted,
 	if out.running, err = x.eng.Find(ctx, p.Dir); err != nil {
 		return out, err
 	}
+	var saved *Ledger
+	if out.running != nil {
+		out.running.ServedDir = x.eng.ServedDir(ctx, out.running)
+		if saved, err = LoadLedger(p.Dir, out.running.ID); err != nil {
+			out.errs = append(out.errs, fmt.Errorf("reading what the container and the project last agreed on: %w", err))
+		}
+		if saved != nil {
+			x.ledgers[out.running.ID] = saved
+		}
+	}
 	for _, id := range ids {
 		if out.running != nil && id == out.running.ID {
 			continue
@@ -205,7 +305,11 @@ func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (inAdopted,
 			out.errs = append(out.errs, err)
 			continue
 		}
-		rescued, err := x.eng.Rescue(ctx, c, p.Dir, p.Rules, x.ledger)
+		l, err := LoadLedger(p.Dir, id)
+		if err != nil || l == nil {
+			l = NewLedger() // nothing known: every change in it is the user's
+		}
+		rescued, err := x.eng.Rescue(ctx, c, p.Dir, p.Rules, l)
 		out.rescued = append(out.rescued, rescued...)
 		if err != nil {
 			out.errs = append(out.errs, fmt.Errorf("%w; container %s is kept so nothing is lost", err, c.Name))

@@ -10,7 +10,7 @@ import (
 )
 
 func fakeExecutor(f *fakeEngine) *executor {
-	return &executor{eng: f, ledger: NewLedger(), emit: func(event.Event) {}}
+	return newExecutor(f, SessionOptions{}, GPUSupport{}, func(event.Event) {}, make(chan input, 16))
 }
 
 func started(t *testing.T, ins []input) inStarted {
@@ -24,15 +24,16 @@ func started(t *testing.T, ins []input) inStarted {
 	return inStarted{}
 }
 
-// The order of a replacement is the promise: the new container exists
-// before the old stops, the rescue runs on the stopped old one, and the
-// old is removed only once the new one answers.
+// The order of a replacement is the promise: what the user made comes home
+// from the old container while it runs, the new container exists (with the
+// kept files) before the old one stops, and the old is removed only once
+// the new one answers.
 func TestExecutorReplaceOrder(t *testing.T) {
 	f := newFakeEngine()
 	p := testProject(t, loopDockerfile)
 	old := &Container{ID: "old", Name: "tfdev-demo", HostPort: 8888, Token: "tok"}
 	st := started(t, fakeExecutor(f).Apply(context.Background(), effReplace{project: p, old: old, built: built("sha256:img2")}))
-	want := "Create c1; Stop old; Rescue old; Start c1; WaitJupyter c1; Remove old; Rename c1 tfdev-demo; Reconcile c1"
+	want := "Rescue old; Create c1; Prepare c1; Stop old; Start c1; WaitJupyter c1; Remove old; Rename c1 tfdev-demo; Reconcile c1"
 	if f.log() != want {
 		t.Fatalf("calls:\n got %s\nwant %s", f.log(), want)
 	}
@@ -46,11 +47,12 @@ func TestExecutorReplaceRestoresTheOld(t *testing.T) {
 		failing, calls, says string
 		stopped              bool
 	}{
-		{"Create", "Create c1", "creating", false},
-		{"Stop", "Create c1; Stop old; Remove c1", "stopping", false},
-		{"Rescue", "Create c1; Stop old; Rescue old; Remove c1; Resume old", "rescuing files from the old container", true},
-		{"Start", "Create c1; Stop old; Rescue old; Start c1; Remove c1; Resume old", "did not start, the old one serves again", true},
-		{"WaitJupyter", "Create c1; Stop old; Rescue old; Start c1; WaitJupyter c1; Remove c1; Resume old", "did not become ready, the old one serves again", true},
+		{"Rescue", "Rescue old", "bringing home the files of the old container, which keeps serving", false},
+		{"Create", "Rescue old; Create c1", "creating", false},
+		{"Prepare", "Rescue old; Create c1; Prepare c1; Remove c1", "putting the kept files", false},
+		{"Stop", "Rescue old; Create c1; Prepare c1; Stop old; Remove c1; WatchContainer old", "stopping", false},
+		{"Start", "Rescue old; Create c1; Prepare c1; Stop old; Start c1; Remove c1; Resume old; WatchContainer old", "did not start, the old one serves again", true},
+		{"WaitJupyter", "Rescue old; Create c1; Prepare c1; Stop old; Start c1; WaitJupyter c1; Remove c1; Resume old; WatchContainer old", "did not become ready, the old one serves again", true},
 	} {
 		t.Run(c.failing, func(t *testing.T) {
 			f := newFakeEngine()
@@ -78,7 +80,7 @@ func TestExecutorRecover(t *testing.T) {
 	}{
 		{"running", func(f *fakeEngine) { f.setRunning("c9", true) }, "Inspect c9; Reconcile c9"},
 		{"stopped", func(f *fakeEngine) { f.setRunning("c9", false) }, "Inspect c9; Resume c9; Reconcile c9"},
-		{"gone", func(*fakeEngine) {}, "Inspect c9; Create c1; Start c1; Reconcile c1"},
+		{"gone", func(*fakeEngine) {}, "Inspect c9; Create c1; Prepare c1; Start c1; Reconcile c1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeEngine()
@@ -95,7 +97,7 @@ func TestExecutorStartRemovesWhatDidNotStart(t *testing.T) {
 	f := newFakeEngine()
 	f.fail["Start"] = errors.New("port is already allocated twice")
 	st := started(t, fakeExecutor(f).Apply(context.Background(), effStart{project: testProject(t, loopDockerfile), built: built("sha256:img1")}))
-	if st.err == nil || f.log() != "Create c1; Start c1; Remove c1" {
+	if st.err == nil || f.log() != "Create c1; Prepare c1; Start c1; Remove c1" {
 		t.Errorf("calls %s, err %v", f.log(), st.err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,8 @@ type fakeEngine struct {
 	state  map[string]bool  // container ID -> running; absent: gone
 	deaths chan Death
 	lost   chan error
+	// watches are the container watches started, in order.
+	watches []*fakeWatch
 }
 
 var _ engine = (*fakeEngine)(nil)
@@ -152,3 +155,38 @@ func (f *fakeEngine) Reconcile(_ context.Context, id, _ string, _ watcher.Rules,
 func (f *fakeEngine) Rescue(_ context.Context, c *Container, _ string, _ watcher.Rules, _ *Ledger) ([]Rescued, error) {
 	return nil, f.record("Rescue %s", c.ID)
 }
+func (f *fakeEngine) PullHome(_ context.Context, id, dir string, _ watcher.Rules, sums map[string]string, _ *Ledger) ([]Rescued, error) {
+	var out []Rescued
+	for p := range sums {
+		out = append(out, Rescued{From: p, To: filepath.Join(dir, KeptDir, p), Kept: true})
+	}
+	return out, f.record("PullHome %s %d", id, len(sums))
+}
+func (f *fakeEngine) Prepare(_ context.Context, id, _ string, _ *Ledger) error {
+	return f.record("Prepare %s", id)
+}
+func (f *fakeEngine) ServedDir(_ context.Context, c *Container) string { return "/tf" }
+func (f *fakeEngine) WatchContainer(_ context.Context, id string, _ []string) (containerWatch, error) {
+	if err := f.record("WatchContainer %s", id); err != nil {
+		return nil, err
+	}
+	w := &fakeWatch{changes: make(chan map[string]string, 4), done: make(chan struct{})}
+	f.mu.Lock()
+	f.watches = append(f.watches, w)
+	f.mu.Unlock()
+	return w, nil
+}
+
+// fakeWatch is a container watch a test feeds by hand.
+type fakeWatch struct {
+	changes chan map[string]string
+	done    chan struct{}
+	once    sync.Once
+}
+
+func (w *fakeWatch) Changes() <-chan map[string]string { return w.changes }
+func (w *fakeWatch) Done() <-chan struct{}             { return w.done }
+func (w *fakeWatch) Flush(context.Context) (map[string]string, error) {
+	return map[string]string{}, nil
+}
+func (w *fakeWatch) Close() { w.once.Do(func() { close(w.done) }) }

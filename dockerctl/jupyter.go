@@ -1,12 +1,14 @@
 package dockerctl
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -136,4 +138,49 @@ func (e *Engine) running(ctx context.Context, id string) (bool, error) {
 		return false, err
 	}
 	return insp.State != nil && insp.State.Running, nil
+}
+
+// ServedDir asks the container's running Jupyter which folder it serves
+// (`jupyter server list --json`, `jupyter notebook list --json`); else it
+// is read from the command line; else it is the working directory.
+func (e *Engine) ServedDir(ctx context.Context, c *Container) string {
+	r, err := e.Exec(ctx, c.ID, "sh", "-c", `for a in server notebook; do jupyter $a list --json 2>/dev/null; done; exit 0`)
+	if err == nil {
+		for _, line := range strings.Split(string(r.Stdout), "\n") {
+			var s struct {
+				RootDir     string `json:"root_dir"`
+				NotebookDir string `json:"notebook_dir"`
+			}
+			if json.Unmarshal([]byte(line), &s) != nil {
+				continue
+			}
+			if d := cmp.Or(s.RootDir, s.NotebookDir); path.IsAbs(d) {
+				return path.Clean(d)
+			}
+		}
+	}
+	return cmp.Or(c.ServedDir, c.Workdir)
+}
+
+// servedDirFromArgs finds the notebook folder in a Jupyter command line:
+// --notebook-dir, --NotebookApp.notebook_dir, --ServerApp.root_dir (with
+// = or as the next word; a shell-form command is split on spaces).
+func servedDirFromArgs(args []string) string {
+	var words []string
+	for _, a := range args {
+		words = append(words, strings.Fields(a)...)
+	}
+	flags := []string{"--notebook-dir", "--NotebookApp.notebook_dir", "--ServerApp.root_dir", "--ServerApp.notebook_dir"}
+	for i, w := range words {
+		for _, f := range flags {
+			v, ok := strings.CutPrefix(w, f+"=")
+			if !ok && w == f && i+1 < len(words) {
+				v, ok = words[i+1], true
+			}
+			if v = strings.Trim(v, `"'`); ok && path.IsAbs(v) {
+				return path.Clean(v)
+			}
+		}
+	}
+	return ""
 }

@@ -13,3 +13,21 @@ func TestParseSHA256Sum(t *testing.T) {
 		t.Errorf("%q", m)
 	}
 }
+
+func TestServedDirFromArgs(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"jupyter", "notebook", "--notebook-dir=/tf", "--ip", "0.0.0.0"}, "/tf"},
+		{[]string{"/bin/bash", "-c", "source /etc/bash.bashrc && jupyter notebook --notebook-dir=/tf/ --ip 0.0.0.0"}, "/tf"},
+		{[]string{"jupyter", "lab", "--ServerApp.root_dir", "/home/jovyan/work"}, "/home/jovyan/work"},
+		{[]string{"jupyter", "notebook", "--NotebookApp.notebook_dir='/data'"}, "/data"},
+		{[]string{"python", "train.py"}, ""},
+		{[]string{"jupyter", "notebook", "--notebook-dir=relative"}, ""},
+	} {
+		if got := servedDirFromArgs(c.args); got != c.want {
+			t.Errorf("%q: %q, want %q", c.args, got, c.want)
+		}
+	}
+}

@@ -103,27 +103,37 @@ type (
 		lost bool
 		err  error
 	}
-	inFailed  struct{ err error } // a failure beside the loop's work (the watcher, the state file)
-	inQuit    struct{}            // Ctrl-C, SIGTERM, the watcher closed
-	inStopped struct {            // the shutdown effect ended
+	inFailed           struct{ err error } // a failure beside the loop's work (the watcher, the state file)
+	inQuit             struct{}            // Ctrl-C, SIGTERM, the watcher closed
+	inContainerChanged struct {            // files were written in the container
+		c    *Container
+		sums map[string]string
+	}
+	inPulled struct { // files came home from the container
+		rescued []Rescued
+		err     error
+	}
+	inStopped struct { // the shutdown effect ended
 		c       *Container
 		rescued []Rescued
 		err     error
 	}
 )
 
-func (inAdopted) isInput() {}
-func (inBatch) isInput()   {}
-func (inBuilt) isInput()   {}
-func (inSynced) isInput()  {}
-func (inStarted) isInput() {}
-func (inHealth) isInput()  {}
-func (inDeath) isInput()   {}
-func (inRequest) isInput() {}
-func (inEngine) isInput()  {}
-func (inFailed) isInput()  {}
-func (inQuit) isInput()    {}
-func (inStopped) isInput() {}
+func (inAdopted) isInput()          {}
+func (inBatch) isInput()            {}
+func (inBuilt) isInput()            {}
+func (inSynced) isInput()           {}
+func (inStarted) isInput()          {}
+func (inHealth) isInput()           {}
+func (inDeath) isInput()            {}
+func (inRequest) isInput()          {}
+func (inEngine) isInput()           {}
+func (inFailed) isInput()           {}
+func (inQuit) isInput()             {}
+func (inStopped) isInput()          {}
+func (inContainerChanged) isInput() {}
+func (inPulled) isInput()           {}
 
 // reduce is the loop's one decision function.
 func reduce(s loopState, in input) (loopState, []effect) {
@@ -154,6 +164,15 @@ func reduce(s loopState, in input) (loopState, []effect) {
 		s.onQuit(&fx)
 	case inStopped:
 		s.onStopped(in, &fx)
+	case inContainerChanged:
+		if s.cur != nil && in.c.ID == s.cur.ID && !s.quitting && !s.lost {
+			fx.add(effPull{project: s.project, c: s.cur, sums: in.sums})
+		}
+	case inPulled:
+		fx.rescued(in.rescued, s.project.Dir)
+		if in.err != nil {
+			fx.fail(in.err)
+		}
 	}
 	return s, fx.list
 }
@@ -339,6 +358,7 @@ func (s *loopState) onQuit(fx *effects) {
 		fx.emit(event.Event{Kind: event.Stop, Message: "stopped"})
 		s.done = true
 	case s.cfg.Keep:
+		fx.add(effKeep{project: s.project, c: s.cur})
 		fx.emit(event.Event{Kind: event.Stop, Container: s.cur.Name, Message: "stopped watching; container " + s.cur.Name + " keeps running (--keep)"})
 		s.done = true
 	default:

@@ -31,7 +31,6 @@ func (s *loopState) onBuilt(in inBuilt, fx *effects) {
 	}
 	s.built = res
 	s.halted = false
-	fx.add(effSeedLedger{res: res, rules: in.project.Rules})
 	switch {
 	case s.cur == nil:
 		if !s.lost {
@@ -97,6 +96,7 @@ func (s *loopState) onHealth(in inHealth, fx *effects) {
 	switch {
 	case in.err == nil:
 		fx.emit(event.Event{Kind: event.Ready, Container: in.c.Name, URL: in.url})
+		fx.add(effWatch{project: s.project, c: in.c})
 	case errors.As(in.err, &ue):
 		fx.emit(event.Event{Kind: event.Unreachable, Container: in.c.Name, Message: in.err.Error(), Log: ue.Logs})
 	default:

@@ -113,13 +113,21 @@ func startedLoop(t *testing.T) *loop {
 func TestReduceFirstStart(t *testing.T) {
 	l := newLoop(t, loopConfig{Port: 8888})
 	l.feed(inAdopted{}).want("build.start effBuild")
-	l.feed(inBuilt{res: built("img1"), project: l.p}).want("build.done effSeedLedger effStart")
+	l.feed(inBuilt{res: built("img1"), project: l.p}).want("build.done effStart")
 	l.feed(inStarted{c: ctr("c1", "img1"), how: "new", synced: SyncResult{Files: 2}}).
 		want("sync container.start jupyter.starting effWaitReady effWriteState")
 	if e := l.event(event.Container); e.Message != "new, http://127.0.0.1:8888/?token=tok" {
 		t.Errorf("container.start says %q", e.Message)
 	}
-	l.feed(inHealth{c: ctr("c1", "img1"), url: "http://127.0.0.1:8888/?token=tok"}).want("jupyter.ready")
+	l.feed(inHealth{c: ctr("c1", "img1"), url: "http://127.0.0.1:8888/?token=tok"}).want("jupyter.ready effWatch")
+	// What the user writes in the container comes home, and is said.
+	l.feed(inContainerChanged{c: ctr("c1", "img1"), sums: map[string]string{"/tf/new.ipynb": "ab"}}).want("effPull")
+	l.feed(inPulled{rescued: []Rescued{{From: "/tf/new.ipynb", To: filepath.Join(l.p.Dir, ".tfdev/kept/tf/new.ipynb"), Kept: true}}}).want("rescue")
+	if e := l.event(event.Rescue); !strings.Contains(e.Plain(), "kept /tf/new.ipynb -> .tfdev/kept/tf/new.ipynb") {
+		t.Errorf("rescue event %q", e.Plain())
+	}
+	// Changes of a container that no longer serves are not pulled.
+	l.feed(inContainerChanged{c: ctr("old", "img0"), sums: map[string]string{"/tf/x": "cd"}}).want("")
 }
 
 func TestReducePortTakenIsSaid(t *testing.T) {
@@ -136,14 +144,14 @@ func TestReducePortTakenIsSaid(t *testing.T) {
 func TestReduceReattachThenCurrentImage(t *testing.T) {
 	l := newLoop(t, loopConfig{})
 	l.feed(inAdopted{running: ctr("c0", "img1")}).want("info build.start effBuild")
-	l.feed(inBuilt{res: built("img1"), project: l.p}).want("build.done effSeedLedger effReattach")
+	l.feed(inBuilt{res: built("img1"), project: l.p}).want("build.done effReattach")
 	l.feed(inStarted{c: ctr("c0", "img1"), how: "reattached", rescued: []Rescued{{From: "/tf/new.ipynb", To: filepath.Join(l.p.Dir, "new.ipynb")}}})
 	if e := l.event(event.Rescue); e.To != "new.ipynb" {
 		t.Errorf("rescue to %q, want the project-relative path", e.To)
 	}
 	// A rebuild to the same image changes nothing.
 	l.feed(inRequest{event.RequestRebuild}, inBuilt{res: built("img1"), project: l.p}).
-		want("build.done effSeedLedger info effWriteState")
+		want("build.done info effWriteState")
 }
 
 func TestReduceSourceEditWhileBuilding(t *testing.T) {
@@ -169,7 +177,7 @@ func TestReduceDependencyEditWhileBuildingCoalesces(t *testing.T) {
 		t.Errorf("pending %q", got)
 	}
 	l.feed(inBuilt{res: built("img2"), project: l.p}).
-		want("build.done effSeedLedger effReplace")
+		want("build.done effReplace")
 	if !l.s.replacing {
 		t.Fatal("not replacing")
 	}
@@ -269,7 +277,7 @@ func TestReduceQuitWithKeepAndWithoutContainer(t *testing.T) {
 	}
 	k := startedLoop(t)
 	k.s.cfg.Keep = true
-	k.feed(inQuit{}).want("stop")
+	k.feed(inQuit{}).want("effKeep stop")
 	if !k.s.done || !strings.Contains(k.event(event.Stop).Message, "keeps running (--keep)") {
 		t.Errorf("keep: %+v", k.out)
 	}

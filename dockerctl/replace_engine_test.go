@@ -98,7 +98,7 @@ func TestReplaceLosesNothing(t *testing.T) {
 	// A dependency change: rebuild, then replace.
 	writeFile(t, dir, "requirements.txt", "numpy==1.24.2\n# pinned\n")
 	second := build()
-	x := realExecutor(ledger)
+	x := realExecutor(old.ID, ledger)
 	done := replaceOn(t, x, effReplace{project: p, old: old, built: second})
 	if done.err != nil {
 		t.Fatal(done.err)
@@ -161,7 +161,7 @@ func TestReplaceFailureKeepsTheOldContainer(t *testing.T) {
 	bad := t.TempDir()
 	writeFile(t, bad, "Dockerfile", "FROM "+testimage.Busybox+"\nCMD [\"/no/such/binary\"]\n")
 	res := buildDir(t, bad)
-	done := replaceOn(t, realExecutor(NewLedger()), effReplace{project: p, old: old, built: res})
+	done := replaceOn(t, realExecutor(old.ID, NewLedger()), effReplace{project: p, old: old, built: res})
 	if done.err == nil || !strings.Contains(done.err.Error(), "the old one serves again") || done.c != nil {
 		t.Fatalf("replacement: %+v", done)
 	}
@@ -177,8 +177,10 @@ func TestReplaceFailureKeepsTheOldContainer(t *testing.T) {
 }
 
 // realExecutor is the session's executor on the real Engine.
-func realExecutor(ledger *Ledger) *executor {
-	return &executor{eng: testEngine, o: SessionOptions{ReadyTimeout: ReadyTimeout}, ledger: ledger, emit: func(event.Event) {}}
+func realExecutor(id string, ledger *Ledger) *executor {
+	x := newExecutor(engineAPI{testEngine}, SessionOptions{ReadyTimeout: ReadyTimeout}, GPUSupport{}, func(event.Event) {}, make(chan input, 16))
+	x.ledgers[id] = ledger
+	return x
 }
 
 // replaceOn carries out a replacement and returns its result.

@@ -42,7 +42,7 @@ type Session struct {
 }
 
 // NewSession prepares a session on the Engine; Run starts it.
-func NewSession(eng *Engine, o SessionOptions) *Session { return newSession(eng, o) }
+func NewSession(eng *Engine, o SessionOptions) *Session { return newSession(engineAPI{eng}, o) }
 
 func newSession(eng engine, o SessionOptions) *Session {
 	if o.Emit == nil {
@@ -100,7 +100,7 @@ func (s *Session) Run(ctx context.Context) error {
 	s.emit(event.Event{Kind: event.Watch, Message: fmt.Sprintf("%s (%d directories)", p.Dir, len(w.Watched()))})
 
 	async := make(chan input, 16)
-	x := &executor{eng: s.eng, o: s.o, gpu: gpu, ledger: NewLedger(), emit: s.emit, async: async}
+	x := newExecutor(s.eng, s.o, gpu, s.emit, async)
 	defer x.wait() // no orphaned build: its context is ctx
 	adopted, err := x.adopt(ctx, p)
 	if err != nil {

@@ -52,7 +52,15 @@ func TestSessionWiringOnAFakeEngine(t *testing.T) {
 	}
 	wait(event.Sync, func(e event.Event) bool { return len(e.Paths) == 1 && e.Paths[0] == "train.py" })
 
-	// The container dies: it is restarted.
+	// A notebook saved in the container comes home.
+	f.mu.Lock()
+	watch := f.watches[0]
+	f.mu.Unlock()
+	watch.changes <- map[string]string{"/tf/new.ipynb": "ab"}
+	wait(event.Rescue, func(e event.Event) bool { return e.From == "/tf/new.ipynb" })
+
+	// The container dies: it is restarted (and watched again).
+	watch.Close()
 	f.deaths <- Death{ID: "c1", Code: 137, At: time.Now()}
 	wait(event.ContainerEnd, nil)
 	wait(event.Container, func(e event.Event) bool { return strings.HasPrefix(e.Message, "restarted after exit code 137") })
@@ -74,7 +82,8 @@ func TestSessionWiringOnAFakeEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := f.log()
-	for _, want := range []string{"Create c1; Start c1; Reconcile c1; WaitJupyter c1", "Sync c1 1", "Resume c1", "Ping; Inspect c1; Reconcile c1", "Stop c1; Rescue c1"} {
+	for _, want := range []string{"Create c1; Prepare c1; Start c1; Reconcile c1; WaitJupyter c1; WatchContainer c1", "Sync c1 1", "PullHome c1 1",
+		"Resume c1", "WatchContainer c1", "Ping; Inspect c1; Reconcile c1", "PullHome c1 0; Stop c1"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("calls lack %q:\n%s", want, log)
 		}

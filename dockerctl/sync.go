@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -43,41 +42,6 @@ type PathError struct {
 }
 
 func (e PathError) Error() string { return e.Path + ": " + e.Err.Error() }
-
-// Ledger remembers what tfdev itself wrote into a container (container path
-// -> SHA-256 of the content), so that a later rescue can tell the user's
-// edits in the container from tfdev's own syncs. Safe for concurrent use.
-type Ledger struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-// NewLedger returns an empty ledger.
-func NewLedger() *Ledger { return &Ledger{m: map[string]string{}} }
-
-func (l *Ledger) set(p, sum string) {
-	if l == nil {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if sum == "" {
-		delete(l.m, p)
-		return
-	}
-	l.m[p] = sum
-}
-
-// Get returns the hash tfdev last wrote at container path p.
-func (l *Ledger) Get(p string) (string, bool) {
-	if l == nil {
-		return "", false
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ok := l.m[p]
-	return s, ok
-}
 
 // Sync applies a batch's sync items to a running container. The host
 // path's state at sync time wins over the event: a file that vanished since

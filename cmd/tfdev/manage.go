@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tfdev-dev/tfdev/dockerctl"
@@ -39,27 +43,39 @@ changed too they go to .tfdev/rescued/. Images are kept unless --rmi.`,
 	return cmd
 }
 
-// down rescues from, stops and removes every container of the project.
+// down asks a running `tfdev up` of the project to stop, then brings home
+// what the user made in each container of the project (while it runs,
+// when it does), stops and removes it.
 func down(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *dockerfile.Project, rmi bool) error {
+	out := cmd.OutOrStdout()
+	if err := stopSession(ctx, out, p.Dir); err != nil {
+		return err
+	}
 	ids, err := eng.ProjectContainers(ctx, p.Dir)
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
 	for _, id := range ids {
 		c, err := eng.Inspect(ctx, id)
 		if err != nil {
 			return err
 		}
-		if err := eng.Stop(ctx, id); err != nil {
-			return err
+		if c.Running {
+			c.ServedDir = eng.ServedDir(ctx, c)
 		}
-		rs, err := eng.Rescue(ctx, c, p.Dir, p.Rules, nil)
+		ledger, err := dockerctl.LoadLedger(p.Dir, id)
+		if err != nil || ledger == nil {
+			ledger = dockerctl.NewLedger() // nothing known: every change in it is the user's
+		}
+		rs, err := eng.Rescue(ctx, c, p.Dir, p.Rules, ledger)
 		for _, r := range rs {
 			fmt.Fprintln(out, r.Event(p.Dir).Plain())
 		}
 		if err != nil {
 			return fmt.Errorf("%w; the container %s is kept so nothing is lost", err, c.Name)
+		}
+		if err := eng.Stop(ctx, id); err != nil {
+			return err
 		}
 		if err := eng.Remove(ctx, id); err != nil {
 			return err
@@ -228,5 +244,40 @@ func buildOnce(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p
 		return err
 	}
 	emit(event.Event{Kind: event.BuildDone, Image: res.ImageID, Duration: res.Duration, Builder: string(res.Builder)})
+	return nil
+}
+
+// sessionStopWait bounds how long down waits for a running session to
+// bring its files home and stop.
+const sessionStopWait = 2 * time.Minute
+
+// stopSession asks the project's running `tfdev up`, if any, to stop (as
+// Ctrl-C would: it brings the files home and stops the container), and
+// waits until it has.
+func stopSession(ctx context.Context, out io.Writer, dir string) error {
+	pid := dockerctl.LockHolder(dir)
+	if pid == 0 || pid == os.Getpid() {
+		return nil
+	}
+	proc, err := os.FindProcess(pid)
+	if err == nil {
+		err = proc.Signal(syscall.SIGTERM)
+	}
+	if err != nil {
+		return fmt.Errorf("asking the running tfdev up (pid %d) to stop: %w", pid, err)
+	}
+	fmt.Fprintf(out, "tfdev: asked the running tfdev up (pid %d) to stop; waiting for it\n", pid)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(sessionStopWait)
+	for dockerctl.LockHolder(dir) != 0 {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return fmt.Errorf("the running tfdev up (pid %d) did not stop within %v; stop it, then run tfdev down again", pid, sessionStopWait)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return nil
 }

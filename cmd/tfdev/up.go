@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -114,27 +112,6 @@ func eventPrinter(w io.Writer, format string) func(event.Event) {
 	}, time.Now)
 }
 
-// signalContext is cancelled by the first SIGINT or SIGTERM; a second one
-// exits at once.
-func signalContext(parent context.Context, stderr io.Writer) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(parent)
-	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		select {
-		case <-ch:
-			fmt.Fprintln(stderr, "tfdev: stopping (press Ctrl-C again to quit at once)")
-			cancel()
-		case <-ctx.Done():
-			return
-		}
-		<-ch
-		fmt.Fprintln(stderr, "tfdev: quitting at once")
-		os.Exit(130)
-	}()
-	return ctx, func() { signal.Stop(ch); cancel() }
-}
-
 // withEngine runs fn with a context that the first SIGINT or SIGTERM
 // cancels and a connection to the Engine, closed afterwards.
 func withEngine(cmd *cobra.Command, fn func(ctx context.Context, eng *dockerctl.Engine) error) error {
@@ -170,6 +147,11 @@ func runUp(cmd *cobra.Command, f *upFlags) error {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return badInput(fmt.Errorf("project directory %s: not a directory", f.dir))
 	}
+	lock, err := dockerctl.TakeLock(dir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
 		return runSession(ctx, cmd, f, dir, eng)
 	})

@@ -1,0 +1,73 @@
+package dockerctl
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+)
+
+// containerWatch is what the executor needs of a ContainerWatch.
+type containerWatch interface {
+	Changes() <-chan map[string]string
+	Done() <-chan struct{}
+	Flush(ctx context.Context) (map[string]string, error)
+	Close()
+}
+
+// watch starts watching what is written in the container's rescue roots
+// (once its Jupyter said which folder it serves); its batches come back to
+// the loop as inContainerChanged.
+func (x *executor) watch(ctx context.Context, p *dockerfile.Project, c *Container) []input {
+	if w, ok := x.watches[c.ID]; ok {
+		select {
+		case <-w.Done(): // the container stopped since: a new watch
+		default:
+			return nil
+		}
+	}
+	c.ServedDir = x.eng.ServedDir(ctx, c)
+	w, err := x.eng.WatchContainer(ctx, c.ID, RescueRoots(p.Rules, c))
+	if err != nil {
+		return []input{inFailed{fmt.Errorf("files saved in the container come home only when it stops or is replaced: %w", err)}}
+	}
+	x.watches[c.ID] = w
+	x.watchWG.Add(1)
+	go func() {
+		defer x.watchWG.Done()
+		for {
+			select {
+			case sums := <-w.Changes():
+				if !send(ctx, x.async, inContainerChanged{c: c, sums: sums}) {
+					return
+				}
+			case <-w.Done():
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// unwatch ends the container's watch.
+func (x *executor) unwatch(id string) {
+	if w, ok := x.watches[id]; ok {
+		w.Close()
+		delete(x.watches, id)
+	}
+}
+
+// finalPull brings home what was written in a running container that is
+// about to stop: what its watcher saw since its last batch, or, without a
+// watcher, every file newer than tfdev's start marker.
+func (x *executor) finalPull(ctx context.Context, p *dockerfile.Project, c *Container) ([]Rescued, error) {
+	l := x.ledgerOf(c.ID)
+	if w, ok := x.watches[c.ID]; ok {
+		if sums, err := w.Flush(ctx); err == nil {
+			return x.eng.PullHome(ctx, c.ID, p.Dir, p.Rules, sums, l)
+		}
+	}
+	return x.eng.Rescue(ctx, c, p.Dir, p.Rules, l)
+}

@@ -1,0 +1,80 @@
+package dockerctl
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+)
+
+// Prepare readies a created container before it starts: the files kept
+// from earlier containers (KeptDir: notebooks made where no project path
+// maps) go back to their places, and tfdev's start marker is laid, in one
+// upload. The ledger learns what the kept files hold.
+func (e *Engine) Prepare(ctx context.Context, id, hostDir string, ledger *Ledger) error {
+	kept := filepath.Join(hostDir, KeptDir)
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writePrepareTar(pw, kept, ledger)) }()
+	err := e.api.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{AllowOverwriteDirWithFile: false})
+	pr.CloseWithError(err)
+	if err != nil {
+		return fmt.Errorf("putting the kept files (%s) into the new container: %w", KeptDir, err)
+	}
+	return nil
+}
+
+func writePrepareTar(w io.Writer, kept string, ledger *Ledger) error {
+	tw := tar.NewWriter(w)
+	now := time.Now()
+	if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(startMarker, "/"), Typeflag: tar.TypeReg, Mode: 0o644, ModTime: now}); err != nil {
+		return err
+	}
+	err := filepath.WalkDir(kept, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == kept {
+			return fs.SkipAll // nothing kept yet
+		}
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, err := filepath.Rel(kept, p)
+		if err != nil {
+			return err
+		}
+		name := filepath.ToSlash(rel)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		hdr, err := rootHeader(p, fi, name)
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, sum, err := copyHashed(tw, f, hdr.Size)
+		if err != nil {
+			return err
+		}
+		ledger.set(path.Clean("/"+name), sum)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Close()
+}
