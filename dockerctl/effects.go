@@ -54,8 +54,7 @@ type (
 		c       *Container
 		built   *BuildResult // the last build, nil when none finished
 	}
-	effWaitReady struct{ c *Container } // probe Jupyter until it answers; an inHealth follows
-	effWatch     struct {               // watch what is written in the container; inContainerChanged follow
+	effWaitReady struct { // probe Jupyter until it answers, then watch the container; an inHealth follows
 		project *dockerfile.Project
 		c       *Container
 	}
@@ -93,7 +92,6 @@ func (effReplace) isEffect()    {}
 func (effRestart) isEffect()    {}
 func (effRecover) isEffect()    {}
 func (effWaitReady) isEffect()  {}
-func (effWatch) isEffect()      {}
 func (effPull) isEffect()       {}
 func (effKeep) isEffect()       {}
 func (effWriteState) isEffect() {}

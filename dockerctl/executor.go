@@ -59,10 +59,8 @@ func (x *executor) Apply(ctx context.Context, e effect) []input {
 	case effReconcile:
 		res, err := x.eng.Reconcile(ctx, e.c.ID, e.project.Dir, e.project.Rules, e.built, x.ledgerOf(e.c.ID))
 		return []input{inSynced{res: res, err: err, why: e.why}}
-	case effWatch:
-		return x.watch(ctx, e.project, e.c)
 	case effPull:
-		rescued, err := x.eng.PullHome(ctx, e.c.ID, e.project.Dir, e.project.Rules, e.sums, x.ledgerOf(e.c.ID))
+		rescued, err := x.eng.PullHome(ctx, e.c.ID, e.project.Dir, e.project.Rules, e.sums, x.ledgerOf(e.c.ID), x.pullProgress)
 		return []input{inPulled{rescued: rescued, err: err}}
 	case effStart:
 		return x.start(ctx, e.project, e.built)
@@ -76,7 +74,12 @@ func (x *executor) Apply(ctx context.Context, e effect) []input {
 		return x.recover(ctx, e)
 	case effWaitReady:
 		url, err := x.eng.WaitJupyter(ctx, e.c, x.o.ReadyTimeout)
-		return []input{inHealth{c: e.c, url: url, err: err}}
+		out := []input{inHealth{c: e.c, url: url, err: err}}
+		if err == nil {
+			// Ready means two-way sync too: the watch is in place first.
+			out = append(x.watch(ctx, e.project, e.c), out...)
+		}
+		return out
 	case effWriteState:
 		err := writeState(e.project.Dir, e.built, e.c)
 		if err == nil {
@@ -237,7 +240,11 @@ func (x *executor) shutdown(e effShutdown) []input {
 	rescued, err := x.finalPull(ctx, e.project, e.c)
 	x.unwatch(e.c.ID)
 	stopErr := x.eng.Stop(ctx, e.c.ID)
-	saveErr := SaveLedger(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID))
+	save := SaveLedger
+	if err == nil && stopErr == nil {
+		save = func(dir, _ string, l *Ledger) error { return saveFinalLedger(dir, e.c, l) }
+	}
+	saveErr := save(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID))
 	if stopErr == nil {
 		stopErr = x.dropNextContainers(ctx, e.project.Dir, e.c.ID)
 	}
@@ -303,6 +310,12 @@ func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (inAdopted,
 		c, err := x.eng.Inspect(ctx, id)
 		if err != nil {
 			out.errs = append(out.errs, err)
+			continue
+		}
+		if NothingToRescue(p.Dir, c) {
+			if err := x.eng.Remove(ctx, id); err != nil {
+				out.errs = append(out.errs, err)
+			}
 			continue
 		}
 		l, err := LoadLedger(p.Dir, id)

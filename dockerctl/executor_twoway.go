@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 )
 
 // containerWatch is what the executor needs of a ContainerWatch.
@@ -66,8 +67,13 @@ func (x *executor) finalPull(ctx context.Context, p *dockerfile.Project, c *Cont
 	l := x.ledgerOf(c.ID)
 	if w, ok := x.watches[c.ID]; ok {
 		if sums, err := w.Flush(ctx); err == nil {
-			return x.eng.PullHome(ctx, c.ID, p.Dir, p.Rules, sums, l)
+			return x.eng.PullHome(ctx, c.ID, p.Dir, p.Rules, sums, l, x.pullProgress)
 		}
 	}
 	return x.eng.Rescue(ctx, c, p.Dir, p.Rules, l)
+}
+
+// pullProgress tells the user how far a large file coming home is.
+func (x *executor) pullProgress(p string, done, total int64) {
+	x.emit(event.Event{Kind: event.RescueProgress, From: p, Bytes: done, Size: total})
 }

@@ -155,7 +155,7 @@ func (f *fakeEngine) Reconcile(_ context.Context, id, _ string, _ watcher.Rules,
 func (f *fakeEngine) Rescue(_ context.Context, c *Container, _ string, _ watcher.Rules, _ *Ledger) ([]Rescued, error) {
 	return nil, f.record("Rescue %s", c.ID)
 }
-func (f *fakeEngine) PullHome(_ context.Context, id, dir string, _ watcher.Rules, sums map[string]string, _ *Ledger) ([]Rescued, error) {
+func (f *fakeEngine) PullHome(_ context.Context, id, dir string, _ watcher.Rules, sums map[string]string, _ *Ledger, _ Progress) ([]Rescued, error) {
 	var out []Rescued
 	for p := range sums {
 		out = append(out, Rescued{From: p, To: filepath.Join(dir, KeptDir, p), Kept: true})

@@ -140,10 +140,14 @@ func (e *Engine) running(ctx context.Context, id string) (bool, error) {
 	return insp.State != nil && insp.State.Running, nil
 }
 
-// ServedDir asks the container's running Jupyter which folder it serves
-// (`jupyter server list --json`, `jupyter notebook list --json`); else it
-// is read from the command line; else it is the working directory.
+// ServedDir is the folder the container's Jupyter serves: from its command
+// line when it says (--notebook-dir and the like), else as the running
+// Jupyter answers `jupyter server list --json` or `jupyter notebook list
+// --json` (a config file may set it), else the working directory.
 func (e *Engine) ServedDir(ctx context.Context, c *Container) string {
+	if c.ServedDir != "" {
+		return c.ServedDir
+	}
 	r, err := e.Exec(ctx, c.ID, "sh", "-c", `for a in server notebook; do jupyter $a list --json 2>/dev/null; done; exit 0`)
 	if err == nil {
 		for _, line := range strings.Split(string(r.Stdout), "\n") {
@@ -159,7 +163,7 @@ func (e *Engine) ServedDir(ctx context.Context, c *Container) string {
 			}
 		}
 	}
-	return cmp.Or(c.ServedDir, c.Workdir)
+	return c.Workdir
 }
 
 // servedDirFromArgs finds the notebook folder in a Jupyter command line:

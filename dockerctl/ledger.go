@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Ledger holds, per container path, the SHA-256 of the content host and
@@ -63,6 +64,10 @@ func (l *Ledger) snapshot() map[string]string {
 type savedLedger struct {
 	Container string            `json:"container"`
 	Sums      map[string]string `json:"sums"`
+	// Final: saved when tfdev stopped the container, after everything
+	// written in it came home; StartedAt tells whether it ran since.
+	Final     bool      `json:"final,omitempty"`
+	StartedAt time.Time `json:"started_at,omitempty"`
 }
 
 // LedgerPath is where a project's ledger is kept, beside its state file.
@@ -72,7 +77,25 @@ func LedgerPath(dir string) string {
 
 // SaveLedger records the ledger of the project's container.
 func SaveLedger(dir, containerID string, l *Ledger) error {
-	b, err := json.Marshal(savedLedger{Container: containerID, Sums: l.snapshot()})
+	return saveLedger(dir, savedLedger{Container: containerID, Sums: l.snapshot()})
+}
+
+// saveFinalLedger records the ledger of a container tfdev stopped after
+// bringing everything home from it: until it runs again, there is nothing
+// more to rescue from it.
+func saveFinalLedger(dir string, c *Container, l *Ledger) error {
+	return saveLedger(dir, savedLedger{Container: c.ID, Sums: l.snapshot(), Final: true, StartedAt: c.Started})
+}
+
+// NothingToRescue says whether tfdev stopped the container after bringing
+// everything home from it, and it has not run since.
+func NothingToRescue(dir string, c *Container) bool {
+	s, err := readSavedLedger(dir)
+	return err == nil && s.Final && s.Container == c.ID && !c.Running && s.StartedAt.Equal(c.Started)
+}
+
+func saveLedger(dir string, s savedLedger) error {
+	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
@@ -90,19 +113,24 @@ func SaveLedger(dir, containerID string, l *Ledger) error {
 // LoadLedger reads the project's saved ledger when it is about the
 // container; nil when there is none for it.
 func LoadLedger(dir, containerID string) (*Ledger, error) {
-	b, err := os.ReadFile(LedgerPath(dir))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	s, err := readSavedLedger(dir)
+	if err != nil || s.Container != containerID || s.Sums == nil {
 		return nil, err
 	}
-	var s savedLedger
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, nil // a damaged file is no agreement: start from the image
-	}
-	if s.Container != containerID || s.Sums == nil {
-		return nil, nil
-	}
 	return &Ledger{m: s.Sums}, nil
+}
+
+func readSavedLedger(dir string) (savedLedger, error) {
+	var s savedLedger
+	b, err := os.ReadFile(LedgerPath(dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return savedLedger{}, nil // a damaged file is no agreement: start from the image
+	}
+	return s, nil
 }

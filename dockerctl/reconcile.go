@@ -98,7 +98,7 @@ func (e *Engine) Reconcile(ctx context.Context, id, hostDir string, rules watche
 			return res, err
 		}
 	}
-	pulled, err := e.PullHome(ctx, id, hostDir, rules, rp.pull, ledger)
+	pulled, err := e.PullHome(ctx, id, hostDir, rules, rp.pull, ledger, nil)
 	for _, r := range pulled {
 		if r.Conflict {
 			res.Conflicts = append(res.Conflicts, r)

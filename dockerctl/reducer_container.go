@@ -78,7 +78,7 @@ func (s *loopState) onStarted(in inStarted, fx *effects) {
 	gpu := in.c.GPU
 	fx.emit(event.Event{Kind: event.Container, Container: in.c.Name, Image: in.c.Image, GPU: &gpu, Message: msg})
 	fx.emit(event.Event{Kind: event.Jupyter, Container: in.c.Name})
-	fx.add(effWaitReady{c: in.c})
+	fx.add(effWaitReady{project: s.project, c: in.c})
 	if s.built != nil {
 		fx.add(effWriteState{project: s.project, built: s.built, c: in.c})
 	}
@@ -96,7 +96,6 @@ func (s *loopState) onHealth(in inHealth, fx *effects) {
 	switch {
 	case in.err == nil:
 		fx.emit(event.Event{Kind: event.Ready, Container: in.c.Name, URL: in.url})
-		fx.add(effWatch{project: s.project, c: in.c})
 	case errors.As(in.err, &ue):
 		fx.emit(event.Event{Kind: event.Unreachable, Container: in.c.Name, Message: in.err.Error(), Log: ue.Logs})
 	default:

@@ -119,7 +119,7 @@ func TestReduceFirstStart(t *testing.T) {
 	if e := l.event(event.Container); e.Message != "new, http://127.0.0.1:8888/?token=tok" {
 		t.Errorf("container.start says %q", e.Message)
 	}
-	l.feed(inHealth{c: ctr("c1", "img1"), url: "http://127.0.0.1:8888/?token=tok"}).want("jupyter.ready effWatch")
+	l.feed(inHealth{c: ctr("c1", "img1"), url: "http://127.0.0.1:8888/?token=tok"}).want("jupyter.ready")
 	// What the user writes in the container comes home, and is said.
 	l.feed(inContainerChanged{c: ctr("c1", "img1"), sums: map[string]string{"/tf/new.ipynb": "ab"}}).want("effPull")
 	l.feed(inPulled{rescued: []Rescued{{From: "/tf/new.ipynb", To: filepath.Join(l.p.Dir, ".tfdev/kept/tf/new.ipynb"), Kept: true}}}).want("rescue")

@@ -95,7 +95,7 @@ func (e *Engine) Rescue(ctx context.Context, c *Container, hostDir string, rules
 		if err != nil {
 			return nil, err
 		}
-		return e.PullHome(ctx, c.ID, hostDir, rules, sums, ledger)
+		return e.PullHome(ctx, c.ID, hostDir, rules, sums, ledger, nil)
 	}
 	return e.rescueStopped(ctx, c, hostDir, rules, roots, ledger)
 }
@@ -116,9 +116,17 @@ for r in "$@"; do [ -d "$r" ] && find "$r" -type f $newer ! -path "*/.ipynb_chec
 	return parseSHA256Sum(out), nil
 }
 
+// Progress hears, about once a second, how far a large file coming home
+// from the container is.
+type Progress func(containerPath string, done, total int64)
+
+// progressEvery is how often a file coming home reports its progress.
+const progressEvery = time.Second
+
 // PullHome brings the container files whose hashes are given home, in one
 // tar stream, skipping those the ledger says both sides already agree on.
-func (e *Engine) PullHome(ctx context.Context, id, hostDir string, rules watcher.Rules, sums map[string]string, ledger *Ledger) ([]Rescued, error) {
+// progress, when not nil, hears how far large files are.
+func (e *Engine) PullHome(ctx context.Context, id, hostDir string, rules watcher.Rules, sums map[string]string, ledger *Ledger, progress Progress) ([]Rescued, error) {
 	var paths []string
 	for p, sum := range sums {
 		if agreed, ok := ledger.Get(p); (ok && agreed == sum) || junk(p) {
@@ -131,6 +139,9 @@ func (e *Engine) PullHome(ctx context.Context, id, hostDir string, rules watcher
 	h := homing{dir: hostDir, rules: rules, ledger: ledger, stamp: time.Now().Format("20060102-150405")}
 	var errs []error
 	err := e.fetch(ctx, id, paths, func(p string, hdr *tar.Header, r io.Reader) error {
+		if progress != nil {
+			r = &progressReader{r: r, path: p, total: hdr.Size, fn: progress, next: time.Now().Add(progressEvery)}
+		}
 		res, err := h.home(p, r, fileMode(hdr))
 		if err != nil {
 			errs = append(errs, err) // this file stays in the container; the others still come
@@ -294,4 +305,27 @@ func moveInto(staged, target string) error {
 		return err
 	}
 	return os.Rename(staged, target)
+}
+
+// progressReader reports how much of a file was read, about once every
+// progressEvery, and at its end when it took that long.
+type progressReader struct {
+	r     io.Reader
+	path  string
+	done  int64
+	total int64
+	fn    Progress
+	next  time.Time
+	told  bool
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	now := time.Now()
+	if now.After(p.next) || (p.told && (err != nil || p.done == p.total)) {
+		p.fn(p.path, p.done, p.total)
+		p.next, p.told = now.Add(progressEvery), true
+	}
+	return n, err
 }

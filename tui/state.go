@@ -112,7 +112,7 @@ var activityKinds = map[event.Kind]bool{
 	event.BuildStart: true, event.BuildDone: true, event.BuildFailed: true, event.Stale: true,
 	event.Container: true, event.ContainerEnd: true, event.Ready: true, event.Unreachable: true,
 	event.Sync: true, event.Rescue: true, event.Error: true, event.Doctor: true, event.Info: true,
-	event.Stop: true, event.EngineLost: true, event.EngineBack: true,
+	event.Stop: true, event.EngineLost: true, event.EngineBack: true, event.RescueProgress: true,
 }
 
 // appliers change the view state for each kind of event that has any.

@@ -60,6 +60,13 @@ func down(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *doc
 		if err != nil {
 			return err
 		}
+		if dockerctl.NothingToRescue(p.Dir, c) {
+			if err := eng.Remove(ctx, id); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "tfdev: removed container %s (its files came home when tfdev up stopped it)\n", c.Name)
+			continue
+		}
 		if c.Running {
 			c.ServedDir = eng.ServedDir(ctx, c)
 		}

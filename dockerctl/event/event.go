@@ -15,27 +15,28 @@ import "time"
 type Kind string
 
 const (
-	Project      Kind = "project"      // Project, Engine, Builder, GPU (Reason: why CPU)
-	Plan         Kind = "plan"         // Steps: the Dockerfile's steps, at start and after a reload
-	Doctor       Kind = "doctor"       // a finding of tfdev doctor: Severity, File, Line, Message, Fix
-	Watch        Kind = "watch.ready"  // the tree is watched
-	BuildStart   Kind = "build.start"  // Reason
-	BuildStep    Kind = "build.step"   // Index, Total, Instruction, State, Duration
-	BuildDone    Kind = "build.done"   // Image, Duration, Builder
-	BuildFailed  Kind = "build.failed" // File, Line, Message, Log
-	Stale        Kind = "stale"        // a rebuild will start at Line because of Paths
-	Container    Kind = "container.start"
-	ContainerEnd Kind = "container.exit" // Code, Log
-	Jupyter      Kind = "jupyter.starting"
-	Ready        Kind = "jupyter.ready" // URL
-	Unreachable  Kind = "jupyter.unreachable"
-	Sync         Kind = "sync"   // Files, Removed, Bytes, Duration, Paths
-	Rescue       Kind = "rescue" // From, To, Conflict
-	EngineLost   Kind = "engine.lost"
-	EngineBack   Kind = "engine.back"
-	Info         Kind = "info"  // Message
-	Error        Kind = "error" // Message
-	Stop         Kind = "stop"  // Message
+	Project        Kind = "project"      // Project, Engine, Builder, GPU (Reason: why CPU)
+	Plan           Kind = "plan"         // Steps: the Dockerfile's steps, at start and after a reload
+	Doctor         Kind = "doctor"       // a finding of tfdev doctor: Severity, File, Line, Message, Fix
+	Watch          Kind = "watch.ready"  // the tree is watched
+	BuildStart     Kind = "build.start"  // Reason
+	BuildStep      Kind = "build.step"   // Index, Total, Instruction, State, Duration
+	BuildDone      Kind = "build.done"   // Image, Duration, Builder
+	BuildFailed    Kind = "build.failed" // File, Line, Message, Log
+	Stale          Kind = "stale"        // a rebuild will start at Line because of Paths
+	Container      Kind = "container.start"
+	ContainerEnd   Kind = "container.exit" // Code, Log
+	Jupyter        Kind = "jupyter.starting"
+	Ready          Kind = "jupyter.ready" // URL
+	Unreachable    Kind = "jupyter.unreachable"
+	Sync           Kind = "sync"            // Files, Removed, Bytes, Duration, Paths
+	Rescue         Kind = "rescue"          // From, To, Conflict
+	RescueProgress Kind = "rescue.progress" // From, Bytes of Size: a large file coming home
+	EngineLost     Kind = "engine.lost"
+	EngineBack     Kind = "engine.back"
+	Info           Kind = "info"  // Message
+	Error          Kind = "error" // Message
+	Stop           Kind = "stop"  // Message
 )
 
 // StepState is where a Dockerfile step is in a build.
@@ -87,6 +88,7 @@ type Event struct {
 	Files       int           `json:"files,omitempty"`
 	Removed     int           `json:"removed,omitempty"`
 	Bytes       int64         `json:"bytes,omitempty"`
+	Size        int64         `json:"size,omitempty"`
 	From        string        `json:"from,omitempty"`
 	To          string        `json:"to,omitempty"`
 	Conflict    bool          `json:"conflict,omitempty"`

@@ -115,6 +115,13 @@ var texts = map[Kind]func(Event) string{
 		}
 		return fmt.Sprintf("rescued %s -> %s", e.From, e.To)
 	},
+	RescueProgress: func(e Event) string {
+		pct := 100
+		if e.Size > 0 {
+			pct = int(e.Bytes * 100 / e.Size)
+		}
+		return fmt.Sprintf("bringing %s home: %s of %s (%d%%)", e.From, HumanBytes(e.Bytes), HumanBytes(e.Size), pct)
+	},
 	EngineLost: func(e Event) string { return fmt.Sprintf("engine lost at %s: %s; retrying", e.Engine, e.Message) },
 	EngineBack: func(e Event) string { return fmt.Sprintf("engine back at %s: %s", e.Engine, e.Message) },
 	Error:      func(e Event) string { return "error: " + e.Message },

@@ -18,9 +18,10 @@ QUIET, CEILING = 0.25, 1.0
 first = 0.0
 
 
-def watch(d, report):
+def watch(d, since):
     # The watch goes on before the folder is listed: a file made meanwhile
-    # is in the listing or comes as an event, never neither.
+    # is in the listing or comes as an event, never neither. Listed files
+    # modified at or after since are reported (None: none are).
     stack = [d]
     while stack:
         root = stack.pop()
@@ -36,8 +37,12 @@ def watch(d, report):
                 continue
             if e.is_dir(follow_symlinks=False):
                 stack.append(e.path)
-            elif report and e.is_file(follow_symlinks=False):
-                pending.add(e.path)
+            elif since is not None and e.is_file(follow_symlinks=False):
+                try:
+                    if e.stat(follow_symlinks=False).st_mtime >= since:
+                        pending.add(e.path)
+                except OSError:
+                    pass
 
 
 def drain():
@@ -54,7 +59,7 @@ def drain():
             if mask & OVERFLOW:
                 for r in roots:
                     if os.path.isdir(r):
-                        watch(r, True)
+                        watch(r, 0)
                 continue
             d = wds.get(wd)
             if d is None or not name or name.startswith(".~") or name in SKIP:
@@ -62,7 +67,7 @@ def drain():
             p = os.path.join(d, name)
             if mask & ISDIR:
                 if mask & (CREATE | MOVED_TO):
-                    watch(p, True)
+                    watch(p, 0)
             elif mask & (CLOSE_WRITE | MOVED_TO):
                 pending.add(p)
 
@@ -85,9 +90,17 @@ def emit(end):
     sys.stdout.flush()
 
 
+# What was written between the container's start (tfdev's marker) and now
+# is reported first.
+try:
+    started = os.stat("/tmp/.tfdev-started").st_mtime
+except OSError:
+    started = None
 for r in roots:
     if os.path.isdir(r):
-        watch(r, False)
+        watch(r, started)
+if pending:
+    first = time.monotonic()
 sys.stdout.write("ready\n")
 sys.stdout.flush()
 while True:

@@ -6,7 +6,7 @@
 # began, so nothing written between two scans is missed (a file may be
 # reported twice: tfdev skips what it already has).
 m=/tmp/.tfdev-poll-mark; fl=/tmp/.tfdev-poll-flush
-prev=$(date +%s)
+prev=$(date -r /tmp/.tfdev-started +%s 2>/dev/null || date +%s) # from the container's start
 touch "$m" || exit 3
 rm -f "$fl"
 n=$(for r in "$@"; do [ -d "$r" ] && find "$r" -type f; done | wc -l)
