@@ -29,10 +29,15 @@ type executor struct {
 	ledgers map[string]*Ledger        // per container: what host and container agree on
 	watches map[string]containerWatch // per container: what is written in it
 	watchWG sync.WaitGroup
+	// unpulled holds, per container, what its watch reported and the loop
+	// has not brought home yet: a stop brings these home too.
+	unpulledMu sync.Mutex
+	unpulled   map[string]map[string]string
 }
 
 func newExecutor(eng engine, o SessionOptions, gpu GPUSupport, emit func(event.Event), async chan<- input) *executor {
-	return &executor{eng: eng, o: o, gpu: gpu, emit: emit, async: async, ledgers: map[string]*Ledger{}, watches: map[string]containerWatch{}}
+	return &executor{eng: eng, o: o, gpu: gpu, emit: emit, async: async, ledgers: map[string]*Ledger{}, watches: map[string]containerWatch{},
+		unpulled: map[string]map[string]string{}}
 }
 
 // ledgerOf is the container's ledger, empty for a container tfdev knows
@@ -61,6 +66,9 @@ func (x *executor) Apply(ctx context.Context, e effect) []input {
 		return []input{inSynced{res: res, err: err, why: e.why}}
 	case effPull:
 		rescued, err := x.eng.PullHome(ctx, e.c.ID, e.project.Dir, e.project.Rules, e.sums, x.ledgerOf(e.c.ID), x.pullProgress)
+		if err == nil {
+			x.pulled(e.c.ID, e.sums)
+		}
 		return []input{inPulled{rescued: rescued, err: err}}
 	case effStart:
 		return x.start(ctx, e.project, e.built)

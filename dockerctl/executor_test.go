@@ -101,3 +101,26 @@ func TestExecutorStartRemovesWhatDidNotStart(t *testing.T) {
 		t.Errorf("calls %s, err %v", f.log(), st.err)
 	}
 }
+
+// A stop right after the container's watch reported a save, before the loop
+// brought it home: the stop brings it home.
+func TestExecutorStopBringsHomeWhatTheLoopHadNotYet(t *testing.T) {
+	f := newFakeEngine()
+	async := make(chan input, 4)
+	x := newExecutor(f, SessionOptions{}, GPUSupport{}, func(event.Event) {}, async)
+	p := testProject(t, loopDockerfile)
+	c := &Container{ID: "c9", Name: "tfdev-demo"}
+	f.setRunning("c9", true)
+	x.watch(context.Background(), p, c)
+	f.watches[0].changes <- map[string]string{"/tf/saved.ipynb": "ab"}
+	if in := <-async; in.(inContainerChanged).sums["/tf/saved.ipynb"] != "ab" {
+		t.Fatalf("forwarded %+v", in)
+	}
+	ins := x.shutdown(effShutdown{project: p, c: c})
+	if st := ins[0].(inStopped); len(st.rescued) != 1 || st.rescued[0].From != "/tf/saved.ipynb" {
+		t.Errorf("stop rescued %+v (calls %s)", st.rescued, f.log())
+	}
+	if !strings.Contains(f.log(), "PullHome c9 1; Stop c9") {
+		t.Errorf("calls %s", f.log())
+	}
+}

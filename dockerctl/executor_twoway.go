@@ -39,6 +39,7 @@ func (x *executor) watch(ctx context.Context, p *dockerfile.Project, c *Containe
 		for {
 			select {
 			case sums := <-w.Changes():
+				x.reported(c.ID, sums)
 				if !send(ctx, x.async, inContainerChanged{c: c, sums: sums}) {
 					return
 				}
@@ -61,16 +62,52 @@ func (x *executor) unwatch(id string) {
 }
 
 // finalPull brings home what was written in a running container that is
-// about to stop: what its watcher saw since its last batch, or, without a
-// watcher, every file newer than tfdev's start marker.
+// about to stop: what its watcher reported that the loop has not brought
+// home yet and what it saw since, or, without a watcher, every file newer
+// than tfdev's start marker.
 func (x *executor) finalPull(ctx context.Context, p *dockerfile.Project, c *Container) ([]Rescued, error) {
 	l := x.ledgerOf(c.ID)
 	if w, ok := x.watches[c.ID]; ok {
 		if sums, err := w.Flush(ctx); err == nil {
-			return x.eng.PullHome(ctx, c.ID, p.Dir, p.Rules, sums, l, x.pullProgress)
+			x.reported(c.ID, sums)
+			all := x.takeUnpulled(c.ID)
+			return x.eng.PullHome(ctx, c.ID, p.Dir, p.Rules, all, l, x.pullProgress)
 		}
 	}
 	return x.eng.Rescue(ctx, c, p.Dir, p.Rules, l)
+}
+
+// reported notes files the container's watch reported.
+func (x *executor) reported(id string, sums map[string]string) {
+	x.unpulledMu.Lock()
+	defer x.unpulledMu.Unlock()
+	m := x.unpulled[id]
+	if m == nil {
+		m = map[string]string{}
+		x.unpulled[id] = m
+	}
+	for p, s := range sums {
+		m[p] = s
+	}
+}
+
+// pulled forgets reports that came home (unless the file changed again).
+func (x *executor) pulled(id string, sums map[string]string) {
+	x.unpulledMu.Lock()
+	defer x.unpulledMu.Unlock()
+	for p, s := range sums {
+		if x.unpulled[id][p] == s {
+			delete(x.unpulled[id], p)
+		}
+	}
+}
+
+func (x *executor) takeUnpulled(id string) map[string]string {
+	x.unpulledMu.Lock()
+	defer x.unpulledMu.Unlock()
+	m := x.unpulled[id]
+	delete(x.unpulled, id)
+	return m
 }
 
 // pullProgress tells the user how far a large file coming home is.

@@ -50,3 +50,30 @@ func TestKeepStatusDown(t *testing.T) {
 		t.Errorf("containers left: %v", ids)
 	}
 }
+
+// tfdev down beside a running tfdev up: it asks the session to stop (the
+// session brings the files home and exits 0), then removes the container;
+// status works beside the session meanwhile.
+func TestDownStopsARunningSession(t *testing.T) {
+	eng := engine(t)
+	dir := standInProject(t)
+	up := startUpWith(t, dir, testimage.Busybox, "--output", "json")
+	ready, _ := up.nextEvent(event.Ready, nil)
+	if out, stderr, code := tfdev(t, "status", "-C", dir); code != 0 || !strings.Contains(out, ready.Container) {
+		t.Errorf("status beside the session: exit %d %q %s", code, out, stderr)
+	}
+	if _, err := eng.ExecOK(context.Background(), ready.Container, "sh", "-c", "echo late > /app/late.txt"); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := tfdev(t, "down", "-C", dir)
+	if code != 0 || !strings.Contains(out, "asked the running tfdev up (pid") || !strings.Contains(out, "removed container") {
+		t.Fatalf("down: exit %d %q %s", code, out, stderr)
+	}
+	waitExit(t, up)
+	if b, _ := os.ReadFile(filepath.Join(dir, "late.txt")); string(b) != "late\n" {
+		t.Errorf("late.txt on the host: %q", b)
+	}
+	if ids, _ := eng.ProjectContainers(context.Background(), dir); len(ids) != 0 {
+		t.Errorf("containers left: %v", ids)
+	}
+}

@@ -1,0 +1,155 @@
+package dockerctl
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+// BenchmarkSyncOneFileGuarded: BenchmarkSyncOneFile with the session's
+// ledger, so the guard reads the container's copy before writing.
+func BenchmarkSyncOneFileGuarded(b *testing.B) {
+	requireEngine(b)
+	id := runBusybox(b)
+	dir := b.TempDir()
+	items := []watcher.SyncItem{item("train.py", watcher.Changed)}
+	ledger := NewLedger()
+	lat := make([]time.Duration, 0, b.N)
+	for i := 0; i < b.N; i++ {
+		writeFile(b, dir, "train.py", fmt.Sprintf("print(%d)\n", i))
+		start := time.Now()
+		if res, err := testEngine.Sync(context.Background(), id, dir, items, ledger); err != nil || res.Files != 1 {
+			b.Fatal(res, err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.ReportMetric(float64(median(lat).Microseconds())/1000, "median-ms")
+}
+
+// jupyterSession builds a Jupyter image of a project whose source goes to
+// /app while Jupyter serves /tf, and returns the executor's started,
+// watched container.
+func jupyterSession(b *testing.B, files int) (*executor, <-chan input, *dockerfile.Project, *Container) {
+	b.Helper()
+	if err := testimage.EnsureJupyter(context.Background(), testEngine.api, testLog{}); err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	writeFile(b, dir, "Dockerfile", "FROM "+testimage.Jupyter+"\nWORKDIR /app\nCOPY . .\n")
+	writeFile(b, dir, ".dockerignore", ".tfdev\n")
+	p, err := dockerfile.Load(dir, "Dockerfile", dockerfile.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := testEngine.Build(context.Background(), BuildOptions{Project: p})
+	if err != nil {
+		b.Fatal(err)
+	}
+	removeImageOnCleanup(b, res.ImageID)
+	async := make(chan input, 1024)
+	x := newExecutor(engineAPI{testEngine}, SessionOptions{ReadyTimeout: ReadyTimeout}, GPUSupport{}, func(event.Event) {}, async)
+	b.Cleanup(x.wait)
+	var c *Container
+	for _, in := range x.start(context.Background(), p, res) {
+		if st, ok := in.(inStarted); ok {
+			if st.err != nil {
+				b.Fatal(st.err)
+			}
+			c = st.c
+		}
+	}
+	b.Cleanup(func() { testEngine.Remove(context.Background(), c.ID) })
+	if _, err := testEngine.WaitJupyter(context.Background(), c, 0); err != nil {
+		b.Fatal(err)
+	}
+	if files > 0 {
+		var items []watcher.SyncItem
+		for i := 0; i < files; i++ {
+			p := fmt.Sprintf("src/pkg%d/m%d.py", i%100, i)
+			writeFile(b, dir, p, fmt.Sprintf("v = %d\n", i))
+			items = append(items, watcher.SyncItem{Change: watcher.Change{Path: p}, Dest: "/app/" + p})
+		}
+		if _, err := testEngine.Sync(context.Background(), c.ID, dir, items, x.ledgerOf(c.ID)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	x.watch(context.Background(), p, c)
+	return x, async, p, c
+}
+
+// BenchmarkJupyterSaveToHost: a notebook saved through Jupyter's contents
+// API (as the browser saves) until it is on the host.
+func BenchmarkJupyterSaveToHost(b *testing.B) {
+	requireEngine(b)
+	x, async, p, c := jupyterSession(b, 0)
+	var lat []time.Duration
+	for i := 0; i < b.N; i++ {
+		name := fmt.Sprintf("nb%d.ipynb", i)
+		start := time.Now()
+		nb := `{"type":"notebook","format":"json","content":{"cells":[],"metadata":{},"nbformat":4,"nbformat_minor":5}}`
+		req, _ := http.NewRequest(http.MethodPut, "http://127.0.0.1:"+strconv.Itoa(c.HostPort)+"/api/contents/"+name, strings.NewReader(nb))
+		req.Header.Set("Authorization", "token "+c.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		for {
+			in := <-async
+			ch, ok := in.(inContainerChanged)
+			if !ok {
+				continue
+			}
+			if _, err := testEngine.PullHome(context.Background(), c.ID, p.Dir, p.Rules, ch.sums, x.ledgerOf(c.ID), nil); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(p.Dir, KeptDir, "tf", name)); err == nil {
+				break
+			}
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.ReportMetric(float64(median(lat).Microseconds())/1000, "median-ms")
+}
+
+// BenchmarkStopRescue: a stop (bring home what changed, stop the
+// container) of a Jupyter container with 8,000 synced files and 20 written
+// in the container, beside the Engine's own list of changes on the same
+// container, which rescue used before.
+func BenchmarkStopRescue(b *testing.B) {
+	requireEngine(b)
+	for _, files := range []int{0, 8000} {
+		b.Run(fmt.Sprintf("synced-%d", files), func(b *testing.B) {
+			var stop, diff time.Duration
+			for i := 0; i < b.N; i++ {
+				x, _, p, c := jupyterSession(b, files)
+				sh(b, c.ID, "mkdir -p /tf/out && for i in $(seq 1 20); do echo $i > /tf/out/r$i.txt; done")
+				start := time.Now()
+				if _, err := testEngine.api.ContainerDiff(context.Background(), c.ID); err != nil {
+					b.Fatal(err)
+				}
+				diff += time.Since(start)
+				start = time.Now()
+				ins := x.shutdown(effShutdown{project: p, c: c})
+				stop += time.Since(start)
+				st := ins[0].(inStopped)
+				if st.err != nil || len(st.rescued) != 20 {
+					b.Fatalf("stop: %d rescued, %v", len(st.rescued), st.err)
+				}
+			}
+			b.ReportMetric(stop.Seconds()/float64(b.N), "stop-s")
+			b.ReportMetric(diff.Seconds()/float64(b.N), "containerdiff-s")
+		})
+	}
+}
