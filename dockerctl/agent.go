@@ -38,12 +38,13 @@ const agentScript = `while read -r op n; do
 done`
 
 // stateScript prints, for each path argument, "<sha256>  <path>" for a
-// regular file and "dir  <path>" for a directory; a missing path prints
-// nothing. Sync compares these with the ledger before it writes or removes
-// anything. (No single quotes: it is quoted into agentScript.)
+// regular file, "dir  <path>" for a directory and "mode <octal> <path>" for
+// its permissions; a missing path prints nothing. Sync compares these with
+// the ledger before it writes or removes anything. (No single quotes: it
+// is quoted into agentScript.)
 const stateScript = `[ $# -gt 0 ] || exit 0
 for p; do if [ -d "$p" ] && [ ! -L "$p" ]; then printf "dir  %s\n" "$p"; fi; done
-sha256sum -- "$@" 2>/dev/null; exit 0`
+sha256sum -- "$@" 2>/dev/null; stat -c "mode %a %n" -- "$@" 2>/dev/null; exit 0`
 
 // removeScript removes each path argument: a file or link with rm -f, a
 // directory only when empty (rmdir), so that what the container made

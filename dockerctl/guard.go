@@ -16,11 +16,17 @@ import (
 // dirState is what containerState reports for a directory.
 const dirState = "dir"
 
-// containerState returns, for each existing path, its SHA-256 or dirState;
-// a missing path is absent from the map.
-func (e *Engine) containerState(ctx context.Context, id string, paths []string) (map[string]string, error) {
+// destState is the container's side of a batch's destinations.
+type destState struct {
+	content map[string]string // SHA-256 or dirState; a missing path is absent
+	mode    map[string]string // permissions, in octal ("644")
+}
+
+// containerState reads, in one round trip, the content and permissions of
+// each path in the container.
+func (e *Engine) containerState(ctx context.Context, id string, paths []string) (destState, error) {
 	if len(paths) == 0 {
-		return map[string]string{}, nil
+		return destState{content: map[string]string{}, mode: map[string]string{}}, nil
 	}
 	var lines []string
 	if a := e.agentFor(ctx, id); a != nil {
@@ -32,24 +38,34 @@ func (e *Engine) containerState(ctx context.Context, id string, paths []string) 
 	}
 	out, err := e.ExecOK(ctx, id, append([]string{"sh", "-c", stateScript, "sh"}, paths...)...)
 	if err != nil {
-		return nil, fmt.Errorf("reading the container's files before writing them: %w", err)
+		return destState{}, fmt.Errorf("reading the container's files before writing them: %w", err)
 	}
 	return parseState(strings.Split(string(out), "\n")), nil
 }
 
-func parseState(lines []string) map[string]string {
+func parseState(lines []string) destState {
 	m := map[string]string{}
+	st := destState{content: m, mode: map[string]string{}}
+	var sums []string
 	for _, l := range lines {
 		if p, ok := strings.CutPrefix(l, dirState+"  "); ok {
 			m[p] = dirState
+			continue
 		}
+		if rest, ok := strings.CutPrefix(l, "mode "); ok {
+			if mode, p, ok := strings.Cut(rest, " "); ok {
+				st.mode[p] = mode
+			}
+			continue
+		}
+		sums = append(sums, l)
 	}
-	for p, sum := range parseSHA256Sum([]byte(strings.Join(lines, "\n"))) {
+	for p, sum := range parseSHA256Sum([]byte(strings.Join(sums, "\n"))) {
 		if m[p] != dirState {
 			m[p] = sum
 		}
 	}
-	return m
+	return st
 }
 
 // removeSafely removes paths the guard cleared: files, and directories

@@ -34,8 +34,11 @@ func (e *Engine) Prepare(ctx context.Context, id, hostDir string, ledger *Ledger
 
 func writePrepareTar(w io.Writer, kept string, ledger *Ledger) error {
 	tw := tar.NewWriter(w)
-	now := time.Now()
-	if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(startMarker, "/"), Typeflag: tar.TypeReg, Mode: 0o644, ModTime: now}); err != nil {
+	// Backdated: busybox's find compares whole seconds, so a file written
+	// in the marker's own second must still count as newer. A file that
+	// is not new after all is hashed and found to be known.
+	mark := time.Now().Add(-2 * time.Second)
+	if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(startMarker, "/"), Typeflag: tar.TypeReg, Mode: 0o644, ModTime: mark}); err != nil {
 		return err
 	}
 	err := filepath.WalkDir(kept, func(p string, d fs.DirEntry, err error) error {

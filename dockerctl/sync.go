@@ -104,10 +104,11 @@ type syncPlan struct {
 	sums    map[string]string // host content of small regular files, by destination
 	files   map[string]bool   // destinations that are regular files on the host
 	rels    map[string]string // destination -> host path (context-relative)
+	modes   map[string]string // destination -> the permissions it should have, in octal
 }
 
 func planSync(hostDir string, items []watcher.SyncItem, ledger *Ledger, res *SyncResult) syncPlan {
-	sp := syncPlan{sums: map[string]string{}, files: map[string]bool{}, rels: map[string]string{}}
+	sp := syncPlan{sums: map[string]string{}, files: map[string]bool{}, rels: map[string]string{}, modes: map[string]string{}}
 	for _, it := range items {
 		if !safeDest(it.Dest) {
 			res.Errors = append(res.Errors, PathError{it.Path, fmt.Errorf("refusing to sync to %q", it.Dest)})
@@ -123,9 +124,13 @@ func planSync(hostDir string, items []watcher.SyncItem, ledger *Ledger, res *Syn
 		if err == nil && fi.Mode().IsRegular() {
 			dest := path.Clean(it.Dest)
 			sp.files[dest] = true
+			sp.modes[dest] = fmt.Sprintf("%o", fi.Mode().Perm())
+			if it.Rule != nil && it.Rule.Chmod != "" {
+				sp.modes[dest] = strings.TrimLeft(it.Rule.Chmod, "0")
+			}
 			if fi.Size() <= unchangedLimit {
 				if sum, err := FileSHA256(full); err == nil {
-					if want, ok := ledger.Get(dest); ok && want == sum {
+					if want, ok := ledger.Get(dest); ok && want == sum && it.Op != watcher.ModeChanged {
 						continue // the container already holds this content: an editor's touch, our own rescue
 					}
 					sp.sums[dest] = sum
@@ -159,11 +164,14 @@ func (e *Engine) guard(ctx context.Context, id, hostDir string, sp *syncPlan, le
 		agreed, ok := ledger.Get(d)
 		v := guardWrite
 		if sp.files[d] {
-			v = guardOne(state[d], sp.sums[d], agreed, ok)
+			v = guardOne(state.content[d], sp.sums[d], agreed, ok)
+		}
+		if v == guardSame && state.mode[d] != sp.modes[d] {
+			v = guardWrite // the same content, other permissions (a chmod)
 		}
 		switch v {
 		case guardSame:
-			ledger.set(d, state[d])
+			ledger.set(d, state.content[d])
 		case guardConflict:
 			conflicts = append(conflicts, d)
 		default:
@@ -174,7 +182,7 @@ func (e *Engine) guard(ctx context.Context, id, hostDir string, sp *syncPlan, le
 	removes := sp.removes[:0]
 	for _, d := range sp.removes {
 		agreed, ok := ledger.Get(d)
-		got := state[d]
+		got := state.content[d]
 		switch {
 		case got == "", got == dirState, ok && got == agreed:
 			removes = append(removes, d)

@@ -368,3 +368,39 @@ func TestSyncNeverOverwritesTheContainersEdits(t *testing.T) {
 		t.Errorf("after the merge: %q", got)
 	}
 }
+
+// A chmod reaches the container (the content is the same, the permissions
+// are not); a touch, which the kernel reports the same way, sends nothing.
+func TestSyncPermissionOnlyChange(t *testing.T) {
+	requireEngine(t)
+	ctx := context.Background()
+	id := runBusybox(t)
+	dir := t.TempDir()
+	ledger := NewLedger()
+	it := watcher.SyncItem{Change: watcher.Change{Path: "run.sh"}, Dest: "/app/run.sh"}
+	writeFile(t, dir, "run.sh", "#!/bin/sh\necho hi\n")
+	if err := os.Chmod(filepath.Join(dir, "run.sh"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{it}, ledger); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "run.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	it.Op = watcher.ModeChanged
+	res, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{it}, ledger)
+	if err != nil || res.Files != 1 {
+		t.Fatalf("chmod: %+v %v", res, err)
+	}
+	if got := sh(t, id, "stat -c %a /app/run.sh"); got != "755" {
+		t.Errorf("mode in the container %q", got)
+	}
+	now := time.Now()
+	if err := os.Chtimes(filepath.Join(dir, "run.sh"), now, now); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{it}, ledger); err != nil || res.Files != 0 {
+		t.Errorf("touch: %+v %v", res, err)
+	}
+}

@@ -63,13 +63,17 @@ func (r Rules) WatchRules() Rules { return r }
 type Op int
 
 const (
-	Changed Op = iota // created, written, chmod-ed, or renamed onto
-	Removed           // deleted or renamed away
+	Changed     Op = iota // created, written, or renamed onto (and perhaps chmod-ed)
+	Removed               // deleted or renamed away
+	ModeChanged           // only its permissions changed, as far as the events say
 )
 
 func (o Op) String() string {
-	if o == Removed {
+	switch o {
+	case Removed:
 		return "removed"
+	case ModeChanged:
+		return "mode changed"
 	}
 	return "changed"
 }

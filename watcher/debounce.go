@@ -44,6 +44,9 @@ func (c *coalescer) touch(now time.Time) {
 // path's final state anyway, so a write-temp-then-rename is one change.
 func (c *coalescer) add(ch Change, now time.Time) {
 	c.touch(now)
+	if old, ok := c.pending[ch.Path]; ok && ch.Op == ModeChanged && old.Op == Changed {
+		return // a write and a chmod: still a write
+	}
 	c.pending[ch.Path] = ch
 }
 

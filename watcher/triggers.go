@@ -71,8 +71,12 @@ func (f *TriggerFilter) Why(rel string, isDir bool) string {
 
 // IsEditorTemp reports whether a file name is one editors write on the way
 // to saving another file: vim swap files and its 4913 probe, JetBrains safe
-// write files, emacs lock and auto-save files, and backup files.
+// write files, emacs lock and auto-save files, backup files, and the
+// temporary file of `sed -i` (GNU sed's "sed" and six random characters).
 func IsEditorTemp(name string) bool {
+	if isSedTemp(name) {
+		return true
+	}
 	switch {
 	case name == "4913",
 		strings.HasSuffix(name, "~"),
@@ -90,4 +94,16 @@ func IsEditorTemp(name string) bool {
 		}
 	}
 	return false
+}
+
+func isSedTemp(name string) bool {
+	if len(name) != 9 || !strings.HasPrefix(name, "sed") {
+		return false
+	}
+	for _, r := range name[3:] {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -265,8 +265,10 @@ func (w *Watcher) handle(ev fsnotify.Event, now time.Time) {
 		w.changed(rel, false, now)
 	case ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename):
 		w.removed(rel, now)
-	case ev.Has(fsnotify.Write) || ev.Has(fsnotify.Chmod):
+	case ev.Has(fsnotify.Write):
 		w.changed(rel, w.isDir(rel), now)
+	case ev.Has(fsnotify.Chmod):
+		w.changedOp(rel, w.isDir(rel), ModeChanged, now)
 	}
 }
 

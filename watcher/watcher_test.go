@@ -354,3 +354,34 @@ func (l *limitedNotify) Add(name string) error {
 	l.left--
 	return nil
 }
+
+// A chmod alone is a ModeChanged change; a write and a chmod together are
+// a write.
+func TestChmodIsAModeChange(t *testing.T) {
+	dir := t.TempDir()
+	makeTree(t, dir, []string{"Dockerfile", "run.sh", "edit.py"})
+	w := startWatcher(t, dir)
+	if err := os.Chmod(filepath.Join(dir, "run.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "edit.py", "x = 1\n")
+	if err := os.Chmod(filepath.Join(dir, "edit.py"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]Op{}
+	for _, b := range until(t, w, "edit.py") {
+		for _, c := range b.Changes {
+			ops[c.Path] = c.Op
+		}
+	}
+	for len(ops) < 2 {
+		for _, b := range until(t, w, "run.sh") {
+			for _, c := range b.Changes {
+				ops[c.Path] = c.Op
+			}
+		}
+	}
+	if ops["run.sh"] != ModeChanged || ops["edit.py"] != Changed {
+		t.Errorf("ops %v", ops)
+	}
+}
