@@ -79,7 +79,7 @@ func TestDecideReasons(t *testing.T) {
 		{"model.py___jb_tmp___", false, Ignore, "an editor's temporary file"},
 		{"model.py___jb_old___", false, Ignore, "an editor's temporary file"},
 		{".model.py.swx", false, Ignore, "an editor's temporary file"},
-		{"swap.swp", false, Sync, ""}, // not a vim swap name: no leading dot
+		{"swap.swp", false, Sync, ""},                                  // not a vim swap name: no leading dot
 		{"src/sedX3kq9Z", false, Ignore, "an editor's temporary file"}, // sed -i
 		{"sed.py", false, Sync, ""},
 		{"sedimentary", false, Sync, ""},
