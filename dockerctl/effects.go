@@ -63,7 +63,8 @@ type (
 		c       *Container
 		sums    map[string]string
 	}
-	effKeep struct { // leave the container running (--keep), its ledger recorded
+	effReconnect struct{} // wait until the Engine answers again; an inEngine{lost: false} follows
+	effKeep      struct { // leave the container running (--keep), its ledger recorded
 		project *dockerfile.Project
 		c       *Container
 	}
@@ -72,9 +73,9 @@ type (
 		built   *BuildResult
 		c       *Container
 	}
-	effUntagImage struct { // drop a superseded image's own tag
+	effPruneImages struct { // remove the project's older images that nothing uses; an inPruned follows
 		project *dockerfile.Project
-		image   string
+		keep    []string // image IDs: the current and the one before
 	}
 	effShutdown struct { // stop the container and rescue from it; an inStopped follows
 		project *dockerfile.Project
@@ -82,18 +83,19 @@ type (
 	}
 )
 
-func (effEmit) isEffect()       {}
-func (effBuild) isEffect()      {}
-func (effSync) isEffect()       {}
-func (effReconcile) isEffect()  {}
-func (effStart) isEffect()      {}
-func (effReattach) isEffect()   {}
-func (effReplace) isEffect()    {}
-func (effRestart) isEffect()    {}
-func (effRecover) isEffect()    {}
-func (effWaitReady) isEffect()  {}
-func (effPull) isEffect()       {}
-func (effKeep) isEffect()       {}
-func (effWriteState) isEffect() {}
-func (effUntagImage) isEffect() {}
-func (effShutdown) isEffect()   {}
+func (effEmit) isEffect()        {}
+func (effBuild) isEffect()       {}
+func (effSync) isEffect()        {}
+func (effReconcile) isEffect()   {}
+func (effStart) isEffect()       {}
+func (effReattach) isEffect()    {}
+func (effReplace) isEffect()     {}
+func (effRestart) isEffect()     {}
+func (effRecover) isEffect()     {}
+func (effWaitReady) isEffect()   {}
+func (effPull) isEffect()        {}
+func (effKeep) isEffect()        {}
+func (effReconnect) isEffect()   {}
+func (effWriteState) isEffect()  {}
+func (effPruneImages) isEffect() {}
+func (effShutdown) isEffect()    {}

@@ -20,6 +20,7 @@ type engine interface {
 	Build(ctx context.Context, opts BuildOptions) (*BuildResult, error)
 	TagImage(ctx context.Context, id, ref string) error
 	RemoveImage(ctx context.Context, ref string, force bool) error
+	ProjectImages(ctx context.Context, dir string) ([]ProjectImage, error)
 
 	ProjectContainers(ctx context.Context, dir string) ([]string, error)
 	Find(ctx context.Context, dir string) (*Container, error)
@@ -31,6 +32,7 @@ type engine interface {
 	Remove(ctx context.Context, id string) error
 	Rename(ctx context.Context, id, name string) error
 	WaitJupyter(ctx context.Context, c *Container, timeout time.Duration) (string, error)
+	ProbeJupyter(ctx context.Context, c *Container) error
 	LastLogs(ctx context.Context, id string, n int) ([]string, error)
 
 	Sync(ctx context.Context, id, hostDir string, items []watcher.SyncItem, ledger *Ledger) (SyncResult, error)

@@ -11,6 +11,7 @@ const (
 	reconnectFirst = 250 * time.Millisecond
 	reconnectCap   = 4 * time.Second
 	deathLogLines  = 15
+	waitingEvery   = 30 * time.Second
 )
 
 // watchEngine feeds the loop the deaths of the project's containers, and
@@ -26,7 +27,7 @@ func (s *Session) watchEngine(ctx context.Context, dir string, out chan<- input)
 			return
 		}
 		since = time.Now()
-		if !send(ctx, out, inEngine{lost: true, err: err}) || !s.waitForEngine(ctx) {
+		if !send(ctx, out, inEngine{lost: true, err: err}) || !waitForEngine(ctx, s.eng, nil) {
 			return
 		}
 		if !send(ctx, out, inEngine{lost: false}) {
@@ -57,8 +58,11 @@ func (s *Session) forwardDeaths(ctx context.Context, deaths <-chan Death, errs <
 }
 
 // waitForEngine pings with backoff until the Engine answers; false when ctx
-// ended first.
-func (s *Session) waitForEngine(ctx context.Context) bool {
+// ended first. waiting, when not nil, hears every waitingEvery how long it
+// has been.
+func waitForEngine(ctx context.Context, eng engine, waiting func(time.Duration)) bool {
+	began := time.Now()
+	told := began
 	wait := reconnectFirst
 	t := time.NewTimer(wait)
 	defer t.Stop()
@@ -69,10 +73,14 @@ func (s *Session) waitForEngine(ctx context.Context) bool {
 		case <-t.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
-		err := s.eng.Ping(pctx)
+		err := eng.Ping(pctx)
 		cancel()
 		if err == nil {
 			return true
+		}
+		if now := time.Now(); waiting != nil && now.Sub(told) >= waitingEvery {
+			told = now
+			waiting(now.Sub(began))
 		}
 		wait = min(2*wait, reconnectCap)
 		t.Reset(wait)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
@@ -33,6 +35,8 @@ type executor struct {
 	// has not brought home yet: a stop brings these home too.
 	unpulledMu sync.Mutex
 	unpulled   map[string]map[string]string
+	// reconnecting: a wait for the Engine is under way.
+	reconnecting atomic.Bool
 }
 
 func newExecutor(eng engine, o SessionOptions, gpu GPUSupport, emit func(event.Event), async chan<- input) *executor {
@@ -51,8 +55,20 @@ func (x *executor) ledgerOf(id string) *Ledger {
 	return l
 }
 
-// Apply carries out one effect and returns what it learned as inputs.
+// Apply carries out one effect and returns what it learned as inputs. A
+// result that failed because the Engine cannot be reached comes after an
+// inEngine{lost}: the loop then knows why.
 func (x *executor) Apply(ctx context.Context, e effect) []input {
+	ins := x.apply(ctx, e)
+	for _, in := range ins {
+		if err := failure(in); engineGone(err) && ctx.Err() == nil {
+			return append([]input{inEngine{lost: true, err: err}}, ins...)
+		}
+	}
+	return ins
+}
+
+func (x *executor) apply(ctx context.Context, e effect) []input {
 	switch e := e.(type) {
 	case effEmit:
 		x.emit(e.e)
@@ -96,14 +112,14 @@ func (x *executor) Apply(ctx context.Context, e effect) []input {
 		if err != nil {
 			return []input{inFailed{fmt.Errorf("recording the session for tfdev status: %w", err)}}
 		}
-	case effUntagImage:
-		// The image itself goes when nothing else holds it. A tag that is
-		// already gone (removed by hand) is what we wanted anyway.
-		_ = x.eng.RemoveImage(ctx, ImageRepo(e.project.Dir)+":"+event.ShortID(e.image), false)
+	case effPruneImages:
+		return x.prune(ctx, e)
 	case effShutdown:
 		return x.shutdown(e)
 	case effKeep:
 		return x.keep(e)
+	case effReconnect:
+		x.reconnect(ctx)
 	default:
 		panic(fmt.Sprintf("executor: unknown effect %T", e))
 	}
@@ -125,8 +141,11 @@ func (x *executor) startBuild(ctx context.Context, e effBuild) {
 	go func() {
 		defer x.builds.Done()
 		res, err := x.build(ctx, e.project)
+		if engineGone(err) && ctx.Err() == nil {
+			send(ctx, x.async, inEngine{lost: true, err: err})
+		}
 		select {
-		case x.async <- inBuilt{res: res, err: err, project: e.project}:
+		case x.async <- inBuilt{res: res, err: err, project: e.project, reason: e.reason}:
 		case <-ctx.Done(): // the session ended: nobody waits for it
 		}
 	}()
@@ -341,4 +360,52 @@ func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (inAdopted,
 		}
 	}
 	return out, nil
+}
+
+// reconnect waits, in the background, until the Engine answers again and
+// then says so to the loop; one wait at a time.
+func (x *executor) reconnect(ctx context.Context) {
+	if !x.reconnecting.CompareAndSwap(false, true) {
+		return
+	}
+	x.builds.Add(1)
+	go func() {
+		defer x.builds.Done()
+		defer x.reconnecting.Store(false)
+		if waitForEngine(ctx, x.eng, x.waiting) {
+			send(ctx, x.async, inEngine{lost: false})
+		}
+	}()
+}
+
+// waiting tells the user, now and then, that tfdev still waits for the
+// Engine.
+func (x *executor) waiting(d time.Duration) {
+	x.emit(event.Event{Kind: event.Info, Message: fmt.Sprintf("the Engine at %s still does not answer (for %v); tfdev keeps trying", x.eng.Addr(), d.Round(time.Second))})
+}
+
+// prune removes the project's images other than those kept: each of their
+// tags goes, and with the last one the image. An image a container still
+// uses (even a stopped one) is refused by the Engine and stays.
+func (x *executor) prune(ctx context.Context, e effPruneImages) []input {
+	images, err := x.eng.ProjectImages(ctx, e.project.Dir)
+	if err != nil {
+		return []input{inFailed{err}}
+	}
+	removed := 0
+	for _, im := range images {
+		if slices.Contains(e.keep, im.ID) {
+			continue
+		}
+		gone := true
+		for _, tag := range im.Tags {
+			if err := x.eng.RemoveImage(ctx, tag, false); err != nil {
+				gone = false // in use, or removed by hand meanwhile: either way not ours to force
+			}
+		}
+		if gone && len(im.Tags) > 0 {
+			removed++
+		}
+	}
+	return []input{inPruned{removed: removed}}
 }

@@ -124,3 +124,45 @@ func TestExecutorStopBringsHomeWhatTheLoopHadNotYet(t *testing.T) {
 		t.Errorf("calls %s", f.log())
 	}
 }
+
+// A result that failed because the Engine is gone comes after an
+// inEngine{lost}; one the Engine refused does not.
+func TestExecutorSaysTheEngineIsGone(t *testing.T) {
+	p := testProject(t, loopDockerfile)
+	c := &Container{ID: "c1"}
+	f := newFakeEngine()
+	f.fail["Sync"] = errors.New("error during connect: Post \"http://%2Fvar%2Frun%2Fdocker.sock/v1.41/exec\": dial unix /var/run/docker.sock: connect: connection refused")
+	ins := fakeExecutor(f).Apply(context.Background(), effSync{project: p, c: c})
+	if len(ins) != 2 || !ins[0].(inEngine).lost {
+		t.Errorf("inputs %+v", ins)
+	}
+	f.fail["Sync"] = errors.New("Error response from daemon: container c1 is not running")
+	if ins := fakeExecutor(f).Apply(context.Background(), effSync{project: p, c: c}); len(ins) != 1 {
+		t.Errorf("inputs %+v", ins)
+	}
+}
+
+// After a build serves, the project keeps its current image and the one
+// before; older ones lose their tags (and go, unless a container holds
+// them), and tfdev says how many went.
+func TestExecutorPrunesOlderImages(t *testing.T) {
+	f := newFakeEngine()
+	f.images = []ProjectImage{
+		{ID: "img3", Tags: []string{"tfdev/demo:latest", "tfdev/demo:img3"}},
+		{ID: "img2", Tags: []string{"tfdev/demo:img2"}},
+		{ID: "img1", Tags: []string{"tfdev/demo:img1"}},
+		{ID: "img0", Tags: []string{"tfdev/demo:img0"}},
+	}
+	ins := fakeExecutor(f).Apply(context.Background(), effPruneImages{project: testProject(t, loopDockerfile), keep: []string{"img3", "img2"}})
+	if got := f.log(); got != "ProjectImages; RemoveImage tfdev/demo:img1; RemoveImage tfdev/demo:img0" {
+		t.Errorf("calls %s", got)
+	}
+	if len(ins) != 1 || ins[0].(inPruned).removed != 2 {
+		t.Fatalf("inputs %+v", ins)
+	}
+	l := startedLoop(t)
+	l.feed(ins[0]).want("info")
+	if m := l.event(event.Info).Message; !strings.HasPrefix(m, "removed 2 older image(s) of the project") {
+		t.Errorf("says %q", m)
+	}
+}

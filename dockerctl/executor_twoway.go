@@ -3,6 +3,7 @@ package dockerctl
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
@@ -33,6 +34,7 @@ func (x *executor) watch(ctx context.Context, p *dockerfile.Project, c *Containe
 		return []input{inFailed{fmt.Errorf("files saved in the container come home only when it stops or is replaced: %w", err)}}
 	}
 	x.watches[c.ID] = w
+	x.probe(ctx, c, w.Done())
 	x.watchWG.Add(1)
 	go func() {
 		defer x.watchWG.Done()
@@ -113,4 +115,39 @@ func (x *executor) takeUnpulled(id string) map[string]string {
 // pullProgress tells the user how far a large file coming home is.
 func (x *executor) pullProgress(p string, done, total int64) {
 	x.emit(event.Event{Kind: event.RescueProgress, From: p, Bytes: done, Size: total})
+}
+
+// probeEvery is how often Jupyter is asked whether it answers while the
+// session runs.
+const probeEvery = 3 * time.Second
+
+// probe asks the container's Jupyter every probeEvery whether it answers,
+// until the container's watch ends, and tells the loop when the answer
+// changes: "ready" is never shown while Jupyter does not answer.
+func (x *executor) probe(ctx context.Context, c *Container, done <-chan struct{}) {
+	x.watchWG.Add(1)
+	go func() {
+		defer x.watchWG.Done()
+		t := time.NewTicker(probeEvery)
+		defer t.Stop()
+		ok := true
+		for {
+			select {
+			case <-t.C:
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+			pctx, cancel := context.WithTimeout(ctx, probeEvery)
+			err := x.eng.ProbeJupyter(pctx, c)
+			cancel()
+			if (err == nil) != ok {
+				ok = err == nil
+				if !send(ctx, x.async, inProbe{c: c, err: err, at: time.Now()}) {
+					return
+				}
+			}
+		}
+	}()
 }

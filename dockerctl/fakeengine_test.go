@@ -22,6 +22,7 @@ type fakeEngine struct {
 	state  map[string]bool  // container ID -> running; absent: gone
 	deaths chan Death
 	lost   chan error
+	images []ProjectImage
 	// watches are the container watches started, in order.
 	watches []*fakeWatch
 }
@@ -190,3 +191,13 @@ func (w *fakeWatch) Flush(context.Context) (map[string]string, error) {
 	return map[string]string{}, nil
 }
 func (w *fakeWatch) Close() { w.once.Do(func() { close(w.done) }) }
+
+func (f *fakeEngine) ProbeJupyter(_ context.Context, c *Container) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fail["ProbeJupyter"] // not recorded: it runs every few seconds
+}
+
+func (f *fakeEngine) ProjectImages(context.Context, string) ([]ProjectImage, error) {
+	return f.images, f.record("ProjectImages")
+}

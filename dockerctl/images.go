@@ -32,18 +32,29 @@ func (e *Engine) RemoveImage(ctx context.Context, ref string, force bool) error 
 	return nil
 }
 
-// ProjectImages lists the IDs of the images tagged in the project's
-// repository.
-func (e *Engine) ProjectImages(ctx context.Context, dir string) ([]string, error) {
+// ProjectImage is one of the project's images with its tags.
+type ProjectImage struct {
+	ID   string
+	Tags []string
+}
+
+// ProjectImages lists the images tagged in the project's repository.
+func (e *Engine) ProjectImages(ctx context.Context, dir string) ([]ProjectImage, error) {
 	imgs, err := e.api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", ImageRepo(dir)))})
 	if err != nil {
 		return nil, fmt.Errorf("listing the project's images: %w", err)
 	}
-	ids := make([]string, 0, len(imgs))
+	out := make([]ProjectImage, 0, len(imgs))
 	for _, im := range imgs {
-		ids = append(ids, im.ID)
+		var tags []string
+		for _, t := range im.RepoTags {
+			if strings.HasPrefix(t, ImageRepo(dir)+":") {
+				tags = append(tags, t)
+			}
+		}
+		out = append(out, ProjectImage{ID: im.ID, Tags: tags})
 	}
-	return ids, nil
+	return out, nil
 }
 
 // ImageWorkdir is an image's working directory, "" when the image is not

@@ -43,7 +43,8 @@ func (e *Engine) WaitJupyter(ctx context.Context, c *Container, timeout time.Dur
 		timeout = ReadyTimeout
 	}
 	base := "http://" + net.JoinHostPort(dialHost(c.HostIP), strconv.Itoa(c.HostPort))
-	deadline := time.Now().Add(timeout)
+	began := time.Now()
+	deadline := began.Add(timeout)
 	tick := time.NewTicker(ReadyPoll)
 	defer tick.Stop()
 	var lastErr error
@@ -72,7 +73,8 @@ func (e *Engine) WaitJupyter(ctx context.Context, c *Container, timeout time.Dur
 		}
 	}
 	logs, _ := e.LastLogs(ctx, c.ID, 20) // the error below says what matters; the logs only illustrate it
-	return "", &UnreachableJupyterError{URL: c.URL(), Waited: timeout, LastErr: lastErr, Logs: logs}
+	waited := time.Since(began).Round(100 * time.Millisecond)
+	return "", &UnreachableJupyterError{URL: c.URL(), Waited: waited, LastErr: lastErr, Logs: logs}
 }
 
 func dialHost(h string) string {
@@ -187,4 +189,18 @@ func servedDirFromArgs(args []string) string {
 		}
 	}
 	return ""
+}
+
+// ProbeJupyter asks the container's Jupyter once whether it answers
+// (GET /api/status with the token).
+func (e *Engine) ProbeJupyter(ctx context.Context, c *Container) error {
+	base := "http://" + net.JoinHostPort(dialHost(c.HostIP), strconv.Itoa(c.HostPort))
+	code, err := jupyterGet(ctx, base+"/api/status", c.Token)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("GET /api/status answered %d", code)
+	}
+	return nil
 }

@@ -41,7 +41,7 @@ type loopState struct {
 	project   *dockerfile.Project
 	cur       *Container   // the container serving, nil before the first start
 	built     *BuildResult // the last successful build
-	prevImage string       // the image the last build superseded, untagged once the new one serves
+	prevImage string       // the image the last build superseded: kept, with the current one
 	building  bool
 	replacing bool
 	pending   []string       // reasons for a follow-up build
@@ -50,6 +50,9 @@ type loopState struct {
 	expected  map[string]int // deaths tfdev caused (its own stops), per container ID
 	lost      bool           // the Engine does not answer
 	resync    bool           // changes arrived while the Engine was lost
+	retried   bool           // a build the Engine's loss broke was started again once
+	url       string         // where the user opens Jupyter, once it answered
+	down      bool           // Jupyter stopped answering the probe
 	quitting  bool
 	done      bool // the loop may end once its queue is empty
 }
@@ -72,6 +75,7 @@ type (
 		res     *BuildResult
 		err     error
 		project *dockerfile.Project
+		reason  string
 	}
 	inSynced struct { // a sync (why == "") or a reconcile ended
 		res   SyncResult
@@ -109,7 +113,13 @@ type (
 		c    *Container
 		sums map[string]string
 	}
-	inPulled struct { // files came home from the container
+	inProbe struct { // Jupyter's answer to the periodic probe changed
+		c   *Container
+		err error // nil: it answers again
+		at  time.Time
+	}
+	inPruned struct{ removed int } // older images of the project were removed
+	inPulled struct {              // files came home from the container
 		rescued []Rescued
 		err     error
 	}
@@ -134,6 +144,8 @@ func (inQuit) isInput()             {}
 func (inStopped) isInput()          {}
 func (inContainerChanged) isInput() {}
 func (inPulled) isInput()           {}
+func (inProbe) isInput()            {}
+func (inPruned) isInput()           {}
 
 // reduce is the loop's one decision function.
 func reduce(s loopState, in input) (loopState, []effect) {
@@ -168,9 +180,15 @@ func reduce(s loopState, in input) (loopState, []effect) {
 		if s.cur != nil && in.c.ID == s.cur.ID && !s.quitting && !s.lost {
 			fx.add(effPull{project: s.project, c: s.cur, sums: in.sums})
 		}
+	case inPruned:
+		if in.removed > 0 {
+			fx.info("removed %d older image(s) of the project (tfdev keeps the current one and the one before; tfdev down --rmi removes them all)", in.removed)
+		}
+	case inProbe:
+		s.onProbe(in, &fx)
 	case inPulled:
 		fx.rescued(in.rescued, s.project.Dir)
-		if in.err != nil {
+		if in.err != nil && !s.lost { // while lost, the files wait in the container
 			fx.fail(in.err)
 		}
 	}
@@ -326,6 +344,10 @@ func (s *loopState) onRequest(r event.Request, fx *effects) {
 }
 
 func (s *loopState) onSynced(in inSynced, fx *effects) {
+	if s.lost && in.err != nil {
+		s.resync = true // the Engine went away: the reconcile when it is back sends it
+		return
+	}
 	if in.err != nil {
 		if in.why != "" {
 			in.err = fmt.Errorf("reconciling files (%s): %w", in.why, in.err)
@@ -333,7 +355,7 @@ func (s *loopState) onSynced(in inSynced, fx *effects) {
 		fx.fail(in.err)
 		return
 	}
-	if in.why == "" || in.res.Files+in.res.Removed > 0 {
+	if in.res.Files+in.res.Removed > 0 {
 		fx.emit(syncEvent(in.res, in.paths, in.line, s.cur))
 	}
 	fx.synced(in.res, s.project.Dir)

@@ -1,6 +1,7 @@
 package dockerctl
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -19,10 +20,17 @@ func (s *loopState) onBuilt(in inBuilt, fx *effects) {
 		return
 	}
 	defer s.startPending(fx)
+	if in.err != nil && s.lost && !s.retried {
+		// Not the Dockerfile's fault: built again once the Engine is back.
+		s.retried = true
+		s.pending = append(s.pending, cmp.Or(in.reason, "start")+" (again: the Engine went away during the build)")
+		return
+	}
 	if in.err != nil {
 		fx.emit(buildFailedEvent(in.err, s.project.Model.Name, s.cur != nil))
 		return
 	}
+	s.retried = false
 	res := in.res
 	fx.emit(event.Event{Kind: event.BuildDone, Image: res.ImageID, Duration: res.Duration, Builder: string(res.Builder)})
 	first := s.built == nil
@@ -30,7 +38,7 @@ func (s *loopState) onBuilt(in inBuilt, fx *effects) {
 		s.prevImage = s.built.ImageID
 	}
 	s.built = res
-	s.halted = false
+	s.halted, s.deaths = false, nil // a new image: its crashes count afresh
 	switch {
 	case s.cur == nil:
 		if !s.lost {
@@ -60,7 +68,9 @@ func (s *loopState) onStarted(in inStarted, fx *effects) {
 	defer s.startPending(fx)
 	fx.rescued(in.rescued, s.project.Dir)
 	if in.err != nil {
-		fx.fail(in.err)
+		if !s.lost {
+			fx.fail(in.err)
+		}
 		if in.old != nil {
 			s.cur = in.old // the old container serves again, perhaps on another port
 		}
@@ -82,19 +92,19 @@ func (s *loopState) onStarted(in inStarted, fx *effects) {
 	if s.built != nil {
 		fx.add(effWriteState{project: s.project, built: s.built, c: in.c})
 	}
-	if s.prevImage != "" && s.built != nil && in.c.Image == s.built.ImageID {
-		fx.add(effUntagImage{project: s.project, image: s.prevImage})
-		s.prevImage = ""
+	if s.built != nil && in.c.Image == s.built.ImageID {
+		fx.add(effPruneImages{project: s.project, keep: []string{s.built.ImageID, s.prevImage}})
 	}
 }
 
 func (s *loopState) onHealth(in inHealth, fx *effects) {
-	if s.cur == nil || in.c.ID != s.cur.ID || s.quitting {
-		return // a container that no longer serves
+	if s.cur == nil || in.c.ID != s.cur.ID || s.quitting || (s.lost && in.err != nil) {
+		return // a container that no longer serves; or the Engine's loss, said already
 	}
 	var ue *UnreachableJupyterError
 	switch {
 	case in.err == nil:
+		s.url, s.down = in.url, false
 		fx.emit(event.Event{Kind: event.Ready, Container: in.c.Name, URL: in.url})
 	case errors.As(in.err, &ue):
 		fx.emit(event.Event{Kind: event.Unreachable, Container: in.c.Name, Message: in.err.Error(), Log: ue.Logs})
@@ -110,6 +120,9 @@ func (s *loopState) onDeath(in inDeath, fx *effects) {
 	}
 	if s.cur == nil || in.ID != s.cur.ID || s.quitting {
 		return
+	}
+	if !in.At.IsZero() && !s.cur.Started.IsZero() && in.At.Before(s.cur.Started) {
+		return // a death before its latest start, replayed after an Engine loss
 	}
 	code := in.Code
 	fx.emit(event.Event{Kind: event.ContainerEnd, Container: s.cur.Name, Code: &code, Log: in.logs})
@@ -142,6 +155,7 @@ func (s *loopState) onEngine(in inEngine, fx *effects) {
 			msg = in.err.Error()
 		}
 		fx.emit(event.Event{Kind: event.EngineLost, Engine: s.cfg.Engine, Message: msg})
+		fx.add(effReconnect{})
 		return
 	}
 	fx.emit(event.Event{Kind: event.EngineBack, Engine: s.cfg.Engine, Message: "checking the container and the files changed meanwhile"})
@@ -188,12 +202,31 @@ func buildFailedEvent(err error, dockerfileName string, serving bool) event.Even
 	}
 	var be *BuildError
 	var se *dockerfile.SyntaxError
+	var pe *watcher.PatternError
 	switch {
+	case errors.As(err, &pe):
+		return event.Event{Kind: event.BuildFailed, File: pe.File, Line: pe.Line, Message: fmt.Sprintf("bad pattern %q: %v", pe.Pattern, pe.Err) + tail}
 	case errors.As(err, &be):
 		return event.Event{Kind: event.BuildFailed, File: be.File, Line: be.Line, Instruction: be.Instruction, Message: be.Detail() + tail, Log: be.Log}
 	case errors.As(err, &se):
 		return event.Event{Kind: event.BuildFailed, File: se.File, Line: se.Line, Message: se.Msg + tail}
 	default:
 		return event.Event{Kind: event.BuildFailed, File: dockerfileName, Message: err.Error() + tail}
+	}
+}
+
+// onProbe follows Jupyter's answers while the session runs: "down" when it
+// stops answering, "ready" again when it answers.
+func (s *loopState) onProbe(in inProbe, fx *effects) {
+	if s.cur == nil || in.c.ID != s.cur.ID || s.quitting {
+		return
+	}
+	switch {
+	case in.err != nil && !s.down:
+		s.down = true
+		fx.emit(event.Event{Time: in.at, Kind: event.Down, Container: in.c.Name, Message: in.err.Error()})
+	case in.err == nil && s.down:
+		s.down = false
+		fx.emit(event.Event{Time: in.at, Kind: event.Ready, Container: in.c.Name, URL: s.url})
 	}
 }

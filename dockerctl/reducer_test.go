@@ -115,7 +115,7 @@ func TestReduceFirstStart(t *testing.T) {
 	l.feed(inAdopted{}).want("build.start effBuild")
 	l.feed(inBuilt{res: built("img1"), project: l.p}).want("build.done effStart")
 	l.feed(inStarted{c: ctr("c1", "img1"), how: "new", synced: SyncResult{Files: 2}}).
-		want("sync container.start jupyter.starting effWaitReady effWriteState")
+		want("sync container.start jupyter.starting effWaitReady effWriteState effPruneImages")
 	if e := l.event(event.Container); e.Message != "new, http://127.0.0.1:8888/?token=tok" {
 		t.Errorf("container.start says %q", e.Message)
 	}
@@ -182,7 +182,7 @@ func TestReduceDependencyEditWhileBuildingCoalesces(t *testing.T) {
 		t.Fatal("not replacing")
 	}
 	l.feed(inStarted{c: ctr("c2", "img2"), how: "replaced c1", old: ctr("c1", "img1"), oldStopped: true}).
-		want("container.start jupyter.starting effWaitReady effWriteState effUntagImage build.start effBuild")
+		want("container.start jupyter.starting effWaitReady effWriteState effPruneImages build.start effBuild")
 	if e := l.event(event.BuildStart); e.Reason != "requirements.txt changed, requested" {
 		t.Errorf("follow-up build reason %q", e.Reason)
 	}
@@ -235,11 +235,13 @@ func TestReduceThreeDeathsInAMinute(t *testing.T) {
 	if !l.s.halted {
 		t.Fatal("not halted")
 	}
-	// A successful build lifts the halt.
+	// A successful build lifts the halt, and the crashes count afresh: a
+	// death soon after restarts the container.
 	l.feed(inRequest{event.RequestRebuild}, inBuilt{res: built("img1"), project: l.p})
-	if l.s.halted {
-		t.Error("still halted after a build")
+	if l.s.halted || len(l.s.deaths) != 0 {
+		t.Errorf("after a build: halted %v, deaths %v", l.s.halted, l.s.deaths)
 	}
+	l.feed(inDeath{Death: Death{ID: "c1", Code: 1, At: t0.Add(45 * time.Second)}}).want("container.exit effRestart")
 }
 
 func TestReduceDeathsOutsideTheWindowRestart(t *testing.T) {
@@ -311,6 +313,13 @@ func TestReduceReloads(t *testing.T) {
 	if e := l.event(event.BuildFailed); e.Line != 3 || e.File != "Dockerfile" {
 		t.Errorf("%+v", e)
 	}
+	// A bad .dockerignore pattern is reported at its own line.
+	bad = l.batch(".dockerignore")
+	bad.b.ReloadErr = &watcher.PatternError{File: ".dockerignore", Line: 14, Pattern: "[", Err: errors.New("syntax error in pattern")}
+	l.feed(bad).want("build.failed")
+	if e := l.event(event.BuildFailed); e.File != ".dockerignore" || e.Line != 14 || !strings.HasPrefix(e.Plain(), ".dockerignore:14:1: error: bad pattern") {
+		t.Errorf("%+v: %s", e, e.Plain())
+	}
 	np := testProject(t, loopDockerfile+"ENV X=1\n")
 	good := l.batch("Dockerfile")
 	good.b.Reloaded, good.b.Loaded, good.b.Rules = true, np, np.Rules
@@ -338,6 +347,12 @@ func TestReduceRescanAndResync(t *testing.T) {
 	l.feed(inSynced{why: "requested", res: SyncResult{Files: 3}}).want("sync")
 }
 
+// A sync that sent nothing (the container already had it all) says
+// nothing.
+func TestReduceNoEmptySyncEvent(t *testing.T) {
+	startedLoop(t).feed(inSynced{paths: []string{"train.py"}, res: SyncResult{}}).want("")
+}
+
 func TestReduceSyncPathErrors(t *testing.T) {
 	l := startedLoop(t)
 	l.feed(inSynced{paths: []string{"a", "b"}, res: SyncResult{Files: 1, Errors: []PathError{{Path: "b", Err: errors.New("a FIFO")}}}}).want("sync error")
@@ -355,7 +370,7 @@ func TestReduceHealth(t *testing.T) {
 func TestReduceEngineLostAndBack(t *testing.T) {
 	l := startedLoop(t)
 	l.s.cfg.Engine = "unix:///var/run/docker.sock"
-	l.feed(inEngine{lost: true, err: errors.New("EOF")}).want("engine.lost")
+	l.feed(inEngine{lost: true, err: errors.New("EOF")}).want("engine.lost effReconnect")
 	if e := l.event(event.EngineLost); e.Engine != "unix:///var/run/docker.sock" || e.Message != "EOF" {
 		t.Errorf("%+v", e)
 	}
@@ -373,4 +388,46 @@ func TestReduceFailures(t *testing.T) {
 	l := startedLoop(t)
 	l.feed(inFailed{errors.New("watch error: too many open files")}).want("error")
 	l.feed(inFailed{fmt.Errorf("building: %w", context.Canceled)}).want("")
+}
+
+// A build the Engine's loss broke is built again, once, when it is back; a
+// sync it broke is left to the reconcile; a death replayed from before the
+// container's latest start is not a crash.
+func TestReduceEngineLossDuringWork(t *testing.T) {
+	l := startedLoop(t)
+	l.feed(l.batch("requirements.txt"))
+	gone := errors.New("Cannot connect to the Docker daemon at unix:///var/run/docker.sock")
+	l.feed(inEngine{lost: true, err: gone}, inBuilt{err: gone, project: l.p, reason: "requirements.txt changed"}).want("")
+	l.feed(inSynced{paths: []string{"train.py"}, err: gone}).want("")
+	if !l.s.resync || len(l.s.pending) != 1 {
+		t.Fatalf("resync %v, pending %v", l.s.resync, l.s.pending)
+	}
+	l.feed(inEngine{lost: false}).want("engine.back effRecover build.start effBuild")
+	if e := l.event(event.BuildStart); !strings.Contains(e.Reason, "again: the Engine went away") {
+		t.Errorf("retry reason %q", e.Reason)
+	}
+	// Broken again: this time it is said.
+	l.feed(inEngine{lost: true, err: gone}, inBuilt{err: gone, project: l.p}).want("build.failed")
+	l.feed(inEngine{lost: false})
+
+	c := ctr("c1", "img1")
+	c.Started = t0.Add(time.Minute)
+	l.feed(inStarted{c: c, how: "restarted after the Engine came back"})
+	l.feed(inDeath{Death: Death{ID: "c1", Code: 137, At: t0.Add(30 * time.Second)}}).want("")
+	l.feed(inDeath{Death: Death{ID: "c1", Code: 137, At: t0.Add(2 * time.Minute)}}).want("container.exit effRestart")
+}
+
+// Jupyter that stops answering is "down" (said once), and "ready" again,
+// at the same URL, only when it answers.
+func TestReduceProbe(t *testing.T) {
+	l := startedLoop(t)
+	l.feed(inHealth{c: ctr("c1", "img1"), url: "http://127.0.0.1:8888/?token=tok"})
+	l.feed(inProbe{c: ctr("c1", "img1"), err: errors.New("connection refused"), at: t0}).want("jupyter.down")
+	l.feed(inProbe{c: ctr("c1", "img1"), err: errors.New("connection refused"), at: t0}).want("")
+	l.feed(inProbe{c: ctr("old", "img0"), at: t0}).want("")
+	l.feed(inProbe{c: ctr("c1", "img1"), at: t0.Add(time.Second)}).want("jupyter.ready")
+	if e := l.event(event.Ready); e.URL != "http://127.0.0.1:8888/?token=tok" {
+		t.Errorf("ready again at %q", e.URL)
+	}
+	l.feed(inProbe{c: ctr("c1", "img1"), at: t0.Add(2 * time.Second)}).want("")
 }

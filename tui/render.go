@@ -102,10 +102,11 @@ func header(s *State, f Frame) []string {
 	if builder == "" {
 		builder = "BuildKit"
 	}
-	return []string{
-		fit(stTitle.Render("tfdev")+"  "+project, f.Width),
-		fit(stDim.Render("engine ")+s.Engine+stDim.Render(" · ")+builder+stDim.Render(" · ")+mode, f.Width),
+	engine := fit(stDim.Render("engine ")+s.Engine+stDim.Render(" · ")+builder+stDim.Render(" · ")+mode, f.Width)
+	if !s.EngineLost.IsZero() {
+		engine = fit(stBad.Render("engine lost")+" "+s.Engine+stBad.Render(" since "+s.EngineLost.Format("15:04:05")+" ("+ago(f.Now.Sub(s.EngineLost))+")")+stDim.Render(" · reconnecting"), f.Width)
 	}
+	return []string{fit(stTitle.Render("tfdev")+"  "+project, f.Width), engine}
 }
 
 func jupyterLine(s *State, f Frame) string {
@@ -118,6 +119,8 @@ func jupyterLine(s *State, f Frame) string {
 		badge = stRunning.Render(f.Spinner + " " + state)
 	case "unreachable":
 		badge = stBad.Render("✗ unreachable")
+	case "down":
+		badge = stBad.Render("✗ down since " + s.DownSince.Format("15:04:05"))
 	default:
 		badge = stDim.Render("○ no container yet")
 	}

@@ -95,6 +95,9 @@ var scenarios = map[string]struct {
 		event.Event{Kind: event.BuildStart, Time: at(60), Reason: "requirements.txt changed"},
 		step(60.1, 2, "cached", 0), step(60.1, 3, "cached", 0), step(60.2, 4, "done", 0.1), step(60.3, 5, "running", 0),
 		event.Event{Kind: event.BuildFailed, Time: at(65), File: "Dockerfile", Line: 9, Message: "RUN pip install --no-cache-dir -r /tmp/requirements.txt: exit code 1; the old container is still serving", Log: []string{"ERROR: No matching distribution found for scipy==9.9"}}), 70},
+	"engine-lost": {append(append(cachedStart(), ready()),
+		event.Event{Kind: event.EngineLost, Time: at(90), Engine: "unix:///var/run/docker.sock", Message: "EOF"},
+		event.Event{Kind: event.Down, Time: at(91), Container: "tfdev-demo-91705390", Message: "connection refused"}), 150},
 	"gpu-ready": {append([]event.Event{project(true)}, append(cachedStart()[1:], ready())...), 95},
 }
 

@@ -53,8 +53,11 @@ type State struct {
 	CPUReason                string
 	Dockerfile               string
 
-	Jupyter string // starting, ready, unreachable, restarting; "" before a container
-	URL     string
+	Jupyter   string // starting, ready, unreachable, restarting, down; "" before a container
+	URL       string
+	DownSince time.Time // when Jupyter stopped answering
+	// EngineLost is when the Engine stopped answering; zero while it answers.
+	EngineLost time.Time
 
 	Container      string
 	ContainerState string // running, exited (code N), stopped
@@ -112,7 +115,7 @@ var activityKinds = map[event.Kind]bool{
 	event.BuildStart: true, event.BuildDone: true, event.BuildFailed: true, event.Stale: true,
 	event.Container: true, event.ContainerEnd: true, event.Ready: true, event.Unreachable: true,
 	event.Sync: true, event.Rescue: true, event.Error: true, event.Doctor: true, event.Info: true,
-	event.Stop: true, event.EngineLost: true, event.EngineBack: true, event.RescueProgress: true,
+	event.Stop: true, event.EngineLost: true, event.EngineBack: true, event.RescueProgress: true, event.Down: true,
 }
 
 // appliers change the view state for each kind of event that has any.
@@ -156,6 +159,9 @@ var appliers = map[event.Kind]func(*State, event.Event){
 	event.Jupyter:     func(s *State, _ event.Event) { s.Jupyter = string(event.JupyterStarting) },
 	event.Ready:       func(s *State, e event.Event) { s.Jupyter, s.URL = string(event.JupyterReady), e.URL },
 	event.Unreachable: func(s *State, _ event.Event) { s.Jupyter = string(event.JupyterUnreachable) },
+	event.Down:        func(s *State, e event.Event) { s.Jupyter, s.DownSince = string(event.JupyterDown), e.Time },
+	event.EngineLost:  func(s *State, e event.Event) { s.EngineLost = e.Time },
+	event.EngineBack:  func(s *State, _ event.Event) { s.EngineLost = time.Time{} },
 	event.ContainerEnd: func(s *State, e event.Event) {
 		code := -1
 		if e.Code != nil {

@@ -12,19 +12,22 @@ import (
 )
 
 func newContextCmd() *cobra.Command {
-	var dockerfile string
+	var dockerfile, dirFlag string
 	cmd := &cobra.Command{
-		Use:   "context [-f DOCKERFILE] [DIR]",
+		Use:   "context [-C DIR] [-f DOCKERFILE] [DIR]",
 		Short: "List the files a build of DIR sends as its context",
 		Long: `List, sorted, every regular file and symlink that a "COPY . /dest" in a
 docker build of DIR can see: the context as BuildKit sends it, filtered by
 <Dockerfile>.dockerignore or .dockerignore with Docker's own matcher.`,
 		Example: `  tfdev context
-  tfdev context -f docker/dev.Dockerfile ./project`,
+  tfdev context -C ./project -f docker/dev.Dockerfile`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "."
+			dir := dirFlag
 			if len(args) == 1 {
+				if dirFlag != "." {
+					return badInput(fmt.Errorf("give the directory once: -C %s or %s", dirFlag, args[0]))
+				}
 				dir = args[0]
 			}
 			dir, di, err := loadContext(dir, dockerfile)
@@ -44,6 +47,7 @@ docker build of DIR can see: the context as BuildKit sends it, filtered by
 		},
 	}
 	cmd.Flags().StringVarP(&dockerfile, "file", "f", "Dockerfile", "Dockerfile, relative to DIR")
+	cmd.Flags().StringVarP(&dirFlag, "dir", "C", ".", "project directory (as for every other command)")
 	return cmd
 }
 

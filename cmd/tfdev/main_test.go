@@ -17,10 +17,15 @@ func tfdev(t *testing.T, args ...string) (string, string, int) {
 }
 
 func TestContextCommand(t *testing.T) {
-	out, stderr, code := tfdev(t, "context", "../../testdata/demo")
 	want := ".dockerignore\nDockerfile\nnotebooks/explore.ipynb\nrequirements.txt\ntrain.py\n"
-	if code != 0 || out != want {
-		t.Errorf("exit %d, stderr %q\n got %q\nwant %q", code, stderr, out, want)
+	for _, args := range [][]string{{"context", "../../testdata/demo"}, {"context", "-C", "../../testdata/demo"}} {
+		out, stderr, code := tfdev(t, args...)
+		if code != 0 || out != want {
+			t.Errorf("%q: exit %d, stderr %q\n got %q\nwant %q", args, code, stderr, out, want)
+		}
+	}
+	if _, stderr, code := tfdev(t, "context", "-C", "../../testdata/demo", "../../testdata/seed-bad"); code != 2 || !strings.Contains(stderr, "give the directory once") {
+		t.Errorf("two directories: exit %d %q", code, stderr)
 	}
 }
 

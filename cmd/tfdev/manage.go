@@ -97,11 +97,11 @@ func down(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *doc
 		if err != nil {
 			return err
 		}
-		for _, id := range imgs {
-			if err := eng.RemoveImage(ctx, id, true); err != nil {
+		for _, im := range imgs {
+			if err := eng.RemoveImage(ctx, im.ID, true); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "tfdev: removed image %s\n", id)
+			fmt.Fprintf(out, "tfdev: removed image %s\n", im.ID)
 		}
 	}
 	return nil
@@ -139,8 +139,13 @@ func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir,
 	if err != nil {
 		return err
 	}
+	stopped, err := stoppedContainer(ctx, eng, dir, c)
+	if err != nil {
+		return err
+	}
 	type status struct {
 		Running   bool            `json:"running"`
+		Stopped   bool            `json:"stopped,omitempty"`
 		Container string          `json:"container,omitempty"`
 		Image     string          `json:"image,omitempty"`
 		URL       string          `json:"url,omitempty"`
@@ -150,14 +155,19 @@ func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir,
 	s := status{LastBuild: st}
 	if c != nil {
 		s.Running, s.Container, s.Image, s.URL, s.GPU = true, c.Name, c.Image, c.URL(), c.GPU
+	} else if stopped != nil {
+		s.Stopped, s.Container, s.Image = true, stopped.Name, stopped.Image
 	}
 	out := cmd.OutOrStdout()
 	if output == "json" {
 		return json.NewEncoder(out).Encode(s)
 	}
-	if c == nil {
+	switch {
+	case c == nil && stopped != nil:
+		fmt.Fprintf(out, "container: %s (stopped; tfdev up starts it again, tfdev down brings its files home and removes it)\n", stopped.Name)
+	case c == nil:
 		fmt.Fprintln(out, "container: none running (tfdev up starts one)")
-	} else {
+	default:
 		mode := "CPU"
 		if c.GPU {
 			mode = "GPU"
@@ -287,4 +297,16 @@ func stopSession(ctx context.Context, out io.Writer, dir string) error {
 		}
 	}
 	return nil
+}
+
+// stoppedContainer is a stopped container of the project when none runs.
+func stoppedContainer(ctx context.Context, eng *dockerctl.Engine, dir string, running *dockerctl.Container) (*dockerctl.Container, error) {
+	if running != nil {
+		return nil, nil
+	}
+	ids, err := eng.ProjectContainers(ctx, dir)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	return eng.Inspect(ctx, ids[0])
 }

@@ -50,8 +50,9 @@ func (p *stopPolicy) on(sig os.Signal, at time.Time) signalAction {
 }
 
 // signalContext is cancelled by the first SIGINT or SIGTERM; what later
-// ones do is stopPolicy's.
-func signalContext(parent context.Context, stderr io.Writer) (context.Context, func()) {
+// ones do is stopPolicy's. say tells the user (a line on stderr, or an
+// event in the output's own format).
+func signalContext(parent context.Context, say func(string)) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(parent)
 	ch := make(chan os.Signal, 4)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
@@ -63,12 +64,12 @@ func signalContext(parent context.Context, stderr io.Writer) (context.Context, f
 			case sig := <-ch:
 				switch policy.on(sig, time.Now()) {
 				case sigStop:
-					fmt.Fprintln(stderr, "tfdev: stopping: bringing your files home, then stopping the container (Ctrl-C again to quit at once)")
+					say("stopping: bringing your files home, then stopping the container (Ctrl-C again to quit at once)")
 					cancel()
 				case sigIgnore:
-					fmt.Fprintln(stderr, "tfdev: already stopping")
+					say("already stopping")
 				case sigQuit:
-					fmt.Fprintln(stderr, "tfdev: quitting at once: the project's container is left running with your files in it; the next tfdev up or tfdev down brings them home")
+					say("quitting at once: the project's container is left running with your files in it; the next tfdev up or tfdev down brings them home")
 					os.Exit(130)
 				}
 			case <-done:
@@ -77,4 +78,9 @@ func signalContext(parent context.Context, stderr io.Writer) (context.Context, f
 		}
 	}()
 	return ctx, func() { signal.Stop(ch); close(done); cancel() }
+}
+
+// sayOn writes what signalContext says as "tfdev: ..." lines on w.
+func sayOn(w io.Writer) func(string) {
+	return func(msg string) { _, _ = fmt.Fprintln(w, "tfdev: "+msg) }
 }

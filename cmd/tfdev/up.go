@@ -115,7 +115,12 @@ func eventPrinter(w io.Writer, format string) func(event.Event) {
 // withEngine runs fn with a context that the first SIGINT or SIGTERM
 // cancels and a connection to the Engine, closed afterwards.
 func withEngine(cmd *cobra.Command, fn func(ctx context.Context, eng *dockerctl.Engine) error) error {
-	ctx, stop := signalContext(cmd.Context(), cmd.ErrOrStderr())
+	return withEngineSaying(cmd, sayOn(cmd.ErrOrStderr()), fn)
+}
+
+// withEngineSaying is withEngine with what signals say going to say.
+func withEngineSaying(cmd *cobra.Command, say func(string), fn func(ctx context.Context, eng *dockerctl.Engine) error) error {
+	ctx, stop := signalContext(cmd.Context(), say)
 	defer stop()
 	eng, err := dockerctl.Connect(ctx)
 	if err != nil {
@@ -152,12 +157,26 @@ func runUp(cmd *cobra.Command, f *upFlags) error {
 		return err
 	}
 	defer lock.Release()
-	return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
-		return runSession(ctx, cmd, f, dir, eng)
+	// One printer for the session's events and what signals say, so that
+	// --output json prints only JSON.
+	emit := eventPrinter(cmd.OutOrStdout(), f.output)
+	say := sayOn(cmd.ErrOrStderr())
+	if !f.usesTUI(cmd) {
+		say = func(msg string) { emit(event.Event{Kind: event.Info, Message: msg}) }
+	}
+	return withEngineSaying(cmd, say, func(ctx context.Context, eng *dockerctl.Engine) error {
+		return runSession(ctx, cmd, f, dir, eng, emit)
 	})
 }
 
-func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string, eng *dockerctl.Engine) error {
+// usesTUI: the terminal UI runs when stdout is a terminal, unless --no-tui
+// or --output json ask for lines.
+func (f *upFlags) usesTUI(cmd *cobra.Command) bool {
+	out, ok := cmd.OutOrStdout().(*os.File)
+	return ok && isTerminal(out) && !f.noTUI && f.output == "plain"
+}
+
+func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string, eng *dockerctl.Engine, emit func(event.Event)) error {
 	opts := dockerctl.SessionOptions{
 		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
 		Builder: dockerctl.Builder(f.builder), HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
@@ -165,10 +184,10 @@ func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string,
 	}
 	// The terminal UI when stdout is a terminal; plain or JSON lines for
 	// pipes, VS Code tasks and CI, or with --no-tui.
-	if out, ok := cmd.OutOrStdout().(*os.File); ok && isTerminal(out) && !f.noTUI && f.output == "plain" {
+	if f.usesTUI(cmd) {
 		return projectError(runWithTUI(ctx, eng, opts))
 	}
-	opts.Emit = eventPrinter(cmd.OutOrStdout(), f.output)
+	opts.Emit = emit
 	return projectError(dockerctl.NewSession(eng, opts).Run(ctx))
 }
 

@@ -163,8 +163,8 @@ func cleanupProject(t *testing.T, dir string) {
 			eng.Remove(context.Background(), id)
 		}
 		imgs, _ := eng.ProjectImages(context.Background(), dir)
-		for _, id := range imgs {
-			eng.RemoveImage(context.Background(), id, true)
+		for _, im := range imgs {
+			eng.RemoveImage(context.Background(), im.ID, true)
 		}
 	})
 }

@@ -29,6 +29,7 @@ const (
 	Jupyter        Kind = "jupyter.starting"
 	Ready          Kind = "jupyter.ready" // URL
 	Unreachable    Kind = "jupyter.unreachable"
+	Down           Kind = "jupyter.down"    // it answered, and stopped answering: Message says how
 	Sync           Kind = "sync"            // Files, Removed, Bytes, Duration, Paths
 	Rescue         Kind = "rescue"          // From, To, Conflict
 	RescueProgress Kind = "rescue.progress" // From, Bytes of Size: a large file coming home
@@ -57,6 +58,7 @@ const (
 	JupyterReady       JupyterState = "ready"
 	JupyterUnreachable JupyterState = "unreachable"
 	JupyterRestarting  JupyterState = "restarting"
+	JupyterDown        JupyterState = "down"
 )
 
 // Request is something the user asks of a running session (a TUI key).

@@ -40,7 +40,7 @@ func (e Event) Text() string {
 // IsError says whether the event reports something that went wrong.
 func (e Event) IsError() bool {
 	switch e.Kind {
-	case Error, BuildFailed, ContainerEnd, Unreachable, EngineLost:
+	case Error, BuildFailed, ContainerEnd, Unreachable, EngineLost, Down:
 		return true
 	case Rescue:
 		return e.Conflict
@@ -93,6 +93,9 @@ var texts = map[Kind]func(Event) string{
 	Jupyter:     func(Event) string { return "jupyter starting" },
 	Ready:       func(e Event) string { return "ready " + e.URL },
 	Unreachable: func(e Event) string { return "jupyter unreachable: " + e.Message },
+	Down: func(e Event) string {
+		return fmt.Sprintf("jupyter down: it stopped answering at %s (%s); tfdev keeps asking", e.Time.Format("15:04:05"), e.Message)
+	},
 	Sync: func(e Event) string {
 		s := fmt.Sprintf("synced %d %s (%s) in %s", e.Files, plural(e.Files, "file", "files"), HumanBytes(e.Bytes), humanDuration(e.Duration))
 		if e.Removed > 0 {
