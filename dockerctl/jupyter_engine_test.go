@@ -123,4 +123,9 @@ func TestJupyterThatNeverAnswers(t *testing.T) {
 	if !asError(err, &ue) || ue.LastErr != ErrNotRunning {
 		t.Fatalf("err = %v", err)
 	}
+	// It gave up as soon as the container was gone, and says how long it
+	// really waited, not the 90 s it would have.
+	if ue.Waited >= ReadyTimeout || !strings.Contains(err.Error(), "within "+ue.Waited.String()) {
+		t.Errorf("waited %v: %v", ue.Waited, err)
+	}
 }

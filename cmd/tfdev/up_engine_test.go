@@ -116,8 +116,16 @@ func startUp(t *testing.T, dir string, args ...string) *upProcess {
 // startUpWith runs tfdev up on dir with BASE=base.
 func startUpWith(t *testing.T, dir, base string, args ...string) *upProcess {
 	t.Helper()
+	return startUpEnv(t, dir, base, nil, args...)
+}
+
+// startUpEnv runs tfdev up on dir with BASE=base and env added to the
+// environment.
+func startUpEnv(t *testing.T, dir, base string, env []string, args ...string) *upProcess {
+	t.Helper()
 	// --port 0: any free port, so tests running side by side never collide.
 	cmd := exec.Command(tfdevBinary(t), append([]string{"up", "-C", dir, "--no-tui", "--port", "0", "--build-arg", "BASE=" + base}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
