@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -61,15 +60,7 @@ func writePrepareTar(w io.Writer, kept string, ledger *Ledger) error {
 		if err != nil {
 			return err
 		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, sum, err := copyHashed(tw, f, hdr.Size)
+		sum, err := writeEntry(tw, p, hdr, true)
 		if err != nil {
 			return err
 		}

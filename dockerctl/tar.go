@@ -102,28 +102,35 @@ func addPath(tw *tar.Writer, dir, rel string, written map[string]bool, sums map[
 	// for no gain; docker's own archiver truncates them too.
 	hdr.ModTime = hdr.ModTime.Truncate(time.Second)
 	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
-	if err := tw.WriteHeader(hdr); err != nil {
+	sum, err := writeEntry(tw, full, hdr, fi.Mode().IsRegular())
+	if err != nil {
 		return err
 	}
 	written[rel] = true
-	if !fi.Mode().IsRegular() {
-		return nil
-	}
-	f, err := os.Open(full)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	// A file that grew since Lstat would overflow the header: copy exactly
-	// the size announced; a file that shrank fails, and the caller retries.
-	_, sum, err := copyHashed(tw, f, hdr.Size)
-	if err != nil {
-		return err
-	}
-	if sums != nil {
+	if sums != nil && sum != "" {
 		sums[rel] = sum
 	}
 	return nil
+}
+
+// writeEntry writes a tar header and, for a regular file, the file's
+// content, returning its SHA-256. A file that grew since its header was
+// made would overflow it: exactly the size announced is copied; a file
+// that shrank fails, and the caller retries.
+func writeEntry(tw *tar.Writer, full string, hdr *tar.Header, regular bool) (string, error) {
+	if err := tw.WriteHeader(hdr); err != nil {
+		return "", err
+	}
+	if !regular {
+		return "", nil
+	}
+	f, err := os.Open(full)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, sum, err := copyHashed(tw, f, hdr.Size)
+	return sum, err
 }
 
 // rootHeader is the tar header of a file, directory or symlink at full,
