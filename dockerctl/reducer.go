@@ -53,6 +53,7 @@ type loopState struct {
 	retried   bool           // a build the Engine's loss broke was started again once
 	url       string         // where the user opens Jupyter, once it answered
 	down      bool           // Jupyter stopped answering the probe
+	dead      bool           // cur died and does not run (yet) again
 	quitting  bool
 	done      bool // the loop may end once its queue is empty
 }
@@ -263,8 +264,10 @@ func (s *loopState) onBatch(b watcher.Batch, fx *effects) {
 	}
 	plan := watcher.Classify(b.Changes, b.Rules)
 	if len(plan.Sync) > 0 && s.cur != nil {
-		if s.lost {
-			s.resync = true // the reconcile when the Engine is back sends them
+		if s.lost || s.dead {
+			// The reconcile when the Engine is back, or when the container
+			// runs again, sends them: a stopped container takes no sync.
+			s.resync = true
 		} else {
 			fx.add(syncEffect(s.project, s.cur, plan.Sync))
 		}

@@ -76,7 +76,7 @@ func (s *loopState) onStarted(in inStarted, fx *effects) {
 		}
 		return
 	}
-	s.cur = in.c
+	s.cur, s.dead, s.resync = in.c, false, false // every start reconciles
 	if in.synced.Files+in.synced.Removed > 0 {
 		fx.emit(syncEvent(in.synced, nil, 0, in.c))
 	}
@@ -125,6 +125,7 @@ func (s *loopState) onDeath(in inDeath, fx *effects) {
 		return // a death before its latest start, replayed after an Engine loss
 	}
 	code := in.Code
+	s.dead = true
 	fx.emit(event.Event{Kind: event.ContainerEnd, Container: s.cur.Name, Code: &code, Log: in.logs})
 	recent := make([]time.Time, 0, len(s.deaths)+1)
 	for _, t := range s.deaths {

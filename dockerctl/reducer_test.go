@@ -431,3 +431,16 @@ func TestReduceProbe(t *testing.T) {
 	}
 	l.feed(inProbe{c: ctr("c1", "img1"), at: t0.Add(2 * time.Second)}).want("")
 }
+
+// A container that died takes no sync: the edits wait for the reconcile
+// of its restart; one that was halted takes none until a build starts anew.
+func TestReduceNoSyncIntoADeadContainer(t *testing.T) {
+	l := startedLoop(t)
+	l.feed(inDeath{Death: Death{ID: "c1", Code: 1, At: t0}}).want("container.exit effRestart")
+	l.feed(l.batch("train.py")).want("")
+	if !l.s.resync {
+		t.Error("the edit is not remembered")
+	}
+	l.feed(inStarted{c: ctr("c1", "img1"), how: "restarted after exit code 1"})
+	l.feed(l.batch("train.py")).want("effSync")
+}
