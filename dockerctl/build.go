@@ -198,7 +198,7 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder Builder) 
 		return nil, fmt.Errorf("the build ended without an image ID")
 	}
 	res.Steps = t.steps()
-	body.Close()
+	_ = body.Close() // the Engine read all it needed; closing ends the writer
 	<-body.done
 	res.Context, res.ContextSums = body.sent, body.sums
 	return res, nil

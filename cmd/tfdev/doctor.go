@@ -42,7 +42,9 @@ project input.`,
 			if output == "json" {
 				enc := json.NewEncoder(out)
 				for _, f := range fs {
-					enc.Encode(f)
+					if err := enc.Encode(f); err != nil {
+						return err
+					}
 				}
 			} else {
 				for _, f := range fs {

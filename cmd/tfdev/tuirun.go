@@ -62,7 +62,7 @@ func runWithTUI(ctx context.Context, eng *dockerctl.Engine, opts dockerctl.Sessi
 	}()
 	if _, err := p.Run(); err != nil {
 		cancel()
-		<-errc
+		<-errc // the session stopped; the terminal's failure is the one to report
 		return err
 	}
 	cancel()

@@ -156,7 +156,7 @@ func runUp(cmd *cobra.Command, f *upFlags) error {
 	if err != nil {
 		return err
 	}
-	defer lock.Release()
+	defer lock.Release() // also released by the kernel when the process ends
 	// One printer for the session's events and what signals say, so that
 	// --output json prints only JSON.
 	emit := eventPrinter(cmd.OutOrStdout(), f.output)
