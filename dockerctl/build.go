@@ -91,8 +91,8 @@ type BuildResult struct {
 // file in the container was changed there.
 func (r *BuildResult) SeedLedger(l *Ledger, rules watcher.Rules) {
 	for rel, sum := range r.ContextSums {
-		if d := watcher.Decide(rel, false, rules); d.Action == watcher.Sync {
-			l.set(path.Clean(d.Dest), sum)
+		if dest, ok := watcher.SyncDest(rel, rules); ok {
+			l.set(path.Clean(dest), sum)
 		}
 	}
 }

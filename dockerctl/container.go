@@ -87,7 +87,12 @@ type Container struct {
 	Running   bool // as last inspected
 }
 
-// URL is where the user opens Jupyter.
+// Base is the container's Jupyter address, "http://127.0.0.1:PORT".
+func (c *Container) Base() string {
+	return "http://" + net.JoinHostPort(dialHost(c.HostIP), strconv.Itoa(c.HostPort))
+}
+
+// URL is where the container's Jupyter answers directly.
 func (c *Container) URL() string {
 	host := c.HostIP
 	if host == "" || host == "0.0.0.0" {

@@ -72,6 +72,7 @@ type (
 		project *dockerfile.Project
 		built   *BuildResult
 		c       *Container
+		url     string
 	}
 	effPruneImages struct { // remove the project's older images that nothing uses; an inPruned follows
 		project *dockerfile.Project

@@ -36,6 +36,8 @@ type executor struct {
 	unpulled   map[string]map[string]string
 	// reconnecting: a wait for the Engine is under way.
 	reconnecting atomic.Bool
+	// door is the front door users come in through; nil: none (tests).
+	door *FrontDoor
 }
 
 func newExecutor(eng engine, o SessionOptions, gpu GPUSupport, emit func(event.Event), async chan<- input) *executor {
@@ -97,6 +99,12 @@ func (x *executor) apply(ctx context.Context, e effect) []input {
 		return x.recover(ctx, e)
 	case effWaitReady:
 		url, err := x.eng.WaitJupyter(ctx, e.c, x.o.ReadyTimeout)
+		if err == nil && x.door != nil {
+			// The front door serves it from now on, at the URL users keep.
+			if err = x.door.Switch(e.c.Base()); err == nil {
+				url = x.door.URL(url)
+			}
+		}
 		out := []input{inHealth{c: e.c, url: url, err: err}}
 		if err == nil {
 			// Ready means two-way sync too: the watch is in place first.
@@ -104,7 +112,7 @@ func (x *executor) apply(ctx context.Context, e effect) []input {
 		}
 		return out
 	case effWriteState:
-		err := writeState(e.project.Dir, e.built, e.c)
+		err := writeState(e.project.Dir, e.built, e.c, e.url)
 		if err == nil {
 			err = SaveLedger(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID))
 		}
@@ -170,7 +178,14 @@ func (x *executor) build(ctx context.Context, p *dockerfile.Project) (*BuildResu
 }
 
 func (x *executor) runOptions(dir, image string) RunOptions {
-	return RunOptions{Dir: dir, Image: image, HostIP: x.o.HostIP, HostPort: x.o.Port, Token: x.o.Token, GPUs: x.o.GPUs, GPU: x.gpu}
+	// Published on a free loopback port of its own: users come in through
+	// the front door, so a replacement can start beside the container that
+	// serves.
+	port := x.o.Port
+	if x.door != nil {
+		port = 0
+	}
+	return RunOptions{Dir: dir, Image: image, HostIP: "127.0.0.1", HostPort: port, Token: x.o.Token, GPUs: x.o.GPUs, GPU: x.gpu}
 }
 
 // start creates and starts a container of the built image, then brings its
@@ -180,10 +195,26 @@ func (x *executor) start(ctx context.Context, p *dockerfile.Project, built *Buil
 	if err != nil {
 		return []input{inStarted{err: err}}
 	}
-	if err := x.eng.Start(ctx, c); err != nil {
+	if err := x.startCreated(ctx, p, c); err != nil {
 		return []input{inStarted{err: x.dropNext(ctx, c, err)}}
 	}
 	return x.reconciled(ctx, p, inStarted{c: c, how: "new"}, built.Context)
+}
+
+// startCreated starts a container create made. When its port was taken
+// the Engine recreates it on a free one, under a new ID: its ledger moves
+// with it, and the kept files go in again.
+func (x *executor) startCreated(ctx context.Context, p *dockerfile.Project, c *Container) error {
+	id := c.ID
+	if err := x.eng.Start(ctx, c); err != nil {
+		return err
+	}
+	if c.ID == id {
+		return nil
+	}
+	x.ledgers[c.ID] = x.ledgers[id]
+	delete(x.ledgers, id)
+	return x.eng.Prepare(ctx, c.ID, p.Dir, x.ledgerOf(c.ID))
 }
 
 // create makes a container of the built image, with its ledger seeded from

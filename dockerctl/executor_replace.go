@@ -4,49 +4,85 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
 )
 
-// replace runs a container of the new image in place of the old one, never
-// leaving the user with nothing: the new container is created first (same
-// host port and token, a "-next" name, the kept files in it), what the user
-// made in the old one comes home while it still runs, the old one is
-// stopped, and the new one is started and must answer. When it cannot start
-// or answer, it is removed and the old one starts again and keeps serving.
-// Only then is the old one removed and the new one given its name.
+// replace runs a container of the new image in place of the old one with
+// no downtime: what the user made in the old one comes home while it
+// serves; the new container is created (the kept files in it), started,
+// brought up to date and must answer, all beside the old one; then the
+// saves made meanwhile in the old one come home too, the front door
+// switches to the new one, and only then is the old one stopped and
+// removed. When the new one cannot start or answer, it is removed and the
+// old one, never stopped, keeps serving. Kernels of the old one end with it.
 func (x *executor) replace(ctx context.Context, e effReplace) []input {
 	old := e.old
-	out := inStarted{old: old, how: "replaced " + event.ShortID(old.ID)}
+	out := inStarted{old: old, how: "replaced " + event.ShortID(old.ID) + "; kernels restarted: image changed"}
 	o := x.runOptions(e.project.Dir, e.built.ImageID)
-	o.Token, o.HostIP, o.HostPort, o.Name = old.Token, old.HostIP, old.HostPort, old.Name+"-next"
+	o.Token, o.Name, o.HostPort = old.Token, old.Name+"-next", 0 // beside the old one: a port of its own
 	var err error
 	if out.rescued, err = x.finalPull(ctx, e.project, old); err != nil {
 		out.err = fmt.Errorf("bringing home the files of the old container, which keeps serving: %w", err)
 		return []input{out}
 	}
-	// Created after the pull: the kept files it brought home go in too.
 	nc, err := x.create(ctx, e.project, e.built, o)
 	if err != nil {
 		out.err = err
 		return []input{out}
 	}
+	if err := x.startCreated(ctx, e.project, nc); err != nil {
+		out.err = x.dropNext(ctx, nc, fmt.Errorf("the new container did not start; the old one keeps serving: %w", err))
+		return []input{out}
+	}
+	res, err := x.eng.Reconcile(ctx, nc.ID, e.project.Dir, e.project.Rules, e.built.Context, x.ledgerOf(nc.ID))
+	if err == nil {
+		_, err = x.eng.WaitJupyter(ctx, nc, x.o.ReadyTimeout)
+	}
+	if err != nil {
+		out.err = x.dropNext(ctx, nc, fmt.Errorf("the new container did not become ready; the old one keeps serving: %w", err))
+		return []input{out}
+	}
+	if err := x.catchUp(ctx, e, nc, &out); err != nil {
+		out.err = x.dropNext(ctx, nc, err)
+		return []input{out}
+	}
+	if x.door != nil {
+		if err := x.door.Switch(nc.Base()); err != nil {
+			out.err = x.dropNext(ctx, nc, err)
+			return []input{out}
+		}
+	}
+	out.c, out.synced = nc, res
+	return append([]input{out}, x.retire(ctx, old, nc)...)
+}
+
+// catchUp brings home what the user saved in the old container while the
+// new one started, and puts it in the new one before it serves.
+func (x *executor) catchUp(ctx context.Context, e effReplace, nc *Container, out *inStarted) error {
+	late, err := x.finalPull(ctx, e.project, e.old)
+	if err != nil {
+		return fmt.Errorf("bringing home the last files of the old container, which keeps serving: %w", err)
+	}
+	if len(late) == 0 {
+		return nil
+	}
+	out.rescued = append(out.rescued, late...)
+	if err := x.eng.Prepare(ctx, nc.ID, e.project.Dir, x.ledgerOf(nc.ID)); err != nil {
+		return err
+	}
+	_, err = x.eng.Reconcile(ctx, nc.ID, e.project.Dir, e.project.Rules, e.built.Context, x.ledgerOf(nc.ID))
+	return err
+}
+
+// retire stops and removes the old container once the new one serves, and
+// gives the new one its name; what fails here is said, but the new one
+// serves all the same.
+func (x *executor) retire(ctx context.Context, old, nc *Container) []input {
+	var after []input
 	x.unwatch(old.ID)
 	if err := x.eng.Stop(ctx, old.ID); err != nil {
-		out.err = x.dropNext(ctx, nc, err)
-		x.watch(ctx, e.project, old)
-		return []input{out}
+		after = append(after, inFailed{fmt.Errorf("the new container serves; stopping the old one: %w", err)})
 	}
-	out.oldStopped = true
-	if err := x.eng.Start(ctx, nc); err != nil {
-		out.err = x.restoreOld(ctx, e.project, old, nc, fmt.Errorf("the new container did not start, the old one serves again: %w", err))
-		return []input{out}
-	}
-	if _, err := x.eng.WaitJupyter(ctx, nc, x.o.ReadyTimeout); err != nil {
-		out.err = x.restoreOld(ctx, e.project, old, nc, fmt.Errorf("the new container did not become ready, the old one serves again: %w", err))
-		return []input{out}
-	}
-	var after []input
 	if err := x.eng.Remove(ctx, old.ID); err != nil {
 		after = append(after, inFailed{fmt.Errorf("the new container serves; %w", err)})
 	}
@@ -56,8 +92,7 @@ func (x *executor) replace(ctx context.Context, e effReplace) []input {
 	} else {
 		nc.Name = old.Name
 	}
-	out.c = nc
-	return append(x.reconciled(ctx, e.project, out, e.built.Context), after...)
+	return after
 }
 
 // dropNext removes a replacement that will not serve; cause is why.
@@ -66,16 +101,5 @@ func (x *executor) dropNext(ctx context.Context, nc *Container, cause error) err
 	if err := x.eng.Remove(context.WithoutCancel(ctx), nc.ID); err != nil {
 		return fmt.Errorf("%w; and removing %s failed: %v", cause, nc.Name, err)
 	}
-	return cause
-}
-
-// restoreOld drops the replacement and starts the old container again,
-// watched as before.
-func (x *executor) restoreOld(ctx context.Context, p *dockerfile.Project, old, nc *Container, cause error) error {
-	cause = x.dropNext(ctx, nc, cause)
-	if err := x.eng.Resume(context.WithoutCancel(ctx), old); err != nil {
-		return fmt.Errorf("%w; and restarting the old container failed too: %v", cause, err)
-	}
-	x.watch(ctx, p, old)
 	return cause
 }

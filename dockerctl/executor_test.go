@@ -25,34 +25,34 @@ func started(t *testing.T, ins []input) inStarted {
 }
 
 // The order of a replacement is the promise: what the user made comes home
-// from the old container while it runs, the new container exists (with the
-// kept files) before the old one stops, and the old is removed only once
-// the new one answers.
+// from the old container while it serves; the new one is created (with the
+// kept files), started, brought up to date and answering beside it; the
+// saves made meanwhile come home; only then does the old one stop.
 func TestExecutorReplaceOrder(t *testing.T) {
 	f := newFakeEngine()
 	p := testProject(t, loopDockerfile)
 	old := &Container{ID: "old", Name: "tfdev-demo", HostPort: 8888, Token: "tok"}
 	st := started(t, fakeExecutor(f).Apply(context.Background(), effReplace{project: p, old: old, built: built("sha256:img2")}))
-	want := "Rescue old; Create c1; Prepare c1; Stop old; Start c1; WaitJupyter c1; Remove old; Rename c1 tfdev-demo; Reconcile c1"
+	want := "Rescue old; Create c1; Prepare c1; Start c1; Reconcile c1; WaitJupyter c1; Rescue old; Stop old; Remove old; Rename c1 tfdev-demo"
 	if f.log() != want {
 		t.Fatalf("calls:\n got %s\nwant %s", f.log(), want)
 	}
-	if st.err != nil || st.c.ID != "c1" || st.c.Name != "tfdev-demo" || st.c.HostPort != 8888 || st.c.Token != "tok" || !st.oldStopped {
+	if st.err != nil || st.c.ID != "c1" || st.c.Name != "tfdev-demo" || st.c.Token != "tok" {
 		t.Errorf("result %+v", st)
 	}
 }
 
-func TestExecutorReplaceRestoresTheOld(t *testing.T) {
+// A replacement that fails leaves the old container as it was: never
+// stopped, serving.
+func TestExecutorReplaceKeepsTheOld(t *testing.T) {
 	for _, c := range []struct {
 		failing, calls, says string
-		stopped              bool
 	}{
-		{"Rescue", "Rescue old", "bringing home the files of the old container, which keeps serving", false},
-		{"Create", "Rescue old; Create c1", "creating", false},
-		{"Prepare", "Rescue old; Create c1; Prepare c1; Remove c1", "putting the kept files", false},
-		{"Stop", "Rescue old; Create c1; Prepare c1; Stop old; Remove c1; WatchContainer old", "stopping", false},
-		{"Start", "Rescue old; Create c1; Prepare c1; Stop old; Start c1; Remove c1; Resume old; WatchContainer old", "did not start, the old one serves again", true},
-		{"WaitJupyter", "Rescue old; Create c1; Prepare c1; Stop old; Start c1; WaitJupyter c1; Remove c1; Resume old; WatchContainer old", "did not become ready, the old one serves again", true},
+		{"Rescue", "Rescue old", "bringing home the files of the old container, which keeps serving"},
+		{"Create", "Rescue old; Create c1", "creating"},
+		{"Prepare", "Rescue old; Create c1; Prepare c1; Remove c1", "putting the kept files"},
+		{"Start", "Rescue old; Create c1; Prepare c1; Start c1; Remove c1", "did not start; the old one keeps serving"},
+		{"WaitJupyter", "Rescue old; Create c1; Prepare c1; Start c1; Reconcile c1; WaitJupyter c1; Remove c1", "did not become ready; the old one keeps serving"},
 	} {
 		t.Run(c.failing, func(t *testing.T) {
 			f := newFakeEngine()
@@ -63,10 +63,18 @@ func TestExecutorReplaceRestoresTheOld(t *testing.T) {
 			if f.log() != c.calls {
 				t.Errorf("calls:\n got %s\nwant %s", f.log(), c.calls)
 			}
-			if st.err == nil || !strings.Contains(st.err.Error(), c.says) || st.c != nil || st.oldStopped != c.stopped {
+			if st.err == nil || !strings.Contains(st.err.Error(), c.says) || st.c != nil || st.oldStopped {
 				t.Errorf("result %+v (err %v)", st, st.err)
 			}
 		})
+	}
+	// Stopping the old one after the switch fails: the new one serves, and
+	// the failure is said.
+	f := newFakeEngine()
+	f.fail["Stop"] = errors.New("stopping failed")
+	ins := fakeExecutor(f).Apply(context.Background(), effReplace{project: testProject(t, loopDockerfile), old: &Container{ID: "old", Name: "tfdev-demo"}, built: built("sha256:img2")})
+	if st := started(t, ins); st.err != nil || st.c == nil || len(ins) < 2 {
+		t.Errorf("inputs %+v", ins)
 	}
 }
 

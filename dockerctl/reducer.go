@@ -29,9 +29,18 @@ const (
 
 // loopConfig is what the reducer needs of the session's options.
 type loopConfig struct {
-	Port   int    // the host port the user asked for (0: any)
+	Door   string // the front door's address ("http://127.0.0.1:8888"): the URL users open
 	Keep   bool   // leave the container running at exit
 	Engine string // the Engine's address, for messages
+}
+
+// url is where the user opens the container's Jupyter: through the front
+// door when there is one.
+func (c loopConfig) url(ct *Container) string {
+	if c.Door == "" {
+		return ct.URL()
+	}
+	return c.Door + "/?token=" + ct.Token
 }
 
 // loopState is everything the loop decides from. Values only: a reducer
@@ -125,7 +134,7 @@ func (s *loopState) onAdopted(in inAdopted, fx *effects) {
 	}
 	if in.running != nil {
 		s.cur = in.running
-		fx.info("found running container %s (%s)", in.running.Name, in.running.URL())
+		fx.info("found running container %s (%s)", in.running.Name, s.cfg.url(in.running))
 	}
 	s.startBuild("start", fx)
 }

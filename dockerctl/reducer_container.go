@@ -50,7 +50,7 @@ func (s *loopState) onBuilt(in inBuilt, fx *effects) {
 		fx.add(effReattach{project: s.project, c: s.cur, built: res})
 	case s.cur.Image == res.ImageID:
 		fx.info("the running container already has this image")
-		fx.add(effWriteState{project: s.project, built: res, c: s.cur})
+		fx.add(effWriteState{project: s.project, built: res, c: s.cur, url: s.cfg.url(s.cur)})
 	default:
 		s.replacing = true
 		s.expected[s.cur.ID]++
@@ -81,16 +81,13 @@ func (s *loopState) onStarted(in inStarted, fx *effects) {
 		fx.emit(syncEvent(in.synced, nil, 0, in.c))
 	}
 	fx.synced(in.synced, s.project.Dir)
-	msg := in.how + ", " + in.c.URL()
-	if in.how == "new" && s.cfg.Port != 0 && in.c.HostPort != s.cfg.Port {
-		msg += fmt.Sprintf(" (port %d was taken)", s.cfg.Port)
-	}
+	msg := in.how + ", " + s.cfg.url(in.c)
 	gpu := in.c.GPU
 	fx.emit(event.Event{Kind: event.Container, Container: in.c.Name, Image: in.c.Image, GPU: &gpu, Message: msg})
 	fx.emit(event.Event{Kind: event.Jupyter, Container: in.c.Name})
 	fx.add(effWaitReady{project: s.project, c: in.c})
 	if s.built != nil {
-		fx.add(effWriteState{project: s.project, built: s.built, c: in.c})
+		fx.add(effWriteState{project: s.project, built: s.built, c: in.c, url: s.cfg.url(in.c)})
 	}
 	if s.built != nil && in.c.Image == s.built.ImageID {
 		fx.add(effPruneImages{project: s.project, keep: []string{s.built.ImageID, s.prevImage}})

@@ -105,13 +105,13 @@ func ctr(id, image string) *Container {
 
 // startedLoop is a loop whose first build runs in container c1.
 func startedLoop(t *testing.T) *loop {
-	l := newLoop(t, loopConfig{Port: 8888})
+	l := newLoop(t, loopConfig{})
 	l.feed(inAdopted{}, inBuilt{res: built("img1"), project: l.p})
 	return l.feed(inStarted{c: ctr("c1", "img1"), how: "new"})
 }
 
 func TestReduceFirstStart(t *testing.T) {
-	l := newLoop(t, loopConfig{Port: 8888})
+	l := newLoop(t, loopConfig{})
 	l.feed(inAdopted{}).want("build.start effBuild")
 	l.feed(inBuilt{res: built("img1"), project: l.p}).want("build.done effStart")
 	l.feed(inStarted{c: ctr("c1", "img1"), how: "new", synced: SyncResult{Files: 2}}).
@@ -130,13 +130,14 @@ func TestReduceFirstStart(t *testing.T) {
 	l.feed(inContainerChanged{c: ctr("old", "img0"), sums: map[string]string{"/tf/x": "cd"}}).want("")
 }
 
-func TestReducePortTakenIsSaid(t *testing.T) {
-	l := newLoop(t, loopConfig{Port: 8888})
+// Through the front door, the container's URL is the door's.
+func TestReduceURLIsTheFrontDoors(t *testing.T) {
+	l := newLoop(t, loopConfig{Door: "http://127.0.0.1:8888"})
 	l.feed(inAdopted{}, inBuilt{res: built("img1"), project: l.p})
 	c := ctr("c1", "img1")
 	c.HostPort = 40001
 	l.feed(inStarted{c: c, how: "new"})
-	if e := l.event(event.Container); !strings.Contains(e.Message, "(port 8888 was taken)") {
+	if e := l.event(event.Container); e.Message != "new, http://127.0.0.1:8888/?token=tok" {
 		t.Errorf("container.start says %q", e.Message)
 	}
 }

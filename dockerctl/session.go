@@ -99,8 +99,14 @@ func (s *Session) Run(ctx context.Context) error {
 	defer w.Close()
 	s.emit(event.Event{Kind: event.Watch, Message: fmt.Sprintf("%s (%d directories)", p.Dir, len(w.Watched()))})
 
+	door, err := s.openDoor(p.Dir)
+	if err != nil {
+		return err
+	}
+	defer door.Close()
 	async := make(chan input, 16)
 	x := newExecutor(s.eng, s.o, gpu, s.emit, async)
+	x.door = door
 	defer x.wait() // no orphaned build: its context is ctx
 	adopted, err := x.adopt(ctx, p)
 	if err != nil {
@@ -108,7 +114,7 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	go s.watchEngine(ctx, p.Dir, async)
 
-	st := newLoopState(loopConfig{Port: s.o.Port, Keep: s.o.Keep, Engine: s.eng.Addr()}, p)
+	st := newLoopState(loopConfig{Door: door.Base(), Keep: s.o.Keep, Engine: s.eng.Addr()}, p)
 	queue := []input{adopted}
 	for {
 		for len(queue) > 0 {
@@ -171,4 +177,23 @@ func (s *Session) emitDoctor(ctx context.Context, p *dockerfile.Project) {
 	for _, f := range fs {
 		s.emit(event.Event{Kind: event.Doctor, Severity: string(f.Severity), File: f.File, Line: f.Line, Message: f.Message, Fix: f.Fix})
 	}
+}
+
+// openDoor opens the front door on the user's port, with the project's
+// token (kept across runs, so the URL does not change), and says so when
+// the port was taken.
+func (s *Session) openDoor(dir string) (*FrontDoor, error) {
+	token, err := SessionToken(dir, s.o.Token)
+	if err != nil {
+		return nil, err
+	}
+	s.o.Token = token
+	door, taken, err := OpenFrontDoor(s.o.HostIP, s.o.Port)
+	if err != nil {
+		return nil, err
+	}
+	if taken != nil {
+		s.emit(event.Event{Kind: event.Info, Message: taken.Error()})
+	}
+	return door, nil
 }

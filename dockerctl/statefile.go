@@ -1,6 +1,7 @@
 package dockerctl
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"os"
@@ -16,6 +17,7 @@ type State struct {
 	BuildSeconds float64   `json:"build_seconds"`
 	Container    string    `json:"container,omitempty"`
 	URL          string    `json:"url,omitempty"`
+	Token        string    `json:"token,omitempty"` // kept across runs: the URL stays the same
 }
 
 // StatePath is where the session records a project's State: in the user's
@@ -29,10 +31,10 @@ func StatePath(dir string) string {
 	return filepath.Join(base, "tfdev", ProjectID(dir)+".json")
 }
 
-func writeState(dir string, built *BuildResult, c *Container) error {
+func writeState(dir string, built *BuildResult, c *Container, url string) error {
 	st := State{Image: built.ImageID, Builder: string(built.Builder), BuiltAt: time.Now(), BuildSeconds: built.Duration.Seconds()}
 	if c != nil {
-		st.Container, st.URL = c.Name, c.URL()
+		st.Container, st.URL, st.Token = c.Name, cmp.Or(url, c.URL()), c.Token
 	}
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -56,4 +58,17 @@ func ReadState(dir string) (State, error) {
 		return st, err
 	}
 	return st, json.Unmarshal(b, &st)
+}
+
+// SessionToken is the Jupyter token of a session: the one asked for, else
+// the project's from its last run (so its URL stays the same), else a new
+// one.
+func SessionToken(dir, asked string) (string, error) {
+	if asked != "" {
+		return asked, nil
+	}
+	if st, err := ReadState(dir); err == nil && st.Token != "" {
+		return st.Token, nil
+	}
+	return NewToken()
 }

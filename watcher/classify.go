@@ -228,6 +228,22 @@ func (r *Rule) source(p string) (string, bool) {
 	return path.Join(src, rel), true
 }
 
+// SyncDest is where a sync step puts the context path rel in the
+// container, whatever decides about rel first: requirements.txt, a rebuild
+// input, also lands in /tf through a trailing COPY . /tf.
+func SyncDest(rel string, rules Rules) (string, bool) {
+	for i := range rules.Steps {
+		r := &rules.Steps[i]
+		if r.Action != Sync {
+			continue
+		}
+		if dest, ok := r.match(cleanRel(rel), false); ok {
+			return dest, true
+		}
+	}
+	return "", false
+}
+
 // HostPath maps a container path back to the context through the sync
 // rules: the inverse of where Decide sends a context path.
 func HostPath(p string, rules Rules) (string, bool) {

@@ -119,3 +119,18 @@ func TestHostPathFor(t *testing.T) {
 		}
 	}
 }
+
+func TestSyncDestWhateverDecidesFirst(t *testing.T) {
+	rules := Rules{Steps: []Rule{
+		{Source: "requirements.txt", Dest: "/tmp/requirements.txt", Action: Rebuild},
+		{Source: ".", Dest: "/tf", DestDir: true, Action: Sync},
+	}}
+	for rel, want := range map[string]string{"requirements.txt": "/tf/requirements.txt", "src/a.py": "/tf/src/a.py"} {
+		if got, ok := SyncDest(rel, rules); !ok || got != want {
+			t.Errorf("%s: %q %v, want %q", rel, got, ok, want)
+		}
+	}
+	if _, ok := SyncDest("x.py", Rules{Steps: rules.Steps[:1]}); ok {
+		t.Error("a rebuild-only rule gave a sync destination")
+	}
+}

@@ -375,3 +375,55 @@ func TestFileTour(t *testing.T) {
 	up.nextEvent(event.Stop, nil)
 	waitExit(t, up)
 }
+
+// A rebuild and replacement with no downtime: a client polling
+// /api/status through tfdev's URL every 200 ms during the whole rebuild
+// and replacement sees no failed request, and the URL stays the same.
+func TestReplacementWithoutDowntime(t *testing.T) {
+	engine(t)
+	dir := standInProject(t)
+	up := startUpWith(t, dir, testimage.Busybox, "--output", "json")
+	ready, _ := up.nextEvent(event.Ready, nil)
+	status := statusURL(ready)
+	stop := make(chan struct{})
+	type tally struct{ ok, failed int }
+	result := make(chan tally, 1)
+	go func() {
+		var n tally
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				result <- n
+				return
+			case <-tick.C:
+				if getOK(status) {
+					n.ok++
+				} else {
+					n.failed++
+				}
+			}
+		}
+	}()
+	req := fmt.Sprintf("numpy==1.24.2\n# replaced at %d\n", time.Now().UnixNano())
+	if err := os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte(req), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	started, _ := up.nextEvent(event.Container, func(e event.Event) bool { return strings.HasPrefix(e.Message, "replaced ") })
+	if !strings.Contains(started.Message, "kernels restarted: image changed") {
+		t.Errorf("container.start says %q", started.Message)
+	}
+	again, _ := up.nextEvent(event.Ready, nil)
+	close(stop)
+	n := <-result
+	if n.failed != 0 || n.ok < 5 {
+		t.Errorf("through the rebuild and replacement: %d requests answered, %d failed", n.ok, n.failed)
+	}
+	if again.URL != ready.URL {
+		t.Errorf("the URL changed: %s -> %s", ready.URL, again.URL)
+	}
+	up.cmd.Process.Signal(syscall.SIGTERM)
+	up.nextEvent(event.Stop, nil)
+	waitExit(t, up)
+}

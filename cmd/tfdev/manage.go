@@ -155,6 +155,9 @@ func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir,
 	s := status{LastBuild: st}
 	if c != nil {
 		s.Running, s.Container, s.Image, s.URL, s.GPU = true, c.Name, c.Image, c.URL(), c.GPU
+		if dockerctl.LockHolder(dir) != 0 && st.URL != "" {
+			s.URL = st.URL // a session runs: its front door's URL, which stays the same
+		}
 	} else if stopped != nil {
 		s.Stopped, s.Container, s.Image = true, stopped.Name, stopped.Image
 	}
@@ -172,7 +175,7 @@ func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir,
 		if c.GPU {
 			mode = "GPU"
 		}
-		fmt.Fprintf(out, "container: %s (%s)\nimage:     %s\nurl:       %s\n", c.Name, mode, c.Image, c.URL())
+		fmt.Fprintf(out, "container: %s (%s)\nimage:     %s\nurl:       %s\n", c.Name, mode, c.Image, s.URL)
 	}
 	if st.Image != "" {
 		fmt.Fprintf(out, "last build: %s, %.1fs with %s, %s\n", st.BuiltAt.Format("2006-01-02 15:04:05"), st.BuildSeconds, st.Builder, st.Image)

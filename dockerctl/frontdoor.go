@@ -1,0 +1,147 @@
+package dockerctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// FrontDoor is tfdev's own listener on the user's port: it forwards HTTP
+// and WebSocket traffic to the container that serves now, so the URL and
+// its token never change, a replacement switches containers under it with
+// no downtime, and requests that come while no container is ready wait for
+// one instead of failing.
+type FrontDoor struct {
+	ln    net.Listener
+	srv   *http.Server
+	proxy *httputil.ReverseProxy
+	wait  time.Duration
+
+	mu     sync.Mutex
+	target *url.URL
+	ready  chan struct{} // closed while there is a target
+}
+
+// frontDoorWait bounds how long a request waits for a container.
+const frontDoorWait = 2 * time.Minute
+
+// PortTakenError says the user's port was taken and which one tfdev took.
+type PortTakenError struct{ Asked, Took int }
+
+func (e *PortTakenError) Error() string {
+	return fmt.Sprintf("port %d is taken by another program; tfdev took %d for this session", e.Asked, e.Took)
+}
+
+// OpenFrontDoor listens on hostIP:port (0: any free port). When the port is
+// taken it listens on a free one and says so through taken.
+func OpenFrontDoor(hostIP string, port int) (d *FrontDoor, taken *PortTakenError, err error) {
+	if hostIP == "" {
+		hostIP = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(hostIP, strconv.Itoa(port)))
+	if err != nil && port != 0 && errors.Is(err, syscall.EADDRINUSE) {
+		ln, err = net.Listen("tcp", net.JoinHostPort(hostIP, "0"))
+		if err == nil {
+			taken = &PortTakenError{Asked: port, Took: ln.Addr().(*net.TCPAddr).Port}
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("listening on %s:%d for Jupyter: %w", hostIP, port, err)
+	}
+	d = &FrontDoor{ln: ln, wait: frontDoorWait, ready: make(chan struct{})}
+	d.proxy = &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(r.In.Context().Value(targetKey{}).(*url.URL))
+			r.Out.Host = r.In.Host // Jupyter checks Origin against Host for WebSockets
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, "tfdev: the container did not answer: "+err.Error(), http.StatusBadGateway)
+		},
+	}
+	d.srv = &http.Server{Handler: d, ReadHeaderTimeout: 30 * time.Second}
+	go func() { _ = d.srv.Serve(ln) }() // ends with Close
+	return d, taken, nil
+}
+
+type targetKey struct{}
+
+// Port is the port the front door listens on.
+func (d *FrontDoor) Port() int { return d.ln.Addr().(*net.TCPAddr).Port }
+
+// Switch sends new requests to the Jupyter at base ("http://127.0.0.1:PORT");
+// requests and WebSockets under way stay with the container they reached.
+func (d *FrontDoor) Switch(base string) error {
+	u, err := url.Parse(base)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	had := d.target != nil
+	d.target = u
+	if !had {
+		close(d.ready)
+	}
+	return nil
+}
+
+// Hold makes new requests wait: no container serves now.
+func (d *FrontDoor) Hold() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.target != nil {
+		d.target = nil
+		d.ready = make(chan struct{})
+	}
+}
+
+func (d *FrontDoor) current() (*url.URL, <-chan struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.target, d.ready
+}
+
+func (d *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	target, ready := d.current()
+	if target == nil {
+		t := time.NewTimer(d.wait)
+		defer t.Stop()
+		select {
+		case <-ready:
+			target, _ = d.current()
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		}
+		if target == nil {
+			http.Error(w, "tfdev: no container serves Jupyter yet; see tfdev's output", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	d.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, target)))
+}
+
+// Close stops listening and ends the connections through the door.
+func (d *FrontDoor) Close() error { return d.srv.Close() }
+
+// URL turns a container's Jupyter URL (its path and token) into the same
+// URL through the front door.
+func (d *FrontDoor) URL(containerURL string) string {
+	u, err := url.Parse(containerURL)
+	if err != nil {
+		return containerURL
+	}
+	u.Host = d.ln.Addr().String()
+	return u.String()
+}
+
+// Base is the front door's address, "http://127.0.0.1:8888".
+func (d *FrontDoor) Base() string { return "http://" + d.ln.Addr().String() }
