@@ -73,6 +73,10 @@ type BuildOptions struct {
 	// Progress, when set, is called from the building goroutine on every
 	// change of a step's state.
 	Progress func(StepProgress)
+	// Exporting, when set, hears when BuildKit starts (true) and ends
+	// (false) writing the image: on some storage drivers the longest wait
+	// of a build, after its last step.
+	Exporting func(started bool)
 }
 
 // BuildResult is a finished build.
@@ -189,6 +193,7 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder Builder) 
 	defer resp.Body.Close()
 
 	t := newStepTracker(p.Model, opts.Progress)
+	t.exporting = opts.Exporting
 	res := &BuildResult{Builder: builder}
 	if res.ImageID, err = readBuild(ctx, resp.Body, t); err != nil {
 		return nil, err

@@ -112,13 +112,7 @@ func (x *executor) apply(ctx context.Context, e effect) []input {
 		}
 		return out
 	case effWriteState:
-		err := writeState(e.project.Dir, e.built, e.c, e.url)
-		if err == nil {
-			err = SaveLedger(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID))
-		}
-		if err != nil {
-			return []input{inFailed{fmt.Errorf("recording the session for tfdev status: %w", err)}}
-		}
+		return x.writeState(e)
 	case effPruneImages:
 		return x.prune(ctx, e)
 	case effShutdown:
@@ -160,11 +154,20 @@ func (x *executor) startBuild(ctx context.Context, e effBuild) {
 
 func (x *executor) build(ctx context.Context, p *dockerfile.Project) (*BuildResult, error) {
 	repo := ImageRepo(p.Dir)
+	var exporting func()
 	res, err := x.eng.Build(ctx, BuildOptions{
 		Project: p, Tags: []string{repo + ":latest"}, BuildArgs: x.o.BuildArgs, Target: x.o.Target,
 		Builder:  x.o.Builder,
 		Labels:   map[string]string{LabelProject: ProjectID(p.Dir)},
 		Progress: func(sp StepProgress) { x.emit(sp.Event(p.Model.Name)) },
+		Exporting: func(started bool) {
+			switch {
+			case started && exporting == nil:
+				exporting = x.phase("exporting the image (the Engine writes its layers)")
+			case !started && exporting != nil:
+				exporting()
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -191,6 +194,7 @@ func (x *executor) runOptions(dir, image string) RunOptions {
 // start creates and starts a container of the built image, then brings its
 // files up to date: "ready" means up to date.
 func (x *executor) start(ctx context.Context, p *dockerfile.Project, built *BuildResult) []input {
+	defer x.phase("creating and starting the container")()
 	c, err := x.create(ctx, p, built, x.runOptions(p.Dir, built.ImageID))
 	if err != nil {
 		return []input{inStarted{err: err}}
@@ -294,9 +298,13 @@ func (x *executor) recover(ctx context.Context, e effRecover) []input {
 func (x *executor) shutdown(e effShutdown) []input {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
+	done := x.phase("bringing your files home from the container")
 	rescued, err := x.finalPull(ctx, e.project, e.c)
+	done()
 	x.unwatch(e.c.ID)
+	done = x.phase("stopping the container")
 	stopErr := x.eng.Stop(ctx, e.c.ID)
+	done()
 	save := SaveLedger
 	if err == nil && stopErr == nil {
 		save = func(dir, _ string, l *Ledger) error { return saveFinalLedger(dir, e.c, l) }
@@ -357,4 +365,27 @@ func (x *executor) reconnect(ctx context.Context) {
 // Engine.
 func (x *executor) waiting(d time.Duration) {
 	x.emit(event.Event{Kind: event.Info, Message: fmt.Sprintf("the Engine at %s still does not answer (for %v); tfdev keeps trying", x.eng.Addr(), d.Round(time.Second))})
+}
+
+// phase tells the user what tfdev does now, and returns the function that
+// says it is done: no wait goes by without a word.
+func (x *executor) phase(what string) func() {
+	start := time.Now()
+	x.emit(event.Event{Kind: event.Phase, Message: what, State: event.StepRunning})
+	return func() {
+		x.emit(event.Event{Kind: event.Phase, Message: what, State: event.StepDone, Duration: time.Since(start)})
+	}
+}
+
+// writeState records the build, the container and its ledger for tfdev
+// status and the next run.
+func (x *executor) writeState(e effWriteState) []input {
+	err := writeState(e.project.Dir, e.built, e.c, e.url)
+	if err == nil {
+		err = SaveLedger(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID))
+	}
+	if err != nil {
+		return []input{inFailed{fmt.Errorf("recording the session for tfdev status: %w", err)}}
+	}
+	return nil
 }

@@ -21,23 +21,32 @@ func (x *executor) replace(ctx context.Context, e effReplace) []input {
 	o := x.runOptions(e.project.Dir, e.built.ImageID)
 	o.Token, o.Name, o.HostPort = old.Token, old.Name+"-next", 0 // beside the old one: a port of its own
 	var err error
-	if out.rescued, err = x.finalPull(ctx, e.project, old); err != nil {
+	done := x.phase("replacing: bringing home what you made in the old container, which keeps serving")
+	out.rescued, err = x.finalPull(ctx, e.project, old)
+	done()
+	if err != nil {
 		out.err = fmt.Errorf("bringing home the files of the old container, which keeps serving: %w", err)
 		return []input{out}
 	}
+	done = x.phase("replacing: creating and starting the new container")
 	nc, err := x.create(ctx, e.project, e.built, o)
 	if err != nil {
+		done()
 		out.err = err
 		return []input{out}
 	}
 	if err := x.startCreated(ctx, e.project, nc); err != nil {
+		done()
 		out.err = x.dropNext(ctx, nc, fmt.Errorf("the new container did not start; the old one keeps serving: %w", err))
 		return []input{out}
 	}
+	done()
+	done = x.phase("replacing: waiting for the new container's Jupyter")
 	res, err := x.eng.Reconcile(ctx, nc.ID, e.project.Dir, e.project.Rules, e.built.Context, x.ledgerOf(nc.ID))
 	if err == nil {
 		_, err = x.eng.WaitJupyter(ctx, nc, x.o.ReadyTimeout)
 	}
+	done()
 	if err != nil {
 		out.err = x.dropNext(ctx, nc, fmt.Errorf("the new container did not become ready; the old one keeps serving: %w", err))
 		return []input{out}
@@ -53,6 +62,8 @@ func (x *executor) replace(ctx context.Context, e effReplace) []input {
 		}
 	}
 	out.c, out.synced = nc, res
+	done = x.phase("replacing: switched; stopping the old container")
+	defer done()
 	return append([]input{out}, x.retire(ctx, old, nc)...)
 }
 

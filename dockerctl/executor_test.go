@@ -174,3 +174,24 @@ func TestExecutorPrunesOlderImages(t *testing.T) {
 		t.Errorf("says %q", m)
 	}
 }
+
+// A replacement says each of its waits: no gap without a visible phase.
+func TestExecutorReplaceSaysItsPhases(t *testing.T) {
+	f := newFakeEngine()
+	var phases []string
+	x := newExecutor(f, SessionOptions{}, GPUSupport{}, func(e event.Event) {
+		if e.Kind == event.Phase && e.State != event.StepDone {
+			phases = append(phases, e.Message)
+		}
+	}, make(chan input, 16))
+	x.Apply(context.Background(), effReplace{project: testProject(t, loopDockerfile), old: &Container{ID: "old", Name: "tfdev-demo"}, built: built("sha256:img2")})
+	want := []string{
+		"replacing: bringing home what you made in the old container, which keeps serving",
+		"replacing: creating and starting the new container",
+		"replacing: waiting for the new container's Jupyter",
+		"replacing: switched; stopping the old container",
+	}
+	if strings.Join(phases, "\n") != strings.Join(want, "\n") {
+		t.Errorf("phases:\n%s", strings.Join(phases, "\n"))
+	}
+}

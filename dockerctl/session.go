@@ -108,7 +108,9 @@ func (s *Session) Run(ctx context.Context) error {
 	x := newExecutor(s.eng, s.o, gpu, s.emit, async)
 	x.door = door
 	defer x.wait() // no orphaned build: its context is ctx
+	done := x.phase("looking for the project's containers from an earlier run")
 	adopted, err := x.adopt(ctx, p)
+	done()
 	if err != nil {
 		return err
 	}

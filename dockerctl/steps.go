@@ -11,13 +11,15 @@ import (
 
 // stepTracker turns either builder's progress into StepProgress events.
 type stepTracker struct {
-	model    *dockerfile.Model
-	all      []dockerfile.Step
-	progress func(StepProgress)
-	byIndex  map[int]*StepProgress
-	order    []int
-	digests  map[string]int // BuildKit vertex digest -> step index
-	started  map[int]time.Time
+	exporting func(started bool)
+	exported  map[string]int // exporter vertex digest -> 1 started, 2 completed
+	model     *dockerfile.Model
+	all       []dockerfile.Step
+	progress  func(StepProgress)
+	byIndex   map[int]*StepProgress
+	order     []int
+	digests   map[string]int // BuildKit vertex digest -> step index
+	started   map[int]time.Time
 	// legacy stream state
 	partial string
 	current int  // index of the step the legacy builder is on
@@ -121,6 +123,7 @@ func (t *stepTracker) trace(st traceStatus) {
 			t.digests[v.Digest] = idx
 		}
 		if idx == 0 {
+			t.exporter(v)
 			continue
 		}
 		kind := t.all[idx-1].Kind
@@ -246,4 +249,25 @@ func (t *stepTracker) fail(msg string) error {
 		t.current = 0
 	}
 	return be
+}
+
+// exporter follows BuildKit's exporter vertexes ("exporting to image").
+func (t *stepTracker) exporter(v traceVertex) {
+	if t.exporting == nil || !strings.HasPrefix(v.Name, "exporting") {
+		return
+	}
+	if t.exported == nil {
+		t.exported = map[string]int{}
+	}
+	switch state := t.exported[v.Digest]; {
+	case !v.Completed.IsZero() && state < 2:
+		if state == 0 {
+			t.exporting(true)
+		}
+		t.exported[v.Digest] = 2
+		t.exporting(false)
+	case !v.Started.IsZero() && state == 0:
+		t.exported[v.Digest] = 1
+		t.exporting(true)
+	}
 }

@@ -81,7 +81,7 @@ func (m Model) Init() tea.Cmd { return tickClock() }
 
 // animating: something runs whose progress the spinner shows.
 func (m Model) animating() bool {
-	return m.State.Building || m.State.Jupyter == "starting" || m.State.Jupyter == "restarting"
+	return m.State.Building || m.State.Jupyter == "starting" || m.State.Jupyter == "restarting" || m.State.Phase != ""
 }
 
 // Update applies a message.

@@ -128,6 +128,9 @@ func jupyterLine(s *State, f Frame) string {
 	if url == "" || state != "ready" {
 		url = ""
 	}
+	if s.Phase != "" {
+		url += stRunning.Render(fmt.Sprintf("  %s %s %.0fs", f.Spinner, s.Phase, f.Now.Sub(s.PhaseSince).Seconds()))
+	}
 	return fit(stTitle.Render("Jupyter   ")+badge+"  "+url, f.Width)
 }
 

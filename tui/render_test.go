@@ -98,6 +98,8 @@ var scenarios = map[string]struct {
 	"engine-lost": {append(append(cachedStart(), ready()),
 		event.Event{Kind: event.EngineLost, Time: at(90), Engine: "unix:///var/run/docker.sock", Message: "EOF"},
 		event.Event{Kind: event.Down, Time: at(91), Container: "tfdev-demo-91705390", Message: "connection refused"}), 150},
+	"replacing": {append(append(cachedStart(), ready()),
+		event.Event{Kind: event.Phase, Time: at(60), State: event.StepRunning, Message: "replacing: waiting for the new container's Jupyter"}), 63},
 	"gpu-ready": {append([]event.Event{project(true)}, append(cachedStart()[1:], ready())...), 95},
 }
 

@@ -56,6 +56,10 @@ type State struct {
 	Jupyter   string // starting, ready, unreachable, restarting, down; "" before a container
 	URL       string
 	DownSince time.Time // when Jupyter stopped answering
+	// Phase is what tfdev does now (creating, exporting, stopping ...), and
+	// since when; "" when it waits for nothing.
+	Phase      string
+	PhaseSince time.Time
 	// EngineLost is when the Engine stopped answering; zero while it answers.
 	EngineLost time.Time
 
@@ -160,6 +164,14 @@ var appliers = map[event.Kind]func(*State, event.Event){
 	event.Ready:       func(s *State, e event.Event) { s.Jupyter, s.URL = string(event.JupyterReady), e.URL },
 	event.Unreachable: func(s *State, _ event.Event) { s.Jupyter = string(event.JupyterUnreachable) },
 	event.Down:        func(s *State, e event.Event) { s.Jupyter, s.DownSince = string(event.JupyterDown), e.Time },
+	event.Phase: func(s *State, e event.Event) {
+		switch {
+		case e.State != event.StepDone:
+			s.Phase, s.PhaseSince = e.Message, e.Time
+		case s.Phase == e.Message:
+			s.Phase = ""
+		}
+	},
 	event.EngineLost:  func(s *State, e event.Event) { s.EngineLost = e.Time },
 	event.EngineBack:  func(s *State, _ event.Event) { s.EngineLost = time.Time{} },
 	event.ContainerEnd: func(s *State, e event.Event) {

@@ -35,6 +35,7 @@ const (
 	RescueProgress Kind = "rescue.progress" // From, Bytes of Size: a large file coming home
 	EngineLost     Kind = "engine.lost"
 	EngineBack     Kind = "engine.back"
+	Phase          Kind = "phase" // Message: what tfdev does now; State running, then done with Duration
 	Info           Kind = "info"  // Message
 	Error          Kind = "error" // Message
 	Stop           Kind = "stop"  // Message

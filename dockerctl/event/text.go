@@ -125,6 +125,12 @@ var texts = map[Kind]func(Event) string{
 		}
 		return fmt.Sprintf("bringing %s home: %s of %s (%d%%)", e.From, HumanBytes(e.Bytes), HumanBytes(e.Size), pct)
 	},
+	Phase: func(e Event) string {
+		if e.State == StepDone {
+			return fmt.Sprintf("%s: done in %s", e.Message, humanDuration(e.Duration))
+		}
+		return e.Message + " ..."
+	},
 	EngineLost: func(e Event) string { return fmt.Sprintf("engine lost at %s: %s; retrying", e.Engine, e.Message) },
 	EngineBack: func(e Event) string { return fmt.Sprintf("engine back at %s: %s", e.Engine, e.Message) },
 	Error:      func(e Event) string { return "error: " + e.Message },
