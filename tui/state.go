@@ -172,8 +172,8 @@ var appliers = map[event.Kind]func(*State, event.Event){
 			s.Phase = ""
 		}
 	},
-	event.EngineLost:  func(s *State, e event.Event) { s.EngineLost = e.Time },
-	event.EngineBack:  func(s *State, _ event.Event) { s.EngineLost = time.Time{} },
+	event.EngineLost: func(s *State, e event.Event) { s.EngineLost = e.Time },
+	event.EngineBack: func(s *State, _ event.Event) { s.EngineLost = time.Time{} },
 	event.ContainerEnd: func(s *State, e event.Event) {
 		code := -1
 		if e.Code != nil {
