@@ -33,11 +33,19 @@ type FrontDoor struct {
 // frontDoorWait bounds how long a request waits for a container.
 const frontDoorWait = 2 * time.Minute
 
-// PortTakenError says the user's port was taken and which one tfdev took.
-type PortTakenError struct{ Asked, Took int }
+// PortTakenError says the user's port was taken, by what when the system
+// says, and which port tfdev took instead.
+type PortTakenError struct {
+	Asked, Took int
+	By          string // "python3 (pid 4242)"; "" when unknown
+}
 
 func (e *PortTakenError) Error() string {
-	return fmt.Sprintf("port %d is taken by another program; tfdev took %d for this session", e.Asked, e.Took)
+	by := "another program"
+	if e.By != "" {
+		by = e.By
+	}
+	return fmt.Sprintf("port %d is taken by %s; tfdev took %d for this session", e.Asked, by, e.Took)
 }
 
 // OpenFrontDoor listens on hostIP:port (0: any free port). When the port is
@@ -50,7 +58,7 @@ func OpenFrontDoor(hostIP string, port int) (d *FrontDoor, taken *PortTakenError
 	if err != nil && port != 0 && errors.Is(err, syscall.EADDRINUSE) {
 		ln, err = net.Listen("tcp", net.JoinHostPort(hostIP, "0"))
 		if err == nil {
-			taken = &PortTakenError{Asked: port, Took: ln.Addr().(*net.TCPAddr).Port}
+			taken = &PortTakenError{Asked: port, Took: ln.Addr().(*net.TCPAddr).Port, By: portHolder(port)}
 		}
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,10 @@ func TestFrontDoorPortTaken(t *testing.T) {
 	defer d.Close()
 	if taken == nil || taken.Asked != port || taken.Took != d.Port() || d.Port() == port {
 		t.Errorf("taken %+v, door on %d", taken, d.Port())
+	}
+	// The holder is this test's own process, which the kernel names.
+	if want := fmt.Sprintf("(pid %d)", os.Getpid()); !strings.Contains(taken.Error(), want) {
+		t.Errorf("%q does not name %s", taken.Error(), want)
 	}
 }
 
