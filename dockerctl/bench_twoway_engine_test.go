@@ -153,3 +153,40 @@ func BenchmarkStopRescue(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReattach20k: a reconcile (what a reattach or restart runs) of a
+// 20,000-file project with 10 files changed on the host meanwhile: only
+// those 10 are hashed in the container and sent.
+func BenchmarkReattach20k(b *testing.B) {
+	requireEngine(b)
+	id := runBusybox(b)
+	dir := b.TempDir()
+	writeFile(b, dir, "Dockerfile", "FROM x\nCOPY . /app\n")
+	var items []watcher.SyncItem
+	for i := 0; i < 20000; i++ {
+		p := fmt.Sprintf("src/d%d/m%d.py", i%200, i)
+		writeFile(b, dir, p, fmt.Sprintf("v = %d\n", i))
+		items = append(items, watcher.SyncItem{Change: watcher.Change{Path: p}, Dest: "/app/" + p})
+	}
+	p, err := dockerfile.Load(dir, "Dockerfile", dockerfile.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ledger := NewLedger()
+	if _, err := testEngine.Sync(context.Background(), id, dir, items, ledger); err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		for j := 0; j < 10; j++ {
+			writeFile(b, dir, fmt.Sprintf("src/d%d/m%d.py", j, j), fmt.Sprintf("v = %d # run %d\n", j, i))
+		}
+		start := time.Now()
+		res, err := testEngine.Reconcile(context.Background(), id, dir, p.Rules, nil, ledger)
+		total += time.Since(start)
+		if err != nil || res.Files != 10 {
+			b.Fatalf("reconcile: %+v %v", res, err)
+		}
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "reconcile-s")
+}

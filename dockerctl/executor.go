@@ -250,6 +250,7 @@ func (x *executor) reconciled(ctx context.Context, p *dockerfile.Project, st inS
 }
 
 func (x *executor) reattach(ctx context.Context, e effReattach) []input {
+	defer x.phase("reattaching: bringing home what changed in the container, sending what changed here")()
 	if _, ok := x.ledgers[e.c.ID]; !ok {
 		// No record of what this container and the host agreed on: the
 		// build's files are the best guess (an edit made on both sides

@@ -8,21 +8,11 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tfdev-dev/tfdev/watcher"
 )
-
-// Manifest hashes every regular file under roots in the container, in one
-// exec: container path -> SHA-256.
-func (e *Engine) Manifest(ctx context.Context, id string, roots []string) (map[string]string, error) {
-	script := `for r in "$@"; do if [ -e "$r" ]; then find "$r" -type f -exec sha256sum {} +; fi; done`
-	out, err := e.ExecOK(ctx, id, append([]string{"sh", "-c", script, "sh"}, roots...)...)
-	if err != nil {
-		return nil, fmt.Errorf("hashing the container's files: %w", err)
-	}
-	return parseSHA256Sum(out), nil
-}
 
 // parseSHA256Sum reads `sha256sum` output, including the escaped form GNU
 // coreutils uses for names with a newline or backslash.
@@ -79,7 +69,7 @@ func (e *Engine) Reconcile(ctx context.Context, id, hostDir string, rules watche
 	if err != nil {
 		return SyncResult{}, fmt.Errorf("listing the project: %w", err)
 	}
-	manifest, err := e.Manifest(ctx, id, SyncRoots(rules))
+	manifest, err := e.quickManifest(ctx, id, hostDir, files, built, rules, ledger)
 	if err != nil {
 		return SyncResult{}, err
 	}
@@ -205,4 +195,81 @@ func (e *Engine) changedInContainer(ctx context.Context, id string) (map[string]
 		}
 	}
 	return m, nil
+}
+
+// fileStat is a container file's size and modification time (seconds).
+type fileStat struct {
+	size  int64
+	mtime int64
+}
+
+// statListing lists the regular files under roots in the container with
+// their sizes and times, in one exec: far cheaper than hashing them.
+func (e *Engine) statListing(ctx context.Context, id string, roots []string) (map[string]fileStat, error) {
+	script := `for r in "$@"; do [ -d "$r" ] && find "$r" -type f -exec stat -c "%s %Y %n" {} +; done; exit 0`
+	out, err := e.ExecOK(ctx, id, append([]string{"sh", "-c", script, "sh"}, roots...)...)
+	if err != nil {
+		return nil, fmt.Errorf("listing the container's files: %w", err)
+	}
+	m := map[string]fileStat{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.SplitN(line, " ", 3)
+		if len(f) != 3 {
+			continue
+		}
+		size, err1 := strconv.ParseInt(f[0], 10, 64)
+		mtime, err2 := strconv.ParseInt(f[1], 10, 64)
+		if err1 == nil && err2 == nil {
+			m[f[2]] = fileStat{size, mtime}
+		}
+	}
+	return m, nil
+}
+
+// quickManifest is the container's side of a reconcile, hashing only what
+// may differ: a file whose size and time (tar and COPY keep the host's)
+// match the host's, and that the ledger knows, is taken to hold the agreed
+// content. Only the others are hashed, in one round trip.
+func (e *Engine) quickManifest(ctx context.Context, id, hostDir string, files []watcher.ContextEntry, built []string, rules watcher.Rules, ledger *Ledger) (map[string]string, error) {
+	listing, err := e.statListing(ctx, id, SyncRoots(rules))
+	if err != nil {
+		return nil, err
+	}
+	manifest := map[string]string{}
+	seen := map[string]bool{}
+	var hash []string
+	for _, f := range files {
+		d := watcher.Decide(f.Rel, false, rules)
+		if d.Action != watcher.Sync || !f.Mode.IsRegular() {
+			continue
+		}
+		dest := path.Clean(d.Dest)
+		seen[dest] = true
+		st, ok := listing[dest]
+		if !ok {
+			continue
+		}
+		if agreed, known := ledger.Get(dest); known && st.size == f.Size && st.mtime == f.ModTime.Unix() {
+			manifest[dest] = agreed
+			continue
+		}
+		hash = append(hash, dest)
+	}
+	for _, p := range built { // removals: the container's content decides
+		if dest, ok := watcher.SyncDest(p, rules); ok && !seen[path.Clean(dest)] {
+			if _, inContainer := listing[path.Clean(dest)]; inContainer {
+				hash = append(hash, path.Clean(dest))
+			}
+		}
+	}
+	state, err := e.containerState(ctx, id, hash)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range hash {
+		if sum := state.content[p]; sum != "" && sum != dirState {
+			manifest[p] = sum
+		}
+	}
+	return manifest, nil
 }

@@ -5,13 +5,15 @@ import (
 	"io/fs"
 	"path/filepath"
 	"sort"
+	"time"
 )
 
 // ContextEntry is one path of the build context.
 type ContextEntry struct {
-	Rel  string      // slash-separated, relative to the context root
-	Mode fs.FileMode // type bits and permissions, as Lstat reports them
-	Size int64
+	Rel     string      // slash-separated, relative to the context root
+	Mode    fs.FileMode // type bits and permissions, as Lstat reports them
+	Size    int64
+	ModTime time.Time
 }
 
 // WalkContext calls fn for every directory, regular file and symlink of the
@@ -55,7 +57,7 @@ func WalkContext(ctx context.Context, dir string, di *DockerIgnore, fn func(Cont
 		if err != nil {
 			return err
 		}
-		return fn(ContextEntry{Rel: rel, Mode: info.Mode(), Size: info.Size()})
+		return fn(ContextEntry{Rel: rel, Mode: info.Mode(), Size: info.Size(), ModTime: info.ModTime()})
 	})
 }
 
