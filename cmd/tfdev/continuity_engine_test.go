@@ -76,6 +76,16 @@ func waitExit(t *testing.T, up *upProcess) {
 	}
 }
 
+// stop sends SIGTERM and waits for the stop event and a clean exit.
+func (p *upProcess) stop() {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		p.t.Fatal(err)
+	}
+	p.nextEvent(event.Stop, nil)
+	waitExit(p.t, p)
+}
+
 func noNextContainers(t *testing.T, eng *dockerctl.Engine, dir string) {
 	t.Helper()
 	ids, err := eng.ProjectContainers(context.Background(), dir)
@@ -142,9 +152,7 @@ func TestNotebookWhereNothingSyncsSurvives(t *testing.T) {
 		t.Errorf("Jupyter does not list the notebook after stop and up: %d", code)
 	}
 	noConflicts(t, events2)
-	up2.cmd.Process.Signal(syscall.SIGTERM)
-	up2.nextEvent(event.Stop, nil)
-	waitExit(t, up2)
+	up2.stop()
 }
 
 // An edit made in the container while tfdev was away and an edit of the
@@ -155,9 +163,7 @@ func TestEditsOnBothSidesWhileAwayAreBothKept(t *testing.T) {
 	dir := appProject(t)
 	up := startUp(t, dir, "--output", "json", "--keep")
 	ready, _ := up.nextEvent(event.Ready, nil)
-	up.cmd.Process.Signal(syscall.SIGTERM)
-	up.nextEvent(event.Stop, nil)
-	waitExit(t, up)
+	up.stop()
 
 	if _, err := eng.ExecOK(context.Background(), ready.Container, "sh", "-c", `echo "# CONT" >> /app/train.py`); err != nil {
 		t.Fatal(err)
@@ -181,7 +187,5 @@ func TestEditsOnBothSidesWhileAwayAreBothKept(t *testing.T) {
 		t.Errorf("the container's copy: %q", b)
 	}
 	up2.nextEvent(event.Ready, nil)
-	up2.cmd.Process.Signal(syscall.SIGTERM)
-	up2.nextEvent(event.Stop, nil)
-	waitExit(t, up2)
+	up2.stop()
 }

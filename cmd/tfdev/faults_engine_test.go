@@ -162,9 +162,7 @@ func TestEngineLostAndBack(t *testing.T) {
 	if !sawDown {
 		t.Errorf("the kill was not said: %v", kinds(between))
 	}
-	up.cmd.Process.Signal(syscall.SIGTERM)
-	up.nextEvent(event.Stop, nil)
-	waitExit(t, up)
+	up.stop()
 }
 
 // A cut during a build: the build is built again once the Engine is back.
@@ -232,9 +230,7 @@ func TestOlderImagesArePruned(t *testing.T) {
 	if len(imgs) != 2 {
 		t.Errorf("%d images after 4 builds, want 2: %+v", len(imgs), imgs)
 	}
-	up.cmd.Process.Signal(syscall.SIGTERM)
-	up.nextEvent(event.Stop, nil)
-	waitExit(t, up)
+	up.stop()
 }
 
 // A cut of two minutes: tfdev keeps waiting, says so, and recovers.
@@ -262,9 +258,7 @@ func TestEngineLostForTwoMinutes(t *testing.T) {
 	if !getOK(statusURL(ready)) {
 		t.Error("Jupyter does not answer after the Engine came back")
 	}
-	up.cmd.Process.Signal(syscall.SIGTERM)
-	up.nextEvent(event.Stop, nil)
-	waitExit(t, up)
+	up.stop()
 }
 
 // statusURL is the /api/status address of a ready event's Jupyter.
@@ -371,9 +365,7 @@ func TestFileTour(t *testing.T) {
 	if link, err := eng.ExecOK(context.Background(), ready.Container, "readlink", "/app/outside.link"); err != nil || strings.TrimSpace(string(link)) != "/etc/passwd" {
 		t.Errorf("the symlink: %q %v", link, err)
 	}
-	up.cmd.Process.Signal(syscall.SIGTERM)
-	up.nextEvent(event.Stop, nil)
-	waitExit(t, up)
+	up.stop()
 }
 
 // A rebuild and replacement with no downtime: a client polling
@@ -423,7 +415,5 @@ func TestReplacementWithoutDowntime(t *testing.T) {
 	if again.URL != ready.URL {
 		t.Errorf("the URL changed: %s -> %s", ready.URL, again.URL)
 	}
-	up.cmd.Process.Signal(syscall.SIGTERM)
-	up.nextEvent(event.Stop, nil)
-	waitExit(t, up)
+	up.stop()
 }
