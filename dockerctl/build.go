@@ -77,6 +77,9 @@ type BuildOptions struct {
 	// (false) writing the image: on some storage drivers the longest wait
 	// of a build, after its last step.
 	Exporting func(started bool)
+	// Sent, when set, hears once the Engine has read the whole context,
+	// and how many bytes it was.
+	Sent func(bytes int64)
 }
 
 // BuildResult is a finished build.
@@ -186,6 +189,12 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder Builder) 
 	}
 	body := newContextTar(ctx, p.Dir, p.Rules.Ignore, extra)
 	defer body.Close()
+	if opts.Sent != nil {
+		go func() {
+			<-body.done
+			opts.Sent(body.bytes.Load())
+		}()
+	}
 	resp, err := e.api.ImageBuild(ctx, body, imageBuildOptions(opts, builder, dfRel))
 	if err != nil {
 		return nil, fmt.Errorf("starting the build on %s: %w", e.Host, err)

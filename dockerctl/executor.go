@@ -155,11 +155,16 @@ func (x *executor) startBuild(ctx context.Context, e effBuild) {
 func (x *executor) build(ctx context.Context, p *dockerfile.Project) (*BuildResult, error) {
 	repo := ImageRepo(p.Dir)
 	var exporting func()
+	sending := time.Now()
+	x.emit(event.Event{Kind: event.Phase, Message: "sending the build context", State: event.StepRunning})
 	res, err := x.eng.Build(ctx, BuildOptions{
 		Project: p, Tags: []string{repo + ":latest"}, BuildArgs: x.o.BuildArgs, Target: x.o.Target,
 		Builder:  x.o.Builder,
 		Labels:   map[string]string{LabelProject: ProjectID(p.Dir)},
 		Progress: func(sp StepProgress) { x.emit(sp.Event(p.Model.Name)) },
+		Sent: func(n int64) {
+			x.emit(event.Event{Kind: event.Phase, Message: "sending the build context", State: event.StepDone, Duration: time.Since(sending), Bytes: n})
+		},
 		Exporting: func(started bool) {
 			switch {
 			case started && exporting == nil:
@@ -370,11 +375,18 @@ func (x *executor) waiting(d time.Duration) {
 
 // phase tells the user what tfdev does now, and returns the function that
 // says it is done: no wait goes by without a word.
-func (x *executor) phase(what string) func() {
+func (x *executor) phase(what string) func() { return phase(x.emit, what) }
+
+// A phase's end is said when it took a second or more: the rest is noise.
+const phaseWorthSaying = time.Second
+
+func phase(emit func(event.Event), what string) func() {
 	start := time.Now()
-	x.emit(event.Event{Kind: event.Phase, Message: what, State: event.StepRunning})
+	emit(event.Event{Kind: event.Phase, Message: what, State: event.StepRunning})
 	return func() {
-		x.emit(event.Event{Kind: event.Phase, Message: what, State: event.StepDone, Duration: time.Since(start)})
+		if d := time.Since(start); d >= phaseWorthSaying {
+			emit(event.Event{Kind: event.Phase, Message: what, State: event.StepDone, Duration: d})
+		}
 	}
 }
 

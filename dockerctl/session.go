@@ -171,7 +171,9 @@ func (s *Session) projectEvent(p *dockerfile.Project, gpu GPUSupport, platform s
 // emitDoctor reports, once and without blocking anything, what in the
 // project costs needless rebuilds.
 func (s *Session) emitDoctor(ctx context.Context, p *dockerfile.Project) {
+	done := phase(s.emit, "checking the project (tfdev doctor)")
 	fs, err := doctor.Check(ctx, p, doctor.Options{HostIP: s.o.HostIP})
+	done()
 	if err != nil {
 		s.emit(event.Event{Kind: event.Error, Message: fmt.Sprintf("checking the project: %v", err)})
 		return

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/tfdev-dev/tfdev/watcher"
@@ -28,9 +29,16 @@ func ContextTar(ctx context.Context, dir string, di *watcher.DockerIgnore, extra
 // it holds once done is closed.
 type contextTar struct {
 	*io.PipeReader
-	done chan struct{}
-	sent []string
-	sums map[string]string // SHA-256 of each regular file sent
+	done  chan struct{}
+	sent  []string
+	sums  map[string]string // SHA-256 of each regular file sent
+	bytes atomic.Int64      // read by the Engine so far
+}
+
+func (ct *contextTar) Read(p []byte) (int, error) {
+	n, err := ct.PipeReader.Read(p)
+	ct.bytes.Add(int64(n))
+	return n, err
 }
 
 func newContextTar(ctx context.Context, dir string, di *watcher.DockerIgnore, extra []string) *contextTar {

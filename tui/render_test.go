@@ -162,3 +162,22 @@ func TestHeaderHomeIsAnInput(t *testing.T) {
 		t.Errorf("no home given: the path is changed in\n%s", out)
 	}
 }
+
+// A phase shows until it ends, or until what follows it (a quick phase
+// ends without a word).
+func TestPhaseShowsUntilItEnds(t *testing.T) {
+	var s State
+	s.Apply(event.Event{Kind: event.Phase, Time: at(1), State: event.StepRunning, Message: "creating and starting the container"})
+	if s.Phase == "" || !strings.Contains(Render(&s, Frame{Width: 120, Height: 24, Now: at(4), Spinner: "⠋"}), "creating and starting the container 3s") {
+		t.Fatalf("phase %q not shown", s.Phase)
+	}
+	s.Apply(event.Event{Kind: event.Container, Time: at(5), Container: "c"})
+	if s.Phase != "" {
+		t.Errorf("phase %q after the container started", s.Phase)
+	}
+	s.Apply(event.Event{Kind: event.Phase, Time: at(6), State: event.StepRunning, Message: "exporting the image"})
+	s.Apply(event.Event{Kind: event.Phase, Time: at(30), State: event.StepDone, Message: "exporting the image", Duration: 24 * time.Second})
+	if s.Phase != "" {
+		t.Errorf("phase %q after it was done", s.Phase)
+	}
+}

@@ -106,12 +106,21 @@ func (s *State) rowAtLine(line int) *Row {
 // Apply folds one event into the state. Every event the activity list
 // shows is worded by the event package, as the plain output words it.
 func (s *State) Apply(e event.Event) {
+	if phaseEnders[e.Kind] {
+		s.Phase = "" // a quick phase ends without a word of its own
+	}
 	if f, ok := appliers[e.Kind]; ok {
 		f(s, e)
 	}
 	if activityKinds[e.Kind] {
 		s.add(e.Time, e.IsError(), "%s", e.Text())
 	}
+}
+
+// phaseEnders end the phase under way.
+var phaseEnders = map[event.Kind]bool{
+	event.BuildStart: true, event.BuildDone: true, event.BuildFailed: true, event.Container: true,
+	event.Ready: true, event.Unreachable: true, event.Stop: true, event.Error: true,
 }
 
 // activityKinds are the events the activity list shows.
