@@ -32,13 +32,12 @@ type (
 		why   string
 	}
 	inStarted struct { // a container was started, reattached, restarted or replaced (or not: err)
-		c          *Container
-		how        string
-		err        error
-		old        *Container // replace: the container it replaces
-		oldStopped bool       // replace: old was stopped (and its death is tfdev's doing)
-		rescued    []Rescued
-		synced     SyncResult
+		c       *Container
+		how     string
+		err     error
+		old     *Container // replace: the container it replaces
+		rescued []Rescued
+		synced  SyncResult
 	}
 	inHealth struct { // Jupyter's readiness probe of a container ended
 		c   *Container

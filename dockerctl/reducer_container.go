@@ -61,8 +61,8 @@ func (s *loopState) onBuilt(in inBuilt, fx *effects) {
 func (s *loopState) onStarted(in inStarted, fx *effects) {
 	if in.old != nil {
 		s.replacing = false
-		if in.err != nil && !in.oldStopped {
-			s.expected[in.old.ID]-- // the stop never happened
+		if in.err != nil {
+			s.expected[in.old.ID]-- // a failed replacement never stops the old one
 		}
 	}
 	defer s.startPending(fx)
