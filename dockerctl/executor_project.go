@@ -49,11 +49,7 @@ func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (inAdopted,
 			}
 			continue
 		}
-		l, err := LoadLedger(p.Dir, id)
-		if err != nil || l == nil {
-			l = NewLedger() // nothing known: every change in it is the user's
-		}
-		rescued, err := x.eng.Rescue(ctx, c, p.Dir, p.Rules, l)
+		rescued, err := x.eng.Rescue(ctx, c, p.Dir, p.Rules, RescueLedger(p.Dir, id))
 		out.rescued = append(out.rescued, rescued...)
 		if err != nil {
 			out.errs = append(out.errs, fmt.Errorf("%w; container %s is kept so nothing is lost", err, c.Name))

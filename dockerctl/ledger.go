@@ -120,6 +120,17 @@ func LoadLedger(dir, containerID string) (*Ledger, error) {
 	return &Ledger{m: s.Sums}, nil
 }
 
+// RescueLedger is the ledger to rescue from a container with: the saved
+// one, or an empty one when none is known (then every change in the
+// container is the user's, and comes home).
+func RescueLedger(dir, containerID string) *Ledger {
+	l, err := LoadLedger(dir, containerID)
+	if err != nil || l == nil {
+		return NewLedger()
+	}
+	return l
+}
+
 func readSavedLedger(dir string) (savedLedger, error) {
 	var s savedLedger
 	b, err := os.ReadFile(LedgerPath(dir))

@@ -70,11 +70,7 @@ func down(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *doc
 		if c.Running {
 			c.ServedDir = eng.ServedDir(ctx, c)
 		}
-		ledger, err := dockerctl.LoadLedger(p.Dir, id)
-		if err != nil || ledger == nil {
-			ledger = dockerctl.NewLedger() // nothing known: every change in it is the user's
-		}
-		rs, err := eng.Rescue(ctx, c, p.Dir, p.Rules, ledger)
+		rs, err := eng.Rescue(ctx, c, p.Dir, p.Rules, dockerctl.RescueLedger(p.Dir, id))
 		for _, r := range rs {
 			fmt.Fprintln(out, r.Event(p.Dir).Plain())
 		}
