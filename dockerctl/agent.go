@@ -20,16 +20,23 @@ import (
 // CopyToContainer costs the Engine a new request, a mount and an untar
 // process each time (40-70 ms on Engine 20.10 with fuse-overlayfs).
 //
-// Frames: "x <n>\n" then n bytes of tar, extracted at /; "r <n>\n" then n
+// Frames: "x <n>\n" then n bytes of tar, extracted at / (with GNU tar's
+// --overwrite where the image has GNU tar: an existing file is truncated
+// and written in place, not unlinked and made again, which halves the cost
+// of a branch switch on fuse-overlayfs; it never follows a link);
+// "v 0\n" prints "tar gnu" or "tar plain"; "r <n>\n" then n
 // bytes of NUL-separated paths, removed safely (removeScript); "h <n>\n"
 // then NUL-separated paths, whose state is printed (stateScript). Each is
 // answered by its output lines, then "ok <status>\n". It needs sh, head,
 // tar, xargs, rm, rmdir and sha256sum in the image (busybox or coreutils);
 // without them, or on any error, Sync falls back to one-shot execs and
 // CopyToContainer.
-const agentScript = `while read -r op n; do
+const agentScript = `xo= tarkind=plain
+tar --version 2>/dev/null | head -n 1 | grep -q GNU && xo=--overwrite tarkind=gnu
+while read -r op n; do
   case "$op" in
-    x) head -c "$n" | tar -x -p -f - -C / ;;
+    x) head -c "$n" | tar -x -p $xo -f - -C / ;;
+    v) echo "tar $tarkind" ;;
     r) head -c "$n" | xargs -0 sh -c '` + removeScript + `' sh ;;
     h) head -c "$n" | xargs -0 sh -c '` + stateScript + `' sh ;;
     *) exit 2 ;;
@@ -52,11 +59,12 @@ sha256sum -- "$@" 2>/dev/null; stat -c "mode %a %n" -- "$@" 2>/dev/null; exit 0`
 const removeScript = `for p; do if [ -d "$p" ] && [ ! -L "$p" ]; then rmdir -- "$p" 2>/dev/null; else rm -f -- "$p"; fi; done; exit 0`
 
 type agent struct {
-	mu    sync.Mutex
-	conn  types.HijackedResponse
-	out   *bufio.Reader
-	lines frameLines
-	dead  bool
+	gnuTar bool // the image's tar is GNU tar: fast for large batches too
+	mu     sync.Mutex
+	conn   types.HijackedResponse
+	out    *bufio.Reader
+	lines  frameLines
+	dead   bool
 }
 
 // errAgentDown: the agent is gone; use the Engine's archive API instead.
@@ -82,22 +90,34 @@ func (e *Engine) startAgent(ctx context.Context, id string) (*agent, error) {
 			return nil, err
 		}
 	}
+	lines, err := a.roundTrip('v', nil)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.gnuTar = len(lines) == 1 && lines[0] == "tar gnu"
 	return a, nil
 }
 
 // roundTrip sends one frame and returns the lines printed before its
 // answer.
 func (a *agent) roundTrip(op byte, payload []byte) ([]string, error) {
+	return a.send(op, bytes.NewReader(payload), int64(len(payload)))
+}
+
+// send sends one frame of n bytes read from payload, streamed, and returns
+// the lines printed before its answer.
+func (a *agent) send(op byte, payload io.Reader, n int64) ([]string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.dead {
 		return nil, errAgentDown
 	}
-	if _, err := fmt.Fprintf(a.conn.Conn, "%c %d\n", op, len(payload)); err != nil {
+	if _, err := fmt.Fprintf(a.conn.Conn, "%c %d\n", op, n); err != nil {
 		a.dead = true
 		return nil, err
 	}
-	if _, err := a.conn.Conn.Write(payload); err != nil {
+	if _, err := io.CopyN(a.conn.Conn, payload, n); err != nil {
 		a.dead = true
 		return nil, err
 	}

@@ -22,8 +22,9 @@ type (
 		items   []watcher.SyncItem
 		paths   []string
 		line    int
+		why     string // a reconcile's: why it ran
 	}
-	effReconcile struct { // compare the whole tree with the container; an inSynced follows
+	effReconcile struct { // compare the whole tree with the container, beside the loop; an inReconciled follows
 		project *dockerfile.Project
 		c       *Container
 		built   []string
@@ -44,19 +45,22 @@ type (
 		built   *BuildResult
 	}
 	effRestart struct { // start a container that died again; an inStarted follows
-		project *dockerfile.Project
-		c       *Container
-		built   []string
-		how     string
+		c   *Container
+		how string
 	}
 	effRecover struct { // after an Engine loss: restart or reconcile the container
 		project *dockerfile.Project
 		c       *Container
 		built   *BuildResult // the last build, nil when none finished
 	}
-	effWaitReady struct { // probe Jupyter until it answers, then watch the container; an inHealth follows
+	effWaitReady struct { // probe Jupyter until it answers, beside the loop; an inHealth follows
 		project *dockerfile.Project
 		c       *Container
+	}
+	effServe struct { // switch the front door to c and watch what is written in it; an inServing follows
+		project *dockerfile.Project
+		c       *Container
+		url     string
 	}
 	effPull struct { // bring these container files home; an inPulled follows
 		project *dockerfile.Project
@@ -94,6 +98,7 @@ func (effReplace) isEffect()     {}
 func (effRestart) isEffect()     {}
 func (effRecover) isEffect()     {}
 func (effWaitReady) isEffect()   {}
+func (effServe) isEffect()       {}
 func (effPull) isEffect()        {}
 func (effKeep) isEffect()        {}
 func (effReconnect) isEffect()   {}

@@ -37,6 +37,7 @@ type engine interface {
 
 	Sync(ctx context.Context, id, hostDir string, items []watcher.SyncItem, ledger *Ledger) (SyncResult, error)
 	Reconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (SyncResult, error)
+	PlanReconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (ReconcileWork, error)
 	Rescue(ctx context.Context, c *Container, hostDir string, rules watcher.Rules, ledger *Ledger) ([]Rescued, error)
 	PullHome(ctx context.Context, id, hostDir string, rules watcher.Rules, sums map[string]string, ledger *Ledger, progress Progress) ([]Rescued, error)
 	Prepare(ctx context.Context, id, hostDir string, ledger *Ledger) error

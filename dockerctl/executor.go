@@ -77,10 +77,9 @@ func (x *executor) apply(ctx context.Context, e effect) []input {
 		x.startBuild(ctx, e)
 	case effSync:
 		res, err := x.eng.Sync(ctx, e.c.ID, e.project.Dir, e.items, x.ledgerOf(e.c.ID))
-		return []input{inSynced{res: res, err: err, paths: e.paths, line: e.line}}
+		return []input{inSynced{res: res, err: err, paths: e.paths, line: e.line, why: e.why}}
 	case effReconcile:
-		res, err := x.eng.Reconcile(ctx, e.c.ID, e.project.Dir, e.project.Rules, e.built, x.ledgerOf(e.c.ID))
-		return []input{inSynced{res: res, err: err, why: e.why}}
+		x.startReconcile(ctx, e)
 	case effPull:
 		rescued, err := x.eng.PullHome(ctx, e.c.ID, e.project.Dir, e.project.Rules, e.sums, x.ledgerOf(e.c.ID), x.pullProgress)
 		if err == nil {
@@ -94,23 +93,13 @@ func (x *executor) apply(ctx context.Context, e effect) []input {
 	case effReplace:
 		return x.replace(ctx, e)
 	case effRestart:
-		return x.restart(ctx, e.project, e.c, e.built, e.how)
+		return x.restart(ctx, e.c, e.how)
 	case effRecover:
 		return x.recover(ctx, e)
 	case effWaitReady:
-		url, err := x.eng.WaitJupyter(ctx, e.c, x.o.ReadyTimeout)
-		if err == nil && x.door != nil {
-			// The front door serves it from now on, at the URL users keep.
-			if err = x.door.Switch(e.c.Base()); err == nil {
-				url = x.door.URL(url)
-			}
-		}
-		out := []input{inHealth{c: e.c, url: url, err: err}}
-		if err == nil {
-			// Ready means two-way sync too: the watch is in place first.
-			out = append(x.watch(ctx, e.project, e.c), out...)
-		}
-		return out
+		x.startWaitReady(ctx, e)
+	case effServe:
+		return x.serve(ctx, e)
 	case effWriteState:
 		return x.writeState(e)
 	case effPruneImages:
@@ -149,6 +138,51 @@ func (x *executor) startBuild(ctx context.Context, e effBuild) {
 		case x.async <- inBuilt{res: res, err: err, project: e.project, reason: e.reason}:
 		case <-ctx.Done(): // the session ended: nobody waits for it
 		}
+	}()
+}
+
+// startWaitReady waits for the container's Jupyter beside the loop: a
+// fresh Jupyter takes seconds to answer, and edits are synced meanwhile.
+func (x *executor) startWaitReady(ctx context.Context, e effWaitReady) {
+	x.builds.Add(1)
+	go func() {
+		defer x.builds.Done()
+		url, err := x.eng.WaitJupyter(ctx, e.c, x.o.ReadyTimeout)
+		send(ctx, x.async, inHealth{c: e.c, url: url, err: err})
+	}()
+}
+
+// serve sends users to the container whose Jupyter answered: the front
+// door switches to it, and the watch of what is written in it starts
+// first, since ready means two-way sync too.
+func (x *executor) serve(ctx context.Context, e effServe) []input {
+	out := x.watch(ctx, e.project, e.c)
+	url := e.url
+	if x.door != nil {
+		if err := x.door.Switch(e.c.Base()); err != nil {
+			return append(out, inHealth{c: e.c, err: err})
+		}
+		url = x.door.URL(url)
+	}
+	return append(out, inServing{c: e.c, url: url})
+}
+
+// startReconcile compares the tree with the container beside the loop:
+// listing sizes and times in the container and hashing what differs can
+// take seconds on a large project, and edits made meanwhile are synced as
+// they come. What the comparison finds comes back as an inReconciled.
+func (x *executor) startReconcile(ctx context.Context, e effReconcile) {
+	ledger := x.ledgerOf(e.c.ID)
+	x.builds.Add(1)
+	go func() {
+		defer x.builds.Done()
+		done := x.phase("comparing the project with the container (" + e.why + ")")
+		w, err := x.eng.PlanReconcile(ctx, e.c.ID, e.project.Dir, e.project.Rules, e.built, ledger)
+		done()
+		if engineGone(err) && ctx.Err() == nil {
+			send(ctx, x.async, inEngine{lost: true, err: err})
+		}
+		send(ctx, x.async, inReconciled{c: e.c, work: w, err: err, why: e.why})
 	}()
 }
 
@@ -207,7 +241,7 @@ func (x *executor) start(ctx context.Context, p *dockerfile.Project, built *Buil
 	if err := x.startCreated(ctx, p, c); err != nil {
 		return []input{inStarted{err: x.dropNext(ctx, c, err)}}
 	}
-	return x.reconciled(ctx, p, inStarted{c: c, how: "new"}, built.Context)
+	return []input{inStarted{c: c, how: "new"}}
 }
 
 // startCreated starts a container create made. When its port was taken
@@ -242,20 +276,8 @@ func (x *executor) create(ctx context.Context, p *dockerfile.Project, built *Bui
 	return c, nil
 }
 
-// reconciled brings the started container's files up to date and returns
-// the start's result with what the reconcile did.
-func (x *executor) reconciled(ctx context.Context, p *dockerfile.Project, st inStarted, built []string) []input {
-	res, err := x.eng.Reconcile(ctx, st.c.ID, p.Dir, p.Rules, built, x.ledgerOf(st.c.ID))
-	st.synced = res
-	out := []input{st}
-	if err != nil {
-		out = append(out, inSynced{err: err, why: st.how})
-	}
-	return out
-}
-
 func (x *executor) reattach(ctx context.Context, e effReattach) []input {
-	defer x.phase("reattaching: bringing home what changed in the container, sending what changed here")()
+	end := countedPhase(x.emit, "reattaching: bringing home what changed in the container while tfdev was away")
 	if _, ok := x.ledgers[e.c.ID]; !ok {
 		// No record of what this container and the host agreed on: the
 		// build's files are the best guess (an edit made on both sides
@@ -263,28 +285,25 @@ func (x *executor) reattach(ctx context.Context, e effReattach) []input {
 		e.built.SeedLedger(x.ledgerOf(e.c.ID), e.project.Rules)
 	}
 	rescued, err := x.eng.Rescue(ctx, e.c, e.project.Dir, e.project.Rules, x.ledgerOf(e.c.ID))
-	out := x.reconciled(ctx, e.project, inStarted{c: e.c, how: "reattached", rescued: rescued}, e.built.Context)
+	end(rescued)
+	out := []input{inStarted{c: e.c, how: "reattached", rescued: rescued}}
 	if err != nil {
 		out = append(out, inFailed{err})
 	}
 	return out
 }
 
-func (x *executor) restart(ctx context.Context, p *dockerfile.Project, c *Container, built []string, how string) []input {
+func (x *executor) restart(ctx context.Context, c *Container, how string) []input {
 	if err := x.eng.Resume(ctx, c); err != nil {
 		return []input{inStarted{err: err}}
 	}
-	return x.reconciled(ctx, p, inStarted{c: c, how: how}, built)
+	return []input{inStarted{c: c, how: how}}
 }
 
 // recover looks at the container after the Engine came back: a running one
 // is reconciled, a stopped one restarted, a vanished one replaced by a new
 // container of the last build.
 func (x *executor) recover(ctx context.Context, e effRecover) []input {
-	var built []string
-	if e.built != nil && e.built.ImageID == e.c.Image {
-		built = e.built.Context
-	}
 	c, err := x.eng.Inspect(ctx, e.c.ID)
 	switch {
 	case err != nil && e.built != nil:
@@ -292,10 +311,9 @@ func (x *executor) recover(ctx context.Context, e effRecover) []input {
 	case err != nil:
 		return []input{inFailed{fmt.Errorf("the container is gone and no image is built yet: %w", err)}}
 	case !c.Running:
-		return x.restart(ctx, e.project, c, built, "restarted after the Engine came back")
+		return x.restart(ctx, c, "restarted after the Engine came back")
 	}
-	res, err := x.eng.Reconcile(ctx, c.ID, e.project.Dir, e.project.Rules, built, x.ledgerOf(c.ID))
-	return []input{inSynced{res: res, err: err, why: "the Engine came back"}}
+	return []input{inRecovered{c: c}}
 }
 
 // shutdown brings home what the user made in the container while it still
@@ -304,11 +322,11 @@ func (x *executor) recover(ctx context.Context, e effRecover) []input {
 func (x *executor) shutdown(e effShutdown) []input {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	done := x.phase("bringing your files home from the container")
+	end := countedPhase(x.emit, "bringing your files home from the container")
 	rescued, err := x.finalPull(ctx, e.project, e.c)
-	done()
+	end(rescued)
 	x.unwatch(e.c.ID)
-	done = x.phase("stopping the container")
+	done := x.phase("stopping the container")
 	stopErr := x.eng.Stop(ctx, e.c.ID)
 	done()
 	save := SaveLedger
@@ -381,12 +399,25 @@ func (x *executor) phase(what string) func() { return phase(x.emit, what) }
 const phaseWorthSaying = time.Second
 
 func phase(emit func(event.Event), what string) func() {
+	end := countedPhase(emit, what)
+	return func() { end(nil) }
+}
+
+// countedPhase is a phase that brings files home: its end says how many
+// and how large, whatever it took.
+func countedPhase(emit func(event.Event), what string) func([]Rescued) {
 	start := time.Now()
 	emit(event.Event{Kind: event.Phase, Message: what, State: event.StepRunning})
-	return func() {
-		if d := time.Since(start); d >= phaseWorthSaying {
-			emit(event.Event{Kind: event.Phase, Message: what, State: event.StepDone, Duration: d})
+	return func(rs []Rescued) {
+		d := time.Since(start)
+		if d < phaseWorthSaying && len(rs) == 0 {
+			return
 		}
+		e := event.Event{Kind: event.Phase, Message: what, State: event.StepDone, Duration: d, Files: len(rs)}
+		for _, r := range rs {
+			e.Bytes += r.Bytes
+		}
+		emit(e)
 	}
 }
 

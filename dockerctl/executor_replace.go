@@ -21,14 +21,14 @@ func (x *executor) replace(ctx context.Context, e effReplace) []input {
 	o := x.runOptions(e.project.Dir, e.built.ImageID)
 	o.Token, o.Name, o.HostPort = old.Token, old.Name+"-next", 0 // beside the old one: a port of its own
 	var err error
-	done := x.phase("replacing: bringing home what you made in the old container, which keeps serving")
+	end := countedPhase(x.emit, "replacing: bringing home what you made in the old container, which keeps serving")
 	out.rescued, err = x.finalPull(ctx, e.project, old)
-	done()
+	end(out.rescued)
 	if err != nil {
 		out.err = fmt.Errorf("bringing home the files of the old container, which keeps serving: %w", err)
 		return []input{out}
 	}
-	done = x.phase("replacing: creating and starting the new container")
+	done := x.phase("replacing: creating and starting the new container")
 	nc, err := x.create(ctx, e.project, e.built, o)
 	if err != nil {
 		done()
@@ -61,7 +61,7 @@ func (x *executor) replace(ctx context.Context, e effReplace) []input {
 			return []input{out}
 		}
 	}
-	out.c, out.synced = nc, res
+	out.c, out.synced, out.reconciled = nc, res, true
 	done = x.phase("replacing: switched; stopping the old container")
 	defer done()
 	return append([]input{out}, x.retire(ctx, old, nc)...)

@@ -3,6 +3,7 @@ package dockerctl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -85,17 +86,21 @@ func TestExecutorRecover(t *testing.T) {
 		name  string
 		setup func(*fakeEngine)
 		calls string
+		input string
 	}{
-		{"running", func(f *fakeEngine) { f.setRunning("c9", true) }, "Inspect c9; Reconcile c9"},
-		{"stopped", func(f *fakeEngine) { f.setRunning("c9", false) }, "Inspect c9; Resume c9; Reconcile c9"},
-		{"gone", func(*fakeEngine) {}, "Inspect c9; Create c1; Prepare c1; Start c1; Reconcile c1"},
+		{"running", func(f *fakeEngine) { f.setRunning("c9", true) }, "Inspect c9", "dockerctl.inRecovered"},
+		{"stopped", func(f *fakeEngine) { f.setRunning("c9", false) }, "Inspect c9; Resume c9", "dockerctl.inStarted"},
+		{"gone", func(*fakeEngine) {}, "Inspect c9; Create c1; Prepare c1; Start c1", "dockerctl.inStarted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeEngine()
 			tc.setup(f)
-			fakeExecutor(f).Apply(context.Background(), effRecover{project: p, c: c, built: built("sha256:img1")})
+			ins := fakeExecutor(f).Apply(context.Background(), effRecover{project: p, c: c, built: built("sha256:img1")})
 			if f.log() != tc.calls {
 				t.Errorf("calls:\n got %s\nwant %s", f.log(), tc.calls)
+			}
+			if len(ins) != 1 || fmt.Sprintf("%T", ins[0]) != tc.input {
+				t.Errorf("inputs %+v, want one %s", ins, tc.input)
 			}
 		})
 	}

@@ -25,6 +25,8 @@ type fakeEngine struct {
 	images []ProjectImage
 	// watches are the container watches started, in order.
 	watches []*fakeWatch
+	// reconcileWork is what PlanReconcile finds.
+	reconcileWork ReconcileWork
 }
 
 var _ engine = (*fakeEngine)(nil)
@@ -152,6 +154,12 @@ func (f *fakeEngine) Sync(_ context.Context, id, _ string, items []watcher.SyncI
 }
 func (f *fakeEngine) Reconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *Ledger) (SyncResult, error) {
 	return SyncResult{}, f.record("Reconcile %s", id)
+}
+func (f *fakeEngine) PlanReconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *Ledger) (ReconcileWork, error) {
+	f.mu.Lock()
+	w := f.reconcileWork
+	f.mu.Unlock()
+	return w, f.record("PlanReconcile %s", id)
 }
 func (f *fakeEngine) Rescue(_ context.Context, c *Container, _ string, _ watcher.Rules, _ *Ledger) ([]Rescued, error) {
 	return nil, f.record("Rescue %s", c.ID)

@@ -102,7 +102,7 @@ func (e *Engine) saveConflicts(ctx context.Context, id, hostDir string, paths []
 			return fmt.Errorf("saving the container's %s: %w", p, err)
 		}
 		ledger.set(p, sum)
-		out = append(out, Rescued{From: p, To: target, Conflict: true, Host: filepath.Join(hostDir, filepath.FromSlash(rels[p]))})
+		out = append(out, Rescued{From: p, To: target, Conflict: true, Host: filepath.Join(hostDir, filepath.FromSlash(rels[p])), Bytes: hdr.Size})
 		return nil
 	})
 	return out, err

@@ -47,6 +47,8 @@ func failure(in input) error {
 		return in.err
 	case inStarted:
 		return in.err
+	case inReconciled:
+		return in.err
 	case inHealth:
 		return in.err
 	case inPulled:

@@ -31,20 +31,32 @@ type (
 		line  int
 		why   string
 	}
+	inReconciled struct { // a reconcile's comparison ended: what to send and bring home
+		c    *Container
+		work ReconcileWork
+		err  error
+		why  string
+	}
 	inStarted struct { // a container was started, reattached, restarted or replaced (or not: err)
-		c       *Container
-		how     string
-		err     error
-		old     *Container // replace: the container it replaces
-		rescued []Rescued
-		synced  SyncResult
+		c          *Container
+		how        string
+		err        error
+		old        *Container // replace: the container it replaces
+		rescued    []Rescued
+		synced     SyncResult
+		reconciled bool // the effect brought the files up to date already (a replacement)
 	}
 	inHealth struct { // Jupyter's readiness probe of a container ended
 		c   *Container
 		url string
 		err error
 	}
-	inDeath struct { // a container of the project died
+	inServing struct { // the front door sends users to c, and its watch is in place
+		c   *Container
+		url string // the URL users open
+	}
+	inRecovered struct{ c *Container } // after an Engine loss, c was found running
+	inDeath     struct {               // a container of the project died
 		Death
 		logs []string
 	}
@@ -81,7 +93,10 @@ func (inBatch) isInput()            {}
 func (inBuilt) isInput()            {}
 func (inSynced) isInput()           {}
 func (inStarted) isInput()          {}
+func (inReconciled) isInput()       {}
 func (inHealth) isInput()           {}
+func (inServing) isInput()          {}
+func (inRecovered) isInput()        {}
 func (inDeath) isInput()            {}
 func (inRequest) isInput()          {}
 func (inEngine) isInput()           {}

@@ -65,13 +65,38 @@ func SyncRoots(rules watcher.Rules) []string {
 // has and that nobody changed in the container is removed there. Files made
 // in the container are never removed.
 func (e *Engine) Reconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (SyncResult, error) {
+	w, err := e.PlanReconcile(ctx, id, hostDir, rules, built, ledger)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	res, err := e.Sync(ctx, id, hostDir, w.Push, ledger)
+	if err != nil {
+		return res, err
+	}
+	pulled, err := e.PullHome(ctx, id, hostDir, rules, w.Pull, ledger, nil)
+	res.add(pulled)
+	return res, err
+}
+
+// ReconcileWork is what a reconcile found to move: files to send (Sync's
+// guard still protects each), files to bring home.
+type ReconcileWork struct {
+	Push []watcher.SyncItem
+	Pull map[string]string // container path -> its content's hash
+}
+
+// PlanReconcile is a reconcile's reading part: it compares and moves
+// nothing, so the session runs it beside the loop and sends and brings home
+// what it found as ordinary syncs and pulls, in order with the edits made
+// meanwhile.
+func (e *Engine) PlanReconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (ReconcileWork, error) {
 	files, err := watcher.ListContext(ctx, hostDir, rules.Ignore)
 	if err != nil {
-		return SyncResult{}, fmt.Errorf("listing the project: %w", err)
+		return ReconcileWork{}, fmt.Errorf("listing the project: %w", err)
 	}
 	manifest, err := e.quickManifest(ctx, id, hostDir, files, built, rules, ledger)
 	if err != nil {
-		return SyncResult{}, err
+		return ReconcileWork{}, err
 	}
 	rp := reconcilePlan{manifest: manifest, ledger: ledger, onHost: map[string]bool{}, pull: map[string]string{}}
 	for _, f := range files {
@@ -79,16 +104,13 @@ func (e *Engine) Reconcile(ctx context.Context, id, hostDir string, rules watche
 	}
 	gone, err := e.goneFromHost(ctx, id, built, &rp, rules)
 	if err != nil {
-		return SyncResult{}, err
+		return ReconcileWork{}, err
 	}
-	rp.push = append(rp.push, gone...)
-	var res SyncResult
-	if len(rp.push) > 0 {
-		if res, err = e.Sync(ctx, id, hostDir, rp.push, ledger); err != nil {
-			return res, err
-		}
-	}
-	pulled, err := e.PullHome(ctx, id, hostDir, rules, rp.pull, ledger, nil)
+	return ReconcileWork{Push: append(rp.push, gone...), Pull: rp.pull}, nil
+}
+
+// add sorts what came home into pulled files and conflicts.
+func (res *SyncResult) add(pulled []Rescued) {
 	for _, r := range pulled {
 		if r.Conflict {
 			res.Conflicts = append(res.Conflicts, r)
@@ -96,7 +118,6 @@ func (e *Engine) Reconcile(ctx context.Context, id, hostDir string, rules watche
 			res.Pulled = append(res.Pulled, r)
 		}
 	}
-	return res, err
 }
 
 // reconcilePlan sorts the tree's synced files into what to send and what

@@ -76,7 +76,10 @@ func (s *loopState) onStarted(in inStarted, fx *effects) {
 		}
 		return
 	}
-	s.cur, s.dead, s.resync = in.c, false, false // every start reconciles
+	s.cur, s.dead, s.resync, s.heldReady = in.c, false, false, false
+	if !in.reconciled { // every start reconciles, beside the loop
+		s.reconcile(in.how, fx)
+	}
 	if in.synced.Files+in.synced.Removed > 0 {
 		fx.emit(syncEvent(in.synced, nil, 0, in.c))
 	}
@@ -101,13 +104,22 @@ func (s *loopState) onHealth(in inHealth, fx *effects) {
 	var ue *UnreachableJupyterError
 	switch {
 	case in.err == nil:
-		s.url, s.down = in.url, false
-		fx.emit(event.Event{Kind: event.Ready, Container: in.c.Name, URL: in.url})
+		fx.add(effServe{project: s.project, c: in.c, url: in.url})
 	case errors.As(in.err, &ue):
 		fx.emit(event.Event{Kind: event.Unreachable, Container: in.c.Name, Message: in.err.Error(), Log: ue.Logs})
 	default:
 		fx.fail(in.err)
 	}
+}
+
+// onServing: users reach the container and its watch is in place; ready,
+// once no reconcile is under way.
+func (s *loopState) onServing(in inServing, fx *effects) {
+	if s.cur == nil || in.c.ID != s.cur.ID || s.quitting {
+		return
+	}
+	s.url, s.down, s.heldReady = in.url, false, true
+	s.releaseReady(fx)
 }
 
 func (s *loopState) onDeath(in inDeath, fx *effects) {
@@ -139,7 +151,7 @@ func (s *loopState) onDeath(in inDeath, fx *effects) {
 	if s.lost {
 		return // checked when the Engine is back
 	}
-	fx.add(effRestart{project: s.project, c: s.cur, built: s.builtContext(), how: fmt.Sprintf("restarted after exit code %d", code)})
+	fx.add(effRestart{c: s.cur, how: fmt.Sprintf("restarted after exit code %d", code)})
 }
 
 func (s *loopState) onEngine(in inEngine, fx *effects) {

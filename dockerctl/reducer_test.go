@@ -115,11 +115,19 @@ func TestReduceFirstStart(t *testing.T) {
 	l.feed(inAdopted{}).want("build.start effBuild")
 	l.feed(inBuilt{res: built("img1"), project: l.p}).want("build.done effStart")
 	l.feed(inStarted{c: ctr("c1", "img1"), how: "new", synced: SyncResult{Files: 2}}).
-		want("sync container.start jupyter.starting effWaitReady effWriteState effPruneImages")
+		want("effReconcile sync container.start jupyter.starting effWaitReady effWriteState effPruneImages")
 	if e := l.event(event.Container); e.Message != "new, http://127.0.0.1:8888/?token=tok" {
 		t.Errorf("container.start says %q", e.Message)
 	}
-	l.feed(inHealth{c: ctr("c1", "img1"), url: "http://127.0.0.1:8888/?token=tok"}).want("jupyter.ready")
+	// Jupyter answers: the door switches to it; "ready" waits for the
+	// reconcile, which then sends what it found, and only then is said.
+	l.feed(inHealth{c: ctr("c1", "img1"), url: "http://127.0.0.1:8888/?token=tok"}).want("effServe")
+	l.feed(inServing{c: ctr("c1", "img1"), url: "http://127.0.0.1:8888/?token=tok"}).want("")
+	push := []watcher.SyncItem{{Change: watcher.Change{Path: "train.py"}, Dest: "/app/train.py"}}
+	l.feed(inReconciled{c: ctr("c1", "img1"), work: ReconcileWork{Push: push}, why: "new"}).want("effSync jupyter.ready")
+	if e := l.out[0].(effSync); e.why != "new" || len(e.items) != 1 {
+		t.Errorf("the reconcile's sync %+v", e)
+	}
 	// What the user writes in the container comes home, and is said.
 	l.feed(inContainerChanged{c: ctr("c1", "img1"), sums: map[string]string{"/tf/new.ipynb": "ab"}}).want("effPull")
 	l.feed(inPulled{rescued: []Rescued{{From: "/tf/new.ipynb", To: filepath.Join(l.p.Dir, ".tfdev/kept/tf/new.ipynb"), Kept: true}}}).want("rescue")
@@ -183,7 +191,7 @@ func TestReduceDependencyEditWhileBuildingCoalesces(t *testing.T) {
 		t.Fatal("not replacing")
 	}
 	l.feed(inStarted{c: ctr("c2", "img2"), how: "replaced c1", old: ctr("c1", "img1")}).
-		want("container.start jupyter.starting effWaitReady effWriteState effPruneImages build.start effBuild")
+		want("effReconcile container.start jupyter.starting effWaitReady effWriteState effPruneImages build.start effBuild")
 	if e := l.event(event.BuildStart); e.Reason != "requirements.txt changed, requested" {
 		t.Errorf("follow-up build reason %q", e.Reason)
 	}
@@ -418,7 +426,8 @@ func TestReduceEngineLossDuringWork(t *testing.T) {
 // at the same URL, only when it answers.
 func TestReduceProbe(t *testing.T) {
 	l := startedLoop(t)
-	l.feed(inHealth{c: ctr("c1", "img1"), url: "http://127.0.0.1:8888/?token=tok"})
+	l.feed(inReconciled{c: ctr("c1", "img1")}, inHealth{c: ctr("c1", "img1"), url: "http://127.0.0.1:8888/?token=tok"})
+	l.feed(inServing{c: ctr("c1", "img1"), url: "http://127.0.0.1:8888/?token=tok"}).want("jupyter.ready")
 	l.feed(inProbe{c: ctr("c1", "img1"), err: errors.New("connection refused"), at: t0}).want("jupyter.down")
 	l.feed(inProbe{c: ctr("c1", "img1"), err: errors.New("connection refused"), at: t0}).want("")
 	l.feed(inProbe{c: ctr("old", "img0"), at: t0}).want("")
@@ -440,4 +449,36 @@ func TestReduceNoSyncIntoADeadContainer(t *testing.T) {
 	}
 	l.feed(inStarted{c: ctr("c1", "img1"), how: "restarted after exit code 1"})
 	l.feed(l.batch("train.py")).want("effSync")
+}
+
+// A reconcile runs beside the loop: an edit made while it compares is
+// synced at once, not after it; what the comparison found is sent after,
+// and brought home; a reconcile of a container that no longer serves is
+// dropped; one the Engine's loss broke is done again when it is back.
+func TestReduceReconcileDoesNotBlockEdits(t *testing.T) {
+	l := startedLoop(t)
+	if l.s.reconciles != 1 {
+		t.Fatalf("%d reconciles under way after a start", l.s.reconciles)
+	}
+	l.feed(l.batch("train.py")).want("effSync")
+	l.feed(inSynced{res: SyncResult{Files: 1}, paths: []string{"train.py"}}).want("sync")
+	work := ReconcileWork{
+		Push: []watcher.SyncItem{{Change: watcher.Change{Path: "util.py"}, Dest: "/app/util.py"}},
+		Pull: map[string]string{"/app/notes.md": "ab"},
+	}
+	l.feed(inReconciled{c: ctr("c1", "img1"), work: work, why: "new"}).want("effSync effPull")
+	l.feed(inSynced{err: errors.New("boom"), why: "new"}).want("error")
+	if e := l.event(event.Error); !strings.Contains(e.Message, "reconciling files (new): boom") {
+		t.Errorf("error %q", e.Message)
+	}
+	// Another container's comparison: nothing moves.
+	l.feed(inReconciled{c: ctr("old", "img0"), work: work}).want("")
+	// The Engine went away during a comparison: done again once back.
+	l.feed(inRequest{event.RequestResync}).want("effReconcile")
+	l.feed(inEngine{lost: true, err: errors.New("gone")}, inReconciled{c: ctr("c1", "img1"), err: errors.New("gone"), why: "requested"}).want("")
+	if !l.s.resync || l.s.reconciles != 0 {
+		t.Errorf("resync %v, %d reconciles", l.s.resync, l.s.reconciles)
+	}
+	l.feed(inEngine{lost: false}).want("engine.back effRecover")
+	l.feed(inRecovered{c: ctr("c1", "img1")}).want("effReconcile")
 }

@@ -34,6 +34,7 @@ type Rescued struct {
 	Conflict bool   // the host had changed too: To is in the conflicts folder
 	Kept     bool   // no project path maps to it: To is in the kept folder
 	Host     string // with Conflict: the host file that changed too, kept as it is ("" when none)
+	Bytes    int64  // the file's size
 }
 
 // Event is the rescue event of the file, with host paths relative to the
@@ -249,6 +250,9 @@ func (h *homing) home(p string, r io.Reader, mode os.FileMode) (*Rescued, error)
 		return nil, nil // tfdev's own sync
 	}
 	res := Rescued{From: p}
+	if fi, err := os.Stat(staged); err == nil {
+		res.Bytes = fi.Size()
+	}
 	rel, mapped := watcher.HostPath(p, h.rules)
 	if !mapped {
 		res.To, res.Kept = filepath.Join(h.dir, KeptDir, filepath.FromSlash(strings.TrimPrefix(p, "/"))), true

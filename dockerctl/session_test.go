@@ -82,8 +82,8 @@ func TestSessionWiringOnAFakeEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := f.log()
-	for _, want := range []string{"Create c1; Prepare c1; Start c1; Reconcile c1; WaitJupyter c1; WatchContainer c1", "Sync c1 1", "PullHome c1 1",
-		"Resume c1", "WatchContainer c1", "Ping; Inspect c1; Reconcile c1", "PullHome c1 0; Stop c1"} {
+	for _, want := range []string{"Create c1; Prepare c1; Start c1", "WaitJupyter c1", "WatchContainer c1", "PlanReconcile c1", "Sync c1 1", "PullHome c1 1",
+		"Resume c1", "Ping; Inspect c1", "PullHome c1 0; Stop c1"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("calls lack %q:\n%s", want, log)
 		}

@@ -2,6 +2,7 @@ package dockerctl
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -79,15 +80,14 @@ func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.S
 	}
 	resolved := &ownerCache{m: owners.m} // no Engine: no exec while writing the tar
 	before := res
-	if len(sp.writes) <= agentBatchFiles && sp.size <= agentBatchLimit {
-		if a := e.agentFor(ctx, id); a != nil {
-			if err := e.syncViaAgent(ctx, a, id, hostDir, sp.writes, sp.removes, resolved, ledger, &res); err == nil {
-				res.Duration = time.Since(start)
-				return res, nil
-			}
-			e.dropAgent(id) // fall back to the archive API below, from scratch
-			res = before
+	small := len(sp.writes) <= agentBatchFiles && sp.size <= agentBatchLimit
+	if a := e.agentFor(ctx, id); a != nil && (small || a.gnuTar) {
+		if err := e.syncViaAgent(ctx, a, id, hostDir, sp.writes, sp.removes, !small, resolved, ledger, &res); err == nil {
+			res.Duration = time.Since(start)
+			return res, nil
 		}
+		e.dropAgent(id) // fall back to the archive API below, from scratch
+		res = before
 	}
 	if err := e.syncViaArchive(ctx, id, hostDir, sp.writes, sp.removes, resolved, ledger, &res); err != nil {
 		return res, err
@@ -199,16 +199,18 @@ func (e *Engine) guard(ctx context.Context, id, hostDir string, sp *syncPlan, le
 	return err
 }
 
-// Batches up to these sizes go through the agent, built in memory; larger
-// ones are streamed through the archive API, whose untar is faster for many
-// files and whose memory stays flat for big ones.
+// Batches up to these sizes go through the agent, built in memory. Larger
+// ones go through the agent too where the image has GNU tar, spooled
+// through a temporary file (memory stays flat); else they are streamed
+// through the archive API, whose untar is faster than busybox tar for many
+// files.
 const (
 	agentBatchLimit = 8 << 20
-	agentBatchFiles = 200
+	agentBatchFiles = 5000
 )
 
 // syncViaAgent removes and writes through the container's agent.
-func (e *Engine) syncViaAgent(ctx context.Context, a *agent, id, hostDir string, writes []watcher.SyncItem, removes []string, owners *ownerCache, ledger *Ledger, res *SyncResult) error {
+func (e *Engine) syncViaAgent(ctx context.Context, a *agent, id, hostDir string, writes []watcher.SyncItem, removes []string, large bool, owners *ownerCache, ledger *Ledger, res *SyncResult) error {
 	if len(removes) > 0 {
 		if _, err := a.roundTrip('r', nulList(deepestFirst(removes))); err != nil {
 			return err
@@ -221,18 +223,54 @@ func (e *Engine) syncViaAgent(ctx context.Context, a *agent, id, hostDir string,
 	if len(writes) == 0 {
 		return nil
 	}
-	var buf bytes.Buffer
 	var tw tarStats
-	if err := writeSyncTar(ctx, &buf, hostDir, writes, owners, ledger, &tw); err != nil {
+	body, n, release, err := spoolTar(func(w io.Writer) error {
+		return writeSyncTar(ctx, w, hostDir, writes, owners, ledger, &tw)
+	}, large)
+	if err != nil {
 		return err
 	}
+	defer release()
 	e.uploads.Add(1)
-	if _, err := a.roundTrip('x', buf.Bytes()); err != nil {
+	if _, err := a.send('x', body, n); err != nil {
 		return err
 	}
 	res.Files, res.Bytes = tw.files, tw.bytes
 	res.Errors = append(res.Errors, tw.errs...)
 	return nil
+}
+
+// spoolTar writes a tar with write, in memory, or through a temporary file
+// when large: the agent's frame needs its length first.
+func spoolTar(write func(io.Writer) error, large bool) (body io.Reader, n int64, release func(), err error) {
+	if !large {
+		var buf bytes.Buffer
+		if err := write(&buf); err != nil {
+			return nil, 0, nil, err
+		}
+		return &buf, int64(buf.Len()), func() {}, nil
+	}
+	f, err := os.CreateTemp("", "tfdev-sync-*.tar")
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	release = func() { f.Close(); os.Remove(f.Name()) }
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		n, err = f.Seek(0, io.SeekCurrent)
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		release()
+		return nil, 0, nil, err
+	}
+	return bufio.NewReaderSize(f, 1<<20), n, release, nil
 }
 
 // syncViaArchive removes with one exec and writes with one streamed tar

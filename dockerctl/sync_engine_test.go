@@ -404,3 +404,50 @@ func TestSyncPermissionOnlyChange(t *testing.T) {
 		t.Errorf("touch: %+v %v", res, err)
 	}
 }
+
+// Where the image has GNU tar (the Jupyter image), a batch of any size
+// goes through the agent, spooled through a temporary file, in one upload;
+// an existing file is overwritten in place, and a link the container put
+// where a file goes is replaced, never followed.
+func TestSyncLargeBatchThroughTheAgentWithGNUTar(t *testing.T) {
+	requireEngine(t)
+	ctx := context.Background()
+	if err := testimage.EnsureJupyter(ctx, testEngine.api, testLog{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := testEngine.api.ContainerCreate(ctx, &container.Config{Image: testimage.Jupyter, Entrypoint: []string{"sleep", "3600"}},
+		&container.HostConfig{Init: boolPtr(true)}, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { testEngine.Remove(context.Background(), c.ID) })
+	if err := testEngine.api.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	items := thousandFiles(t, dir)
+	if _, err := testEngine.Sync(ctx, c.ID, dir, items[:1], nil); err != nil {
+		t.Fatal(err)
+	}
+	a := testEngine.agentFor(ctx, c.ID)
+	if a == nil || !a.gnuTar {
+		t.Fatalf("agent %+v: want one with GNU tar", a)
+	}
+	sh(t, c.ID, "echo secret > /tmp/target && rm /app/pkg7/m537.py && ln -s /tmp/target /app/pkg7/m537.py")
+	writeFile(t, dir, "pkg0/m0.py", "v = changed\n")
+	before := testEngine.uploads.Load()
+	res, err := testEngine.Sync(ctx, c.ID, dir, items, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testEngine.uploads.Load() - before; n != 1 || res.Files != 1000 {
+		t.Errorf("%d uploads, %d files; want 1 upload of 1000", n, res.Files)
+	}
+	if a2 := testEngine.agentFor(ctx, c.ID); a2 != a {
+		t.Error("the agent failed and was replaced: the batch went through the fallback")
+	}
+	got := sh(t, c.ID, "find /app -type f | wc -l; cat /app/pkg7/m537.py /app/pkg0/m0.py /tmp/target; test -L /app/pkg7/m537.py && echo link")
+	if got != "1000\nv = 537\nv = changed\nsecret" {
+		t.Errorf("in the container: %q", got)
+	}
+}

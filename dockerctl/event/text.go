@@ -126,6 +126,9 @@ var texts = map[Kind]func(Event) string{
 		return fmt.Sprintf("bringing %s home: %s of %s (%d%%)", e.From, HumanBytes(e.Bytes), HumanBytes(e.Size), pct)
 	},
 	Phase: func(e Event) string {
+		if e.State == StepDone && e.Files > 0 {
+			return fmt.Sprintf("%s: %d file(s), %s in %s", e.Message, e.Files, HumanBytes(e.Bytes), humanDuration(e.Duration))
+		}
 		if e.State == StepDone && e.Bytes > 0 {
 			return fmt.Sprintf("%s: %s in %s", e.Message, HumanBytes(e.Bytes), humanDuration(e.Duration))
 		}
