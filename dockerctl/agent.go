@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -58,13 +59,24 @@ sha256sum -- "$@" 2>/dev/null; stat -c "mode %a %n" -- "$@" 2>/dev/null; exit 0`
 // inside a folder the host removed stays. Deepest paths come first.
 const removeScript = `for p; do if [ -d "$p" ] && [ ! -L "$p" ]; then rmdir -- "$p" 2>/dev/null; else rm -f -- "$p"; fi; done; exit 0`
 
+// agentPy is the agent where the image has python3: the same frames,
+// served in one process.
+//
+//go:embed scripts/agent.py
+var agentPy string
+
+// agentCmd starts the Python agent when the image has python3, else the
+// shell loop.
+var agentCmd = []string{"sh", "-c", "if command -v python3 >/dev/null 2>&1; then exec python3 -u -c \"$1\"; fi\n" + agentScript, "sh", agentPy}
+
 type agent struct {
-	gnuTar bool // the image's tar is GNU tar: fast for large batches too
-	mu     sync.Mutex
-	conn   types.HijackedResponse
-	out    *bufio.Reader
-	lines  frameLines
-	dead   bool
+	kind  string // "python", "gnu" (the shell loop with GNU tar) or "plain"
+	bulk  bool   // large batches go through it too: GNU tar, or the Python agent
+	mu    sync.Mutex
+	conn  types.HijackedResponse
+	out   *bufio.Reader
+	lines frameLines
+	dead  bool
 }
 
 // errAgentDown: the agent is gone; use the Engine's archive API instead.
@@ -72,7 +84,7 @@ var errAgentDown = errors.New("sync agent not running")
 
 func (e *Engine) startAgent(ctx context.Context, id string) (*agent, error) {
 	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{
-		Cmd: []string{"sh", "-c", agentScript}, AttachStdin: true, AttachStdout: true, AttachStderr: false,
+		Cmd: agentCmd, AttachStdin: true, AttachStdout: true, AttachStderr: false,
 	})
 	if err != nil {
 		return nil, err
@@ -95,7 +107,10 @@ func (e *Engine) startAgent(ctx context.Context, id string) (*agent, error) {
 		a.close()
 		return nil, err
 	}
-	a.gnuTar = len(lines) == 1 && lines[0] == "tar gnu"
+	if len(lines) == 1 {
+		a.kind = strings.TrimPrefix(lines[0], "tar ")
+	}
+	a.bulk = a.kind == "gnu" || a.kind == "python"
 	return a, nil
 }
 

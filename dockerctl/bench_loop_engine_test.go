@@ -4,8 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
+	"net/http"
+	neturl "net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -37,51 +38,64 @@ while True:
             pass
 `
 
-// loopSession runs tfdev's whole loop in this process on a Jupyter
-// project whose source goes to /app, and starts the waiter in its
-// container on folder.
-func loopSession(b *testing.B, folder string) (dir string, lines <-chan string) {
+// benchSession runs tfdev's whole loop in this process on a Jupyter
+// project made of files, until its container is ready; the session's
+// events keep coming on the channel.
+func benchSession(b *testing.B, files map[string]string) (dir string, ready event.Event, events <-chan event.Event) {
 	b.Helper()
 	if err := testimage.EnsureJupyter(context.Background(), testEngine.api, testLog{}); err != nil {
 		b.Fatal(err)
 	}
 	dir = b.TempDir()
-	writeFile(b, dir, "Dockerfile", "FROM "+testimage.Jupyter+"\nWORKDIR /app\nCOPY . .\n")
-	writeFile(b, dir, ".dockerignore", ".tfdev\n")
-	writeFile(b, dir, "train.py", "print(0)\n")
-	if err := os.MkdirAll(filepath.Join(dir, "burst"), 0o755); err != nil {
-		b.Fatal(err)
+	for p, content := range files {
+		writeFile(b, dir, p, content)
 	}
-	writeFile(b, dir, "burst/.keep", "\n")
-	events := make(chan event.Event, 4096)
+	ch := make(chan event.Event, 4096)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := NewSession(testEngine, SessionOptions{Dir: dir, Port: 0, Emit: func(e event.Event) { events <- e }})
+	s := NewSession(testEngine, SessionOptions{Dir: dir, Port: 0, Emit: func(e event.Event) { ch <- e }})
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	b.Cleanup(func() {
 		cancel()
+		go func() {
+			for range ch { // the stop's events
+			}
+		}()
 		<-done
+		close(ch)
 		ids, _ := testEngine.ProjectContainers(context.Background(), dir)
 		for _, id := range ids {
 			testEngine.Remove(context.Background(), id)
 		}
 	})
-	var name string
-	for name == "" {
+	for ready.Kind == "" {
 		select {
-		case e := <-events:
+		case e := <-ch:
 			if e.Kind == event.Ready {
-				name = e.Container
+				ready = e
 			}
-		case <-time.After(5 * time.Minute): // a bound, not a timing assertion
-			b.Fatal("no ready")
+		case err := <-done:
+			b.Fatalf("the session ended: %v", err)
 		}
 	}
+	return dir, ready, ch
+}
+
+// loopSession runs tfdev's whole loop on a project whose source goes to
+// /app, and starts the waiter in its container on folder.
+func loopSession(b *testing.B, folder string) (dir string, lines <-chan string) {
+	b.Helper()
+	dir, ready, events := benchSession(b, map[string]string{
+		"Dockerfile":    "FROM " + testimage.Jupyter + "\nWORKDIR /app\nCOPY . .\n",
+		".dockerignore": ".tfdev\n",
+		"train.py":      "print(0)\n",
+		"burst/.keep":   "\n",
+	})
 	go func() {
 		for range events { // keep the session's events flowing
 		}
 	}()
-	created, err := testEngine.api.ContainerExecCreate(context.Background(), name, container.ExecOptions{
+	created, err := testEngine.api.ContainerExecCreate(context.Background(), ready.Container, container.ExecOptions{
 		Cmd: []string{"python3", "-u", "-c", waiterPy, folder}, AttachStdout: true,
 	})
 	if err != nil {
@@ -164,4 +178,87 @@ func BenchmarkBurst1000(b *testing.B) {
 		lat = append(lat, time.Since(last))
 	}
 	b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
+}
+
+// BenchmarkRequirementsToServing: a comment added to requirements.txt
+// until the new image's container serves through the same URL (its
+// "ready"), beside the build's own time, with a client polling
+// /api/status through the front door every 200 ms the whole time: its
+// failed requests are counted.
+func BenchmarkRequirementsToServing(b *testing.B) {
+	requireEngine(b)
+	dir, ready, events := benchSession(b, map[string]string{
+		"Dockerfile": "FROM " + testimage.Jupyter + "\nWORKDIR /app\nCOPY requirements.txt /tmp/requirements.txt\n" +
+			"RUN pip install --no-index -r /tmp/requirements.txt\nCOPY . .\n",
+		".dockerignore":    ".tfdev\n",
+		"requirements.txt": "numpy==1.24.2\n",
+		"train.py":         "print(0)\n",
+	})
+	u, err := neturl.Parse(ready.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	status := u.Scheme + "://" + u.Host + "/api/status?" + u.RawQuery
+	var serving, builds, over []time.Duration
+	failed := 0
+	for i := 0; i < b.N; i++ {
+		stop := make(chan struct{})
+		polled := make(chan int, 1)
+		go func() { polled <- pollFailures(status, stop) }()
+		start := time.Now()
+		writeFile(b, dir, "requirements.txt", fmt.Sprintf("numpy==1.24.2\n# run %d\n", i))
+		var built time.Duration
+		replaced := false
+		for e := range events {
+			switch {
+			case e.Kind == event.BuildDone:
+				built = e.Duration
+			case e.Kind == event.BuildFailed || e.Kind == event.Error:
+				b.Fatalf("%s: %s", e.Kind, e.Text())
+			case e.Kind == event.Container && strings.HasPrefix(e.Message, "replaced "):
+				replaced = true
+			}
+			if replaced && e.Kind == event.Ready {
+				if e.URL != ready.URL {
+					b.Fatalf("the URL changed: %s -> %s", ready.URL, e.URL)
+				}
+				break
+			}
+		}
+		took := time.Since(start)
+		close(stop)
+		failed += <-polled
+		serving, builds, over = append(serving, took), append(builds, built), append(over, took-built)
+	}
+	s := func(d time.Duration) float64 { return d.Seconds() }
+	b.ReportMetric(s(median(serving)), "serving-s")
+	b.ReportMetric(s(median(builds)), "build-s")
+	b.ReportMetric(s(median(over)), "beyond-build-s")
+	b.ReportMetric(float64(failed), "failed-requests")
+}
+
+// pollFailures asks url every 200 ms until stop and returns how many
+// requests failed.
+func pollFailures(url string, stop <-chan struct{}) int {
+	failed := 0
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	client := &http.Client{Timeout: 10 * time.Second}
+	for {
+		select {
+		case <-stop:
+			return failed
+		case <-tick.C:
+			resp, err := client.Get(url)
+			if err != nil {
+				failed++
+				continue
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				failed++
+			}
+		}
+	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -69,6 +71,13 @@ func OpenFrontDoor(hostIP string, port int) (d *FrontDoor, taken *PortTakenError
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(r.In.Context().Value(targetKey{}).(*url.URL))
 			r.Out.Host = r.In.Host // Jupyter checks Origin against Host for WebSockets
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols &&
+				strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") {
+				resp.Body = &wsServerSide{ReadWriteCloser: rwc}
+			}
+			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			http.Error(w, "tfdev: the container did not answer: "+err.Error(), http.StatusBadGateway)

@@ -2,6 +2,8 @@ package dockerctl
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -170,3 +172,73 @@ func BenchmarkFrontDoorOverhead(b *testing.B) {
 	b.ReportMetric(float64(median(direct).Microseconds())/1000, "direct-ms")
 	b.ReportMetric(float64(median(through).Microseconds())/1000, "door-ms")
 }
+
+// wsBackend upgrades, sends what send returns, and closes.
+func wsBackend(t *testing.T, send []byte) *httptest.Server {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, rw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		rw.Write(send)
+		rw.Flush()
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// upgradeThrough opens a WebSocket through the door and returns all the
+// server's side sent until the door closed it.
+func upgradeThrough(t *testing.T, d *FrontDoor) []byte {
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", d.Port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /api/kernels/k/channels HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	br := bufio.NewReader(c)
+	for line, _ := br.ReadString('\n'); line != "\r\n" && line != ""; line, _ = br.ReadString('\n') {
+	}
+	rest, _ := io.ReadAll(br)
+	return rest
+}
+
+// A kernel's WebSocket whose container goes away (a replacement) is closed
+// with a close frame, 1012 "service restart", so the page reconnects: not
+// dropped. A close frame of the server's own is passed on alone; a
+// connection cut in the middle of a frame cannot take one.
+func TestFrontDoorClosesWebSocketsCleanly(t *testing.T) {
+	d, _, err := OpenFrontDoor("127.0.0.1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	text := append([]byte{0x81, 5}, "hello"...)
+	long := append([]byte{0x82, 126, 0x01, 0x00}, make([]byte, 256)...) // a 256-byte binary frame
+	restart := closeFrame(wsRestartCode, wsRestartReason)
+	own := []byte{0x88, 2, 0x03, 0xe9} // 1001, going away
+	for _, c := range []struct {
+		name       string
+		send, want []byte
+	}{
+		{"the container stops", concat(text, long), concat(text, long, restart)},
+		{"the server closed first", concat(text, own), concat(text, own)},
+		{"cut in a frame", concat(text, long[:100]), concat(text, long[:100])},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := d.Switch(wsBackend(t, c.send).URL); err != nil {
+				t.Fatal(err)
+			}
+			if got := upgradeThrough(t, d); !bytes.Equal(got, c.want) {
+				t.Errorf("the browser got\n%q\nwant\n%q", got, c.want)
+			}
+		})
+	}
+	if code := binary.BigEndian.Uint16(restart[2:4]); code != 1012 {
+		t.Errorf("close code %d", code)
+	}
+}
+
+func concat(bs ...[]byte) []byte { return bytes.Join(bs, nil) }

@@ -13,19 +13,19 @@ import (
 
 // needJupyter makes sure the real Jupyter base exists (made by .ci/run, or
 // here on first use: about a minute and a half).
-func needJupyter(t *testing.T) {
+func needJupyter(t testing.TB) {
 	t.Helper()
 	if err := testimage.EnsureJupyter(context.Background(), testEngine.api, testLog{t}); err != nil {
 		t.Fatalf("the Jupyter test image: %v", err)
 	}
 }
 
-type testLog struct{ t *testing.T }
+type testLog struct{ t testing.TB }
 
 func (l testLog) Write(p []byte) (int, error) { return len(p), nil }
 
 // runJupyter starts a container of the Jupyter base for a throwaway project.
-func runJupyter(t *testing.T, o RunOptions) *Container {
+func runJupyter(t testing.TB, o RunOptions) *Container {
 	t.Helper()
 	ctx := context.Background()
 	if o.Dir == "" {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coder/websocket"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
@@ -95,13 +96,40 @@ func TestReplaceLosesNothing(t *testing.T) {
 	}
 	writeFile(t, dir, "notebooks/explore.ipynb", "{\"host\": true}\n") // edited on the host too
 
+	// The notebook page's kernel, through the front door.
+	door, _, err := OpenFrontDoor("127.0.0.1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer door.Close()
+	if err := door.Switch(old.Base()); err != nil {
+		t.Fatal(err)
+	}
+	ws := dialKernel(t, door.Base(), old.Token, startKernel(t, old.Base(), old.Token))
+	defer ws.CloseNow()
+	kernelRoundTrip(t, ws)
+
 	// A dependency change: rebuild, then replace.
 	writeFile(t, dir, "requirements.txt", "numpy==1.24.2\n# pinned\n")
 	second := build()
 	x := realExecutor(old.ID, ledger)
+	x.door = door
 	done := replaceOn(t, x, effReplace{project: p, old: old, built: second})
 	if done.err != nil {
 		t.Fatal(done.err)
+	}
+	// The kernel's WebSocket was closed cleanly, "service restart", so the
+	// page reconnects; the door now serves the new container.
+	for {
+		if _, _, err := ws.Read(context.Background()); err != nil {
+			if code := websocket.CloseStatus(err); code != websocket.StatusServiceRestart {
+				t.Errorf("the kernel's WebSocket ended with %v (code %d), want 1012", err, code)
+			}
+			break
+		}
+	}
+	if code, err := jupyterGet(ctx, door.Base()+"/api/status", old.Token); err != nil || code != http.StatusOK {
+		t.Errorf("through the door after the switch: %d %v", code, err)
 	}
 	nc, rescued := done.c, done.rescued
 	t.Cleanup(func() { testEngine.Remove(context.Background(), nc.ID) })

@@ -81,7 +81,7 @@ func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.S
 	resolved := &ownerCache{m: owners.m} // no Engine: no exec while writing the tar
 	before := res
 	small := len(sp.writes) <= agentBatchFiles && sp.size <= agentBatchLimit
-	if a := e.agentFor(ctx, id); a != nil && (small || a.gnuTar) {
+	if a := e.agentFor(ctx, id); a != nil && (small || a.bulk) {
 		if err := e.syncViaAgent(ctx, a, id, hostDir, sp.writes, sp.removes, !small, resolved, ledger, &res); err == nil {
 			res.Duration = time.Since(start)
 			return res, nil

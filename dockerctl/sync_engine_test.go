@@ -430,8 +430,8 @@ func TestSyncLargeBatchThroughTheAgentWithGNUTar(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := testEngine.agentFor(ctx, c.ID)
-	if a == nil || !a.gnuTar {
-		t.Fatalf("agent %+v: want one with GNU tar", a)
+	if a == nil || !a.bulk {
+		t.Fatalf("agent %+v: want one for bulk batches", a)
 	}
 	sh(t, c.ID, "echo secret > /tmp/target && rm /app/pkg7/m537.py && ln -s /tmp/target /app/pkg7/m537.py")
 	writeFile(t, dir, "pkg0/m0.py", "v = changed\n")

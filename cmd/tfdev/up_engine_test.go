@@ -387,4 +387,14 @@ func TestUpEndToEnd(t *testing.T) {
 	if _, running := containerImage(t, eng, ready2.Container); running {
 		t.Error("the container is still running after SIGTERM")
 	}
+
+	// 7. From the first line to the last, no wait went by without a
+	// visible phase.
+	silent, err := silentWaits(up.seen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range silent {
+		t.Error(s)
+	}
 }

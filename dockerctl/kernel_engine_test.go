@@ -1,0 +1,140 @@
+package dockerctl
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// The browser's side of Jupyter, for tests: a kernel started through the
+// REST API and its channels WebSocket, as the notebook page uses them.
+
+// startKernel starts a python3 kernel in the Jupyter at base and returns
+// its ID.
+func startKernel(t testing.TB, base, token string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/kernels", strings.NewReader(`{"name": "python3"}`))
+	req.Header.Set("Authorization", "token "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var k struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&k); err != nil || k.ID == "" {
+		t.Fatalf("starting a kernel: %d %v", resp.StatusCode, err)
+	}
+	return k.ID
+}
+
+// dialKernel opens the kernel's channels WebSocket at base, as the page
+// does (the Origin is the page's own).
+func dialKernel(t testing.TB, base, token, id string) *websocket.Conn {
+	t.Helper()
+	ws := "ws" + strings.TrimPrefix(base, "http") + "/api/kernels/" + id + "/channels?token=" + token
+	c, _, err := websocket.Dial(context.Background(), ws, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {base}}})
+	if err != nil {
+		t.Fatalf("the kernel's WebSocket at %s: %v", base, err)
+	}
+	c.SetReadLimit(1 << 24)
+	return c
+}
+
+// kernelRoundTrip sends a kernel_info_request on the shell channel and
+// waits for its reply: a message to the kernel and back.
+func kernelRoundTrip(t testing.TB, c *websocket.Conn) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a bound, not a timing assertion
+	defer cancel()
+	b := make([]byte, 8)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	msg := map[string]any{
+		"header":        map[string]any{"msg_id": id, "msg_type": "kernel_info_request", "username": "test", "session": "tfdev-test", "version": "5.3"},
+		"parent_header": map[string]any{}, "metadata": map[string]any{}, "content": map[string]any{}, "channel": "shell",
+	}
+	body, _ := json.Marshal(msg)
+	start := time.Now()
+	if err := c.Write(ctx, websocket.MessageText, body); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for the kernel's reply: %v", err)
+		}
+		var reply struct {
+			Header struct {
+				MsgType string `json:"msg_type"`
+			} `json:"header"`
+			ParentHeader struct {
+				MsgID string `json:"msg_id"`
+			} `json:"parent_header"`
+		}
+		if json.Unmarshal(data, &reply) == nil && reply.ParentHeader.MsgID == id && reply.Header.MsgType == "kernel_info_reply" {
+			return time.Since(start)
+		}
+	}
+}
+
+// pageLoad fetches the notebook's file list page, as a browser opening
+// the URL does, and returns how long the whole answer took.
+func pageLoad(t testing.TB, client *http.Client, base, token string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	resp, err := client.Get(base + "/tree?token=" + token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || n == 0 {
+		t.Fatalf("the page: %d, %d bytes", resp.StatusCode, n)
+	}
+	return time.Since(start)
+}
+
+// BenchmarkFrontDoorJupyter: the notebook page and a kernel round trip
+// (kernel_info over the channels WebSocket), straight to the container's
+// Jupyter and through the front door; medians of each.
+func BenchmarkFrontDoorJupyter(b *testing.B) {
+	requireEngine(b)
+	needJupyter(b)
+	c := runJupyter(b, RunOptions{HostPort: 0})
+	if _, err := testEngine.WaitJupyter(context.Background(), c, 0); err != nil {
+		b.Fatal(err)
+	}
+	d, _, err := OpenFrontDoor("127.0.0.1", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Switch(c.Base()); err != nil {
+		b.Fatal(err)
+	}
+	kernel := startKernel(b, c.Base(), c.Token)
+	direct, door := dialKernel(b, c.Base(), c.Token, kernel), dialKernel(b, d.Base(), c.Token, kernel)
+	defer direct.CloseNow()
+	defer door.CloseNow()
+	client := &http.Client{}
+	var pd, pt, kd, kt []time.Duration
+	for i := 0; i < b.N; i++ {
+		pd = append(pd, pageLoad(b, client, c.Base(), c.Token))
+		pt = append(pt, pageLoad(b, client, d.Base(), c.Token))
+		kd = append(kd, kernelRoundTrip(b, direct))
+		kt = append(kt, kernelRoundTrip(b, door))
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(median(pd)), "page-direct-ms")
+	b.ReportMetric(ms(median(pt)), "page-door-ms")
+	b.ReportMetric(ms(median(kd)), "kernel-direct-ms")
+	b.ReportMetric(ms(median(kt)), "kernel-door-ms")
+}
