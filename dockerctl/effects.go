@@ -15,6 +15,7 @@ type (
 	effBuild struct {                // build in the background; an inBuilt follows
 		reason  string
 		project *dockerfile.Project
+		seq     int // the build's number in the session
 	}
 	effSync struct { // copy these files into the container; an inSynced follows
 		project *dockerfile.Project
@@ -67,6 +68,12 @@ type (
 		c       *Container
 		sums    map[string]string
 	}
+	effReplay struct { // install a dependency change in the running container, beside the loop; an inReplayed follows
+		project *dockerfile.Project
+		c       *Container
+		plan    *dockerfile.Replay
+		changed []string
+	}
 	effReconnect struct{} // wait until the Engine answers again; an inEngine{lost: false} follows
 	effKeep      struct { // leave the container running (--keep), its ledger recorded
 		project *dockerfile.Project
@@ -77,6 +84,7 @@ type (
 		built   *BuildResult
 		c       *Container
 		url     string
+		live    string // the image c matches through live installs ("" none)
 	}
 	effPruneImages struct { // remove the project's older images that nothing uses; an inPruned follows
 		project *dockerfile.Project
@@ -99,6 +107,7 @@ func (effRestart) isEffect()     {}
 func (effRecover) isEffect()     {}
 func (effWaitReady) isEffect()   {}
 func (effServe) isEffect()       {}
+func (effReplay) isEffect()      {}
 func (effPull) isEffect()        {}
 func (effKeep) isEffect()        {}
 func (effReconnect) isEffect()   {}

@@ -36,6 +36,9 @@ type engine interface {
 	LastLogs(ctx context.Context, id string, n int) ([]string, error)
 
 	Sync(ctx context.Context, id, hostDir string, items []watcher.SyncItem, ledger *Ledger) (SyncResult, error)
+	ExecOK(ctx context.Context, id string, cmd ...string) ([]byte, error)
+	ExecStream(ctx context.Context, id string, spec ExecSpec, line func(string)) (int, error)
+	ImageUser(ctx context.Context, ref string) string
 	Reconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (SyncResult, error)
 	PlanReconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (ReconcileWork, error)
 	Rescue(ctx context.Context, c *Container, hostDir string, rules watcher.Rules, ledger *Ledger) ([]Rescued, error)

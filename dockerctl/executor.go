@@ -100,6 +100,16 @@ func (x *executor) apply(ctx context.Context, e effect) []input {
 		x.startWaitReady(ctx, e)
 	case effServe:
 		return x.serve(ctx, e)
+	case effReplay:
+		x.builds.Add(1)
+		go func() {
+			defer x.builds.Done()
+			in := x.replay(ctx, e)
+			if engineGone(in.err) && ctx.Err() == nil {
+				send(ctx, x.async, inEngine{lost: true, err: in.err})
+			}
+			send(ctx, x.async, in)
+		}()
 	case effWriteState:
 		return x.writeState(e)
 	case effPruneImages:
@@ -135,7 +145,7 @@ func (x *executor) startBuild(ctx context.Context, e effBuild) {
 			send(ctx, x.async, inEngine{lost: true, err: err})
 		}
 		select {
-		case x.async <- inBuilt{res: res, err: err, project: e.project, reason: e.reason}:
+		case x.async <- inBuilt{res: res, err: err, project: e.project, reason: e.reason, seq: e.seq}:
 		case <-ctx.Done(): // the session ended: nobody waits for it
 		}
 	}()
@@ -424,7 +434,7 @@ func countedPhase(emit func(event.Event), what string) func([]Rescued) {
 // writeState records the build, the container and its ledger for tfdev
 // status and the next run.
 func (x *executor) writeState(e effWriteState) []input {
-	err := writeState(e.project.Dir, e.built, e.c, e.url)
+	err := writeState(e.project.Dir, e.built, e.c, e.url, e.live)
 	if err == nil {
 		err = SaveLedger(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID))
 	}

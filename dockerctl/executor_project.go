@@ -33,6 +33,9 @@ func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (inAdopted,
 		if saved != nil {
 			x.ledgers[out.running.ID] = saved
 		}
+		if st, err := ReadState(p.Dir); err == nil && st.LiveContainer == out.running.ID {
+			out.live = st.Image
+		}
 	}
 	for _, id := range ids {
 		if out.running != nil && id == out.running.ID {

@@ -155,6 +155,14 @@ func (f *fakeEngine) Sync(_ context.Context, id, _ string, items []watcher.SyncI
 func (f *fakeEngine) Reconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *Ledger) (SyncResult, error) {
 	return SyncResult{}, f.record("Reconcile %s", id)
 }
+func (f *fakeEngine) ExecOK(_ context.Context, id string, cmd ...string) ([]byte, error) {
+	return nil, f.record("ExecOK %s %s", id, strings.Join(cmd, " "))
+}
+func (f *fakeEngine) ExecStream(_ context.Context, id string, spec ExecSpec, line func(string)) (int, error) {
+	line("ran " + strings.Join(spec.Cmd, " "))
+	return 0, f.record("ExecStream %s %s", id, strings.Join(spec.Cmd, " "))
+}
+func (f *fakeEngine) ImageUser(_ context.Context, ref string) string { return "" }
 func (f *fakeEngine) PlanReconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *Ledger) (ReconcileWork, error) {
 	f.mu.Lock()
 	w := f.reconcileWork

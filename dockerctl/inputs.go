@@ -14,6 +14,7 @@ type input interface{ isInput() }
 type (
 	inAdopted struct { // the project's containers from an earlier run: the running one (or nil), what was rescued from stopped ones
 		running *Container
+		live    string // the image running matches through live installs ("" none)
 		rescued []Rescued
 		errs    []error
 	}
@@ -23,6 +24,7 @@ type (
 		err     error
 		project *dockerfile.Project
 		reason  string
+		seq     int
 	}
 	inSynced struct { // a sync (why == "") or a reconcile ended
 		res   SyncResult
@@ -56,7 +58,14 @@ type (
 		url string // the URL users open
 	}
 	inRecovered struct{ c *Container } // after an Engine loss, c was found running
-	inDeath     struct {               // a container of the project died
+	inReplayed  struct {               // a live install ended
+		c       *Container
+		changed []string
+		err     error    // a *ReplayError when a step failed
+		summary string   // what pip installed, in short
+		restart []string // packages whose version changed under running kernels
+	}
+	inDeath struct { // a container of the project died
 		Death
 		logs []string
 	}
@@ -97,6 +106,7 @@ func (inReconciled) isInput()       {}
 func (inHealth) isInput()           {}
 func (inServing) isInput()          {}
 func (inRecovered) isInput()        {}
+func (inReplayed) isInput()         {}
 func (inDeath) isInput()            {}
 func (inRequest) isInput()          {}
 func (inEngine) isInput()           {}

@@ -32,6 +32,13 @@ type loopConfig struct {
 	Door   string // the front door's address ("http://127.0.0.1:8888"): the URL users open
 	Keep   bool   // leave the container running at exit
 	Engine string // the Engine's address, for messages
+	// Deps: "live" installs a dependency change in the running container
+	// when the Dockerfile allows, the image catching up behind; "rebuild"
+	// always rebuilds and replaces.
+	Deps string
+	// ReplaceNow: at start, a container that matches the image only through
+	// live installs is replaced by one made from it, not reattached.
+	ReplaceNow bool
 }
 
 // url is where the user opens the container's Jupyter: through the front
@@ -66,6 +73,10 @@ type loopState struct {
 	// them (heldReady), so that it means the files are in step too.
 	reconciles int
 	heldReady  bool
+	builds     int      // builds started, numbering them
+	live       liveRun  // the live install of a dependency change
+	matches    string   // the image cur's live installs make it match ("" none)
+	replayNext []string // dependency changes that came during a live install
 	dead       bool // cur died and does not run (yet) again
 	quitting   bool
 	done       bool // the loop may end once its queue is empty
@@ -74,6 +85,12 @@ type loopState struct {
 func newLoopState(cfg loopConfig, p *dockerfile.Project) loopState {
 	return loopState{cfg: cfg, project: p}
 }
+
+// The dependency policies (--deps).
+const (
+	DepsLive    = "live"
+	DepsRebuild = "rebuild"
+)
 
 // reduce is the loop's one decision function.
 func reduce(s loopState, in input) (loopState, []effect) {
@@ -96,6 +113,8 @@ func reduce(s loopState, in input) (loopState, []effect) {
 		s.onServing(in, &fx)
 	case inReconciled:
 		s.onReconciled(in, &fx)
+	case inReplayed:
+		s.onReplayed(in, &fx)
 	case inRecovered:
 		if s.cur != nil && in.c.ID == s.cur.ID {
 			s.reconcile("the Engine came back", &fx)
@@ -145,7 +164,7 @@ func (s *loopState) onAdopted(in inAdopted, fx *effects) {
 		fx.fail(err)
 	}
 	if in.running != nil {
-		s.cur = in.running
+		s.cur, s.matches = in.running, in.live
 		fx.info("found running container %s (%s)", in.running.Name, s.cfg.url(in.running))
 	}
 	s.startBuild("start", fx)
@@ -159,8 +178,9 @@ func (s *loopState) startBuild(reason string, fx *effects) {
 		return
 	}
 	s.building = true
+	s.builds++
 	fx.emit(event.Event{Kind: event.BuildStart, Reason: reason})
-	fx.add(effBuild{reason: reason, project: s.project})
+	fx.add(effBuild{reason: reason, project: s.project, seq: s.builds})
 }
 
 // startPending starts the build the pending reasons ask for, if any.
@@ -212,6 +232,9 @@ func (s *loopState) onBatch(b watcher.Batch, fx *effects) {
 	}
 	if plan.NeedsRebuild() {
 		reason := s.stale(plan.Rebuild, fx)
+		if s.replayLive(plan.Rebuild, fx) {
+			reason += "; installed live in the running container, the image catches up"
+		}
 		s.startBuild(reason, fx)
 	}
 }
@@ -301,7 +324,7 @@ func (s *loopState) releaseReady(fx *effects) {
 // builtContext is the build context of the image the container runs, when
 // known: what reconcile can take for granted is in it.
 func (s *loopState) builtContext() []string {
-	if s.built != nil && s.cur != nil && s.built.ImageID == s.cur.Image {
+	if s.current() {
 		return s.built.Context
 	}
 	return nil
@@ -316,6 +339,8 @@ func (s *loopState) onRequest(r event.Request, fx *effects) {
 		s.startBuild("requested", fx)
 	case event.RequestResync:
 		s.reconcile("requested", fx)
+	case event.RequestReplace:
+		s.replaceNow(fx)
 	}
 }
 

@@ -39,18 +39,32 @@ func (s *loopState) onBuilt(in inBuilt, fx *effects) {
 	}
 	s.built = res
 	s.halted, s.deaths = false, nil // a new image: its crashes count afresh
+	if s.liveCovers(in, fx) {
+		return
+	}
+	s.putInService(res, first, fx)
+}
+
+// putInService runs the built image: a first container, a reattach to the
+// running one when it is current, or a replacement.
+func (s *loopState) putInService(res *BuildResult, first bool, fx *effects) {
 	switch {
 	case s.cur == nil:
 		if !s.lost {
 			fx.add(effStart{project: s.project, built: res})
 		}
-	case s.cur.Image == res.ImageID && first:
+	case first && s.cfg.ReplaceNow && s.matches == res.ImageID && s.cur.Image != res.ImageID:
+		fx.info("replacing the container, which matches this image through live installs (--replace-now)")
+		s.replacing = true
+		s.expected[s.cur.ID]++
+		fx.add(effReplace{project: s.project, old: s.cur, built: res})
+	case s.current() && first:
 		// Edits made in the container while tfdev was away come home
 		// first; then the host's changes go in.
 		fx.add(effReattach{project: s.project, c: s.cur, built: res})
-	case s.cur.Image == res.ImageID:
+	case s.current():
 		fx.info("the running container already has this image")
-		fx.add(effWriteState{project: s.project, built: res, c: s.cur, url: s.cfg.url(s.cur)})
+		fx.add(effWriteState{project: s.project, built: res, c: s.cur, url: s.cfg.url(s.cur), live: s.matches})
 	default:
 		s.replacing = true
 		s.expected[s.cur.ID]++
@@ -76,6 +90,9 @@ func (s *loopState) onStarted(in inStarted, fx *effects) {
 		}
 		return
 	}
+	if s.cur == nil || in.c.ID != s.cur.ID {
+		s.matches = "" // a new container: made from its own image
+	}
 	s.cur, s.dead, s.resync, s.heldReady = in.c, false, false, false
 	if !in.reconciled { // every start reconciles, beside the loop
 		s.reconcile(in.how, fx)
@@ -90,7 +107,7 @@ func (s *loopState) onStarted(in inStarted, fx *effects) {
 	fx.emit(event.Event{Kind: event.Jupyter, Container: in.c.Name})
 	fx.add(effWaitReady{project: s.project, c: in.c})
 	if s.built != nil {
-		fx.add(effWriteState{project: s.project, built: s.built, c: in.c, url: s.cfg.url(in.c)})
+		fx.add(effWriteState{project: s.project, built: s.built, c: in.c, url: s.cfg.url(in.c), live: s.matches})
 	}
 	if s.built != nil && in.c.Image == s.built.ImageID {
 		fx.add(effPruneImages{project: s.project, keep: []string{s.built.ImageID, s.prevImage}})

@@ -24,6 +24,8 @@ type SessionOptions struct {
 	Token        string
 	GPUs         string
 	Keep         bool          // leave the container running at exit
+	Deps         string        // DepsLive (the default) or DepsRebuild
+	ReplaceNow   bool          // at start, replace a container that matches the image only through live installs
 	Quiet        time.Duration // watcher quiet window
 	Ceiling      time.Duration // watcher ceiling
 	ReadyTimeout time.Duration
@@ -116,7 +118,7 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	go s.watchEngine(ctx, p.Dir, async)
 
-	st := newLoopState(loopConfig{Door: door.Base(), Keep: s.o.Keep, Engine: s.eng.Addr()}, p)
+	st := newLoopState(loopConfig{Door: door.Base(), Keep: s.o.Keep, Engine: s.eng.Addr(), Deps: s.o.Deps, ReplaceNow: s.o.ReplaceNow}, p)
 	queue := []input{adopted}
 	for {
 		for len(queue) > 0 {

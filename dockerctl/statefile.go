@@ -18,6 +18,9 @@ type State struct {
 	Container    string    `json:"container,omitempty"`
 	URL          string    `json:"url,omitempty"`
 	Token        string    `json:"token,omitempty"` // kept across runs: the URL stays the same
+	// LiveContainer (an ID) runs an older image plus live installs that
+	// make it match Image: a later run reattaches to it, not replaces it.
+	LiveContainer string `json:"live_container,omitempty"`
 }
 
 // StatePath is where the session records a project's State: in the user's
@@ -31,10 +34,13 @@ func StatePath(dir string) string {
 	return filepath.Join(base, "tfdev", ProjectID(dir)+".json")
 }
 
-func writeState(dir string, built *BuildResult, c *Container, url string) error {
+func writeState(dir string, built *BuildResult, c *Container, url, live string) error {
 	st := State{Image: built.ImageID, Builder: string(built.Builder), BuiltAt: time.Now(), BuildSeconds: built.Duration.Seconds()}
 	if c != nil {
 		st.Container, st.URL, st.Token = c.Name, cmp.Or(url, c.URL()), c.Token
+		if live == built.ImageID {
+			st.LiveContainer = c.ID
+		}
 	}
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {

@@ -170,6 +170,9 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case "s":
 		m.flash = "full resync requested"
 		return m, m.request(event.RequestResync)
+	case "R":
+		m.flash = "replacement requested"
+		return m, m.request(event.RequestReplace)
 	case "o":
 		return m, m.withURL("opened in a browser", m.env.Open)
 	case "c":

@@ -107,8 +107,8 @@ func TestKeysMakeRequests(t *testing.T) {
 	var rec recorder
 	m := New(rec.env(), nil)
 	m, _ = run(m, events(append(cachedStart(), ready())...)...)
-	m, _ = run(m, key("r"), key("s"), key("o"), key("c"))
-	if len(rec.requests) != 2 || rec.requests[0] != event.RequestRebuild || rec.requests[1] != event.RequestResync {
+	m, _ = run(m, key("r"), key("s"), key("R"), key("o"), key("c"))
+	if len(rec.requests) != 3 || rec.requests[0] != event.RequestRebuild || rec.requests[1] != event.RequestResync || rec.requests[2] != event.RequestReplace {
 		t.Errorf("requests %v", rec.requests)
 	}
 	if len(rec.opened) != 1 || rec.opened[0] != url || len(rec.copied) != 1 || rec.copied[0] != url {
@@ -212,5 +212,28 @@ func TestHeaderNamesTheBuilderThatRan(t *testing.T) {
 	s.Apply(event.Event{Kind: event.BuildDone, Time: at(1), Builder: "legacy"})
 	if s.Builder != "legacy builder" || !strings.Contains(Render(&s, Frame{Width: 100, Height: 24, Now: at(2)}), "legacy builder") {
 		t.Errorf("builder %q", s.Builder)
+	}
+}
+
+// A live install: its steps show as the phase under way, their output in
+// the step's log, and the container line says what it now matches.
+func TestLiveInstallIsShown(t *testing.T) {
+	var rec recorder
+	m := New(rec.env(), nil)
+	m, _ = run(m, events(append(cachedStart(), ready())...)...)
+	row := m.State.Rows[len(m.State.Rows)-2]
+	m, _ = run(m, events(event.Event{Kind: event.ReplayStep, Time: at(70), Index: row.Index, Line: row.Line, Instruction: "RUN pip install -r requirements.txt", State: event.StepRunning})...)
+	if m.State.Phase != "live install: RUN pip install -r requirements.txt" {
+		t.Errorf("phase %q", m.State.Phase)
+	}
+	m, _ = run(m, events(
+		event.Event{Kind: event.ReplayStep, Time: at(74), Index: row.Index, Instruction: "RUN pip install -r requirements.txt", State: event.StepDone, Log: []string{"Successfully installed tiny-1.0"}},
+		event.Event{Kind: event.Live, Time: at(90), Container: "tfdev-demo", Message: "image 1a2b3c4d5e6f + live install (matches image 9f8e7d6c5b4a)"})...)
+	if m.State.Phase != "" || m.State.Rows[len(m.State.Rows)-2].Log[0] != "Successfully installed tiny-1.0" {
+		t.Errorf("phase %q, log %v", m.State.Phase, m.State.Rows[len(m.State.Rows)-2].Log)
+	}
+	m, _ = run(m, tea.WindowSizeMsg{Width: 160, Height: 40})
+	if view := m.View(); !strings.Contains(view, "live install (matches image 9f8e7d6c5b4a)") {
+		t.Errorf("the container line does not say it:\n%s", view)
 	}
 }

@@ -142,7 +142,10 @@ func containerLine(s *State, f Frame) string {
 	if s.ContainerState == "running" && !s.ContainerSince.IsZero() {
 		parts = append(parts, "up "+ago(f.Now.Sub(s.ContainerSince)))
 	}
-	if s.Image != "" {
+	switch {
+	case s.Live != "":
+		parts = append(parts, s.Live+stDim.Render(" (R: replace)"))
+	case s.Image != "":
 		img := "image " + event.ShortID(s.Image)
 		if !s.BuiltAt.IsZero() {
 			img += " built " + ago(f.Now.Sub(s.BuiltAt)) + " ago"
@@ -293,6 +296,8 @@ func HelpText(w int) string {
 		"",
 		"  r   rebuild now (cached)",
 		"  s   full resync: diff the tree against the container",
+		"  R   replace the container by one of the current image (after a",
+		"      live install; its kernels restart)",
 		"  o   open the Jupyter URL in a browser ($BROWSER or xdg-open)",
 		"  c   copy the Jupyter URL (OSC 52, works over ssh)",
 		"  l   the container's logs (follows; ↑/↓ PgUp/PgDn to scroll)",

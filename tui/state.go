@@ -68,6 +68,9 @@ type State struct {
 	ContainerSince time.Time
 	Image          string
 	BuiltAt        time.Time
+	// Live says the container runs its image plus live installs, and
+	// which image that matches; "" when it runs its image as built.
+	Live string
 
 	Rows         []Row
 	Building     bool
@@ -129,6 +132,7 @@ var activityKinds = map[event.Kind]bool{
 	event.Container: true, event.ContainerEnd: true, event.Ready: true, event.Unreachable: true,
 	event.Sync: true, event.Rescue: true, event.Error: true, event.Doctor: true, event.Info: true,
 	event.Stop: true, event.EngineLost: true, event.EngineBack: true, event.RescueProgress: true, event.Down: true,
+	event.ReplayStep: true, event.ReplayDone: true, event.Live: true,
 }
 
 // appliers change the view state for each kind of event that has any.
@@ -159,8 +163,21 @@ var appliers = map[event.Kind]func(*State, event.Event){
 			}
 		}
 	},
+	event.Live: func(s *State, e event.Event) { s.Live = e.Message },
+	event.ReplayStep: func(s *State, e event.Event) {
+		what := "live install: " + e.Instruction
+		switch {
+		case e.State == event.StepRunning:
+			s.Phase, s.PhaseSince = what, e.Time
+		case s.Phase == what:
+			s.Phase = ""
+		}
+		if r := s.row(e.Index); r != nil && len(e.Log) > 0 {
+			r.Log = e.Log // the build log view shows the install's output
+		}
+	},
 	event.Container: func(s *State, e event.Event) {
-		s.Container, s.ContainerState, s.ContainerSince = e.Container, "running", e.Time
+		s.Container, s.ContainerState, s.ContainerSince, s.Live = e.Container, "running", e.Time, ""
 		if e.Image != "" {
 			s.Image = e.Image
 		}

@@ -206,6 +206,10 @@ func (r *Rule) match(p string, isDir bool) (string, bool) {
 	return "", false
 }
 
+// Target is where this step puts the context path p (a file) in the
+// image, when the step reads it.
+func (r *Rule) Target(p string) (string, bool) { return r.match(cleanRel(p), false) }
+
 // source is match's inverse: the context path a file at container path p
 // came from through this step, when the step is a plain (glob-free) copy.
 func (r *Rule) source(p string) (string, bool) {

@@ -21,15 +21,17 @@ import (
 // upFlags are `tfdev up`'s flags beyond the project's.
 type upFlags struct {
 	projectFlags
-	port     int
-	hostIP   string
-	gpus     string
-	token    string
-	builder  string
-	debounce time.Duration
-	keep     bool
-	noTUI    bool
-	output   string
+	port       int
+	hostIP     string
+	gpus       string
+	token      string
+	builder    string
+	debounce   time.Duration
+	keep       bool
+	deps       string
+	replaceNow bool
+	noTUI      bool
+	output     string
 }
 
 func newUpCmd() *cobra.Command {
@@ -75,6 +77,8 @@ func (f *upFlags) registerUp(cmd *cobra.Command) {
 	fl.StringVar(&f.builder, "builder", "auto", "auto, buildkit or legacy")
 	fl.DurationVar(&f.debounce, "debounce", watcher.DefaultQuiet, "quiet time before a batch of changes is applied")
 	fl.BoolVar(&f.keep, "keep", false, "leave the container running when tfdev exits")
+	fl.StringVar(&f.deps, "deps", dockerctl.DepsLive, "live: install a dependency change in the running container when the Dockerfile allows (its kernels live on), the image catching up behind; rebuild: always rebuild and replace")
+	fl.BoolVar(&f.replaceNow, "replace-now", false, "at start, replace a container that matches the image only through live installs")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print plain event lines even on a terminal")
 	fl.StringVarP(&f.output, "output", "o", "plain", "plain or json (one object per line), when not in the terminal UI")
 }
@@ -92,6 +96,9 @@ func (f *upFlags) check() error {
 	}
 	if f.debounce <= 0 {
 		return badInput(fmt.Errorf("--debounce must be positive"))
+	}
+	if f.deps != dockerctl.DepsLive && f.deps != dockerctl.DepsRebuild {
+		return badInput(fmt.Errorf("--deps must be live or rebuild, not %q", f.deps))
 	}
 	return nil
 }
@@ -180,7 +187,7 @@ func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string,
 	opts := dockerctl.SessionOptions{
 		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
 		Builder: dockerctl.Builder(f.builder), HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
-		Keep: f.keep, Quiet: f.debounce,
+		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow,
 	}
 	// The terminal UI when stdout is a terminal; plain or JSON lines for
 	// pipes, VS Code tasks and CI, or with --no-tui.
@@ -188,7 +195,10 @@ func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string,
 		return projectError(runWithTUI(ctx, eng, opts))
 	}
 	opts.Emit = emit
-	return projectError(dockerctl.NewSession(eng, opts).Run(ctx))
+	sess := dockerctl.NewSession(eng, opts)
+	say := func(msg string) { emit(event.Event{Kind: event.Info, Message: msg}) }
+	go readRequests(ctx, cmd.InOrStdin(), sess.Requests(), say) // ends with its input; nothing waits for it
+	return projectError(sess.Run(ctx))
 }
 
 // projectError marks errors caused by the project's files as usage errors

@@ -80,6 +80,7 @@ type Model struct {
 	Target   int // index of the stage that is built and run
 	opts     Options
 	escape   rune
+	global   map[string]string // global ARG values
 }
 
 // AllSteps lists every instruction in file order, global ARGs first: the
@@ -142,6 +143,7 @@ func Parse(r io.Reader, opts Options) (*Model, error) {
 	m := &Model{Name: opts.Name, opts: opts, escape: res.EscapeToken}
 	lex := shell.NewLex(res.EscapeToken)
 	global, globalEnv, err := m.metaArgs(metaArgs, lex)
+	m.global = global
 	if err != nil {
 		return nil, err
 	}

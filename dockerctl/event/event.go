@@ -36,6 +36,9 @@ const (
 	EngineLost     Kind = "engine.lost"
 	EngineBack     Kind = "engine.back"
 	Phase          Kind = "phase" // Message: what tfdev does now; State running, then done with Duration
+	ReplayStep     Kind = "replay.step"    // a dependency step run again in the container: Index, Line, File, Instruction, State, Duration, Log
+	ReplayDone     Kind = "replay.done"    // the live install ended: Message sums it up, Paths changed
+	Live           Kind = "container.live" // Container runs its image plus a live install that matches Image
 	Info           Kind = "info"  // Message
 	Error          Kind = "error" // Message
 	Stop           Kind = "stop"  // Message
@@ -68,6 +71,7 @@ type Request int
 const (
 	RequestRebuild Request = iota // build now
 	RequestResync                 // full reconcile
+	RequestReplace                // replace the container by one of the current image (after a live install)
 )
 
 // Event is one thing that happened in a session. Which fields are set

@@ -71,6 +71,17 @@ var texts = map[Kind]func(Event) string{
 		}
 		return s
 	},
+	ReplayStep: func(e Event) string {
+		s := fmt.Sprintf("live install: %s %s ... %s", location(e.file(), e.Line), e.Instruction, e.State)
+		if e.Duration > 0 && e.State != StepRunning {
+			s += fmt.Sprintf(" (%.1fs)", e.Duration.Seconds())
+		}
+		return s
+	},
+	ReplayDone: func(e Event) string { return "live install done: " + e.Message },
+	Live: func(e Event) string {
+		return fmt.Sprintf("%s: %s (press R, or tfdev up --replace-now, for a container of the new image)", e.Container, e.Message)
+	},
 	BuildDone: func(e Event) string {
 		return fmt.Sprintf("build done in %.1fs (%s, %s)", e.Duration.Seconds(), ShortID(e.Image), e.Builder)
 	},

@@ -1,0 +1,254 @@
+package dockerctl
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+// ExecSpec is a command to run in a container as a Dockerfile step would.
+type ExecSpec struct {
+	Cmd     []string
+	Env     []string
+	Workdir string
+	User    string
+}
+
+// ExecStream runs a command in the container, passing each line of its
+// output (stdout and stderr, in order) to line, and returns its exit code.
+func (e *Engine) ExecStream(ctx context.Context, id string, spec ExecSpec, line func(string)) (int, error) {
+	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{
+		Cmd: spec.Cmd, Env: spec.Env, WorkingDir: spec.Workdir, User: spec.User, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return -1, fmt.Errorf("exec %s: %w", spec.Cmd[0], err)
+	}
+	att, err := e.api.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return -1, fmt.Errorf("exec %s: %w", spec.Cmd[0], err)
+	}
+	defer att.Close()
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := stdcopy.StdCopy(pw, pw, att.Reader)
+		pw.CloseWithError(err)
+	}()
+	sc := bufio.NewScanner(pr)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		line(sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		return -1, fmt.Errorf("exec %s: reading output: %w", spec.Cmd[0], err)
+	}
+	insp, err := e.api.ContainerExecInspect(ctx, created.ID)
+	if err != nil {
+		return -1, fmt.Errorf("exec %s: %w", spec.Cmd[0], err)
+	}
+	return insp.ExitCode, nil
+}
+
+// ImageUser is the user an image's config runs as ("" is root).
+func (e *Engine) ImageUser(ctx context.Context, ref string) string {
+	insp, err := e.api.ImageInspect(ctx, ref)
+	if err != nil || insp.Config == nil {
+		return ""
+	}
+	return insp.Config.User
+}
+
+// replayLogLines is how many of a step's last output lines its events
+// carry.
+const replayLogLines = 12
+
+// ReplayError is a replayed step that failed: where, and its last output.
+type ReplayError struct {
+	File, Instruction string
+	Line, Code        int
+	Log               []string
+	Err               error // not the step's exit: the Engine or a copy failed
+}
+
+func (e *ReplayError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s:%d: %s: %v", e.File, e.Line, e.Instruction, e.Err)
+	}
+	return fmt.Sprintf("%s:%d: %s: exit code %d", e.File, e.Line, e.Instruction, e.Code)
+}
+
+// replay carries out a replay plan in the running container, step by
+// step, saying each; it stops at the first step that fails.
+func (x *executor) replay(ctx context.Context, e effReplay) inReplayed {
+	p, plan := e.project, e.plan
+	out := inReplayed{c: e.c, changed: e.changed}
+	baseUser := ""
+	if plan.Base != "" {
+		baseUser = x.eng.ImageUser(ctx, plan.Base)
+	}
+	var log []string
+	for _, st := range plan.Steps {
+		ev := event.Event{Kind: event.ReplayStep, Index: st.Index, Line: st.Line, File: p.Model.Name, Instruction: st.Text, State: event.StepRunning}
+		x.emit(ev)
+		start := time.Now()
+		lines := &tailLines{n: replayLogLines}
+		code, err := x.replayStep(ctx, p, e.c, st, baseUser, func(l string) {
+			lines.add(l)
+			log = append(log, l)
+		})
+		ev.Duration, ev.Log, ev.State = time.Since(start), lines.get(), event.StepDone
+		if err != nil || code != 0 {
+			ev.State = event.StepFailed
+			x.emit(ev)
+			out.err = &ReplayError{File: p.Model.Name, Line: st.Line, Instruction: st.Text, Code: code, Log: ev.Log, Err: err}
+			return out
+		}
+		x.emit(ev)
+	}
+	out.summary, out.restart = pipSummary(log)
+	return out
+}
+
+// replayStep runs one step: a copy of the changed files, or a RUN with
+// its bind-mounted sources in place for it.
+func (x *executor) replayStep(ctx context.Context, p *dockerfile.Project, c *Container, st dockerfile.ReplayStep, baseUser string, line func(string)) (int, error) {
+	if len(st.Copies) > 0 {
+		return 0, x.copyInto(ctx, p, c, st.Copies)
+	}
+	var made []string // bind targets that did not exist: removed after the run
+	for _, b := range st.Binds {
+		if _, err := x.eng.ExecOK(ctx, c.ID, "test", "-e", b.Dest); err != nil {
+			made = append(made, b.Dest)
+		}
+		if err := x.copyInto(ctx, p, c, []dockerfile.ReplayCopy{b}); err != nil {
+			return 0, err
+		}
+	}
+	defer func() {
+		if len(made) > 0 {
+			_, _ = x.eng.ExecOK(context.WithoutCancel(ctx), c.ID, append([]string{"rm", "-rf", "--"}, made...)...) // best effort: a leftover in /tmp harms nothing
+		}
+	}()
+	user := st.User
+	if user == "" {
+		user = baseUser
+	}
+	return x.eng.ExecStream(ctx, c.ID, ExecSpec{Cmd: st.Args, Env: st.Env, Workdir: st.Workdir, User: user}, line)
+}
+
+// copyInto puts context files (or the files under a context folder) at
+// their container paths. These are build inputs: the host's copy wins.
+func (x *executor) copyInto(ctx context.Context, p *dockerfile.Project, c *Container, copies []dockerfile.ReplayCopy) error {
+	var items []watcher.SyncItem
+	var files []watcher.ContextEntry
+	for _, cp := range copies {
+		if fi, err := os.Stat(filepath.Join(p.Dir, filepath.FromSlash(cp.Source))); err == nil && fi.IsDir() {
+			if files == nil { // the context's own listing: .dockerignore applies
+				var err error
+				if files, err = watcher.ListContext(ctx, p.Dir, p.Rules.Ignore); err != nil {
+					return err
+				}
+			}
+		}
+		under := strings.TrimSuffix(cp.Source, "/") + "/"
+		if under == "./" {
+			under = ""
+		}
+		found := false
+		for _, f := range files {
+			if rel, ok := strings.CutPrefix(f.Rel, under); ok && f.Mode.IsRegular() {
+				items = append(items, watcher.SyncItem{Change: watcher.Change{Path: f.Rel}, Dest: path.Join(cp.Dest, rel)})
+				found = true
+			}
+		}
+		if !found {
+			items = append(items, watcher.SyncItem{Change: watcher.Change{Path: cp.Source}, Dest: cp.Dest})
+		}
+	}
+	res, err := x.eng.Sync(ctx, c.ID, p.Dir, items, nil)
+	if err == nil && len(res.Errors) > 0 {
+		err = res.Errors[0]
+	}
+	return err
+}
+
+// tailLines keeps the last n lines.
+type tailLines struct {
+	n     int
+	lines []string
+}
+
+func (t *tailLines) add(l string) {
+	t.lines = append(t.lines, l)
+	if len(t.lines) > t.n {
+		t.lines = t.lines[len(t.lines)-t.n:]
+	}
+}
+
+func (t *tailLines) get() []string { return append([]string(nil), t.lines...) }
+
+var (
+	pipInstalled = regexp.MustCompile(`^Successfully installed (.+)$`)
+	pipExisting  = regexp.MustCompile(`^\s*Found existing installation: (\S+) (\S+)$`)
+)
+
+// pipSummary turns pip's output into a short line ("installed tiny 1.0;
+// numpy 1.24.2 -> 1.25.0") and the packages whose version changed, which
+// kernels that imported them must restart to see.
+func pipSummary(log []string) (string, []string) {
+	old := map[string]string{}
+	var installed []string
+	for _, l := range log {
+		if m := pipExisting.FindStringSubmatch(l); m != nil {
+			old[normalizePkg(m[1])] = m[2]
+		}
+		if m := pipInstalled.FindStringSubmatch(strings.TrimSpace(l)); m != nil {
+			installed = append(installed, strings.Fields(m[1])...)
+		}
+	}
+	if len(installed) == 0 {
+		return "nothing new installed", nil
+	}
+	var added, changed, restart []string
+	for _, nv := range installed {
+		i := strings.LastIndex(nv, "-")
+		if i <= 0 {
+			continue
+		}
+		name, version := nv[:i], nv[i+1:]
+		if was, ok := old[normalizePkg(name)]; ok {
+			changed = append(changed, fmt.Sprintf("%s %s -> %s", name, was, version))
+			restart = append(restart, name)
+		} else {
+			added = append(added, name+" "+version)
+		}
+	}
+	sort.Strings(restart)
+	var parts []string
+	if len(added) > 0 {
+		parts = append(parts, "installed "+strings.Join(added, ", "))
+	}
+	if len(changed) > 0 {
+		parts = append(parts, "changed "+strings.Join(changed, ", ")+"; kernels that imported "+strings.Join(restart, ", ")+" must restart to see it")
+	}
+	return strings.Join(parts, "; "), restart
+}
+
+func normalizePkg(n string) string {
+	return strings.ToLower(strings.NewReplacer("_", "-", ".", "-").Replace(n))
+}
+
+func (e *ReplayError) Unwrap() error { return e.Err }
