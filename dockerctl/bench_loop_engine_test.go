@@ -9,6 +9,7 @@ import (
 	neturl "net/url"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,29 +42,47 @@ while True:
 // benchSession runs tfdev's whole loop in this process on a Jupyter
 // project made of files, until its container is ready; the session's
 // events keep coming on the channel.
-func benchSession(b *testing.B, files map[string]string) (dir string, ready event.Event, events <-chan event.Event) {
+func benchSession(b testing.TB, files map[string]string) (dir string, ready event.Event, events <-chan event.Event) {
 	b.Helper()
-	if err := testimage.EnsureJupyter(context.Background(), testEngine.api, testLog{}); err != nil {
-		b.Fatal(err)
-	}
 	dir = b.TempDir()
 	for p, content := range files {
 		writeFile(b, dir, p, content)
 	}
+	ready, events, _ = runSession(b, SessionOptions{Dir: dir, Port: 0})
+	return dir, ready, events
+}
+
+// runSession runs a session in this process until its container is
+// ready; stop ends it (and the test's end does, if not called).
+func runSession(b testing.TB, o SessionOptions) (ready event.Event, events <-chan event.Event, stop func()) {
+	b.Helper()
+	if err := testimage.EnsureJupyter(context.Background(), testEngine.api, testLog{}); err != nil {
+		b.Fatal(err)
+	}
 	ch := make(chan event.Event, 4096)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := NewSession(testEngine, SessionOptions{Dir: dir, Port: 0, Emit: func(e event.Event) { ch <- e }})
+	o.Emit = func(e event.Event) { ch <- e }
+	s := NewSession(testEngine, o)
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			go func() {
+				for range ch { // the stop's events
+				}
+			}()
+			<-done
+			close(ch)
+		})
+	}
 	b.Cleanup(func() {
-		cancel()
-		go func() {
-			for range ch { // the stop's events
-			}
-		}()
-		<-done
-		close(ch)
-		ids, _ := testEngine.ProjectContainers(context.Background(), dir)
+		stop()
+		if o.Keep {
+			return
+		}
+		ids, _ := testEngine.ProjectContainers(context.Background(), o.Dir)
 		for _, id := range ids {
 			testEngine.Remove(context.Background(), id)
 		}
@@ -74,11 +93,14 @@ func benchSession(b *testing.B, files map[string]string) (dir string, ready even
 			if e.Kind == event.Ready {
 				ready = e
 			}
+			if e.Kind == event.BuildFailed {
+				b.Fatalf("the build failed: %s", e.Text())
+			}
 		case err := <-done:
 			b.Fatalf("the session ended: %v", err)
 		}
 	}
-	return dir, ready, ch
+	return ready, ch, stop
 }
 
 // loopSession runs tfdev's whole loop on a project whose source goes to

@@ -101,10 +101,11 @@ func (x *executor) apply(ctx context.Context, e effect) []input {
 	case effServe:
 		return x.serve(ctx, e)
 	case effReplay:
+		ledger := x.ledgerOf(e.c.ID)
 		x.builds.Add(1)
 		go func() {
 			defer x.builds.Done()
-			in := x.replay(ctx, e)
+			in := x.replay(ctx, e, ledger)
 			if engineGone(in.err) && ctx.Err() == nil {
 				send(ctx, x.async, inEngine{lost: true, err: in.err})
 			}

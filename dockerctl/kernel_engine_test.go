@@ -138,3 +138,79 @@ func BenchmarkFrontDoorJupyter(b *testing.B) {
 	b.ReportMetric(ms(median(kd)), "kernel-direct-ms")
 	b.ReportMetric(ms(median(kt)), "kernel-door-ms")
 }
+
+// kernelExec runs code in the kernel, as a notebook cell does, and
+// returns what it printed (or its error's name and value).
+func kernelExec(t testing.TB, c *websocket.Conn, code string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a bound, not a timing assertion
+	defer cancel()
+	b := make([]byte, 8)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	msg := map[string]any{
+		"header":        map[string]any{"msg_id": id, "msg_type": "execute_request", "username": "test", "session": "tfdev-test", "version": "5.3"},
+		"parent_header": map[string]any{}, "metadata": map[string]any{}, "channel": "shell",
+		"content": map[string]any{"code": code, "silent": false, "store_history": false, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true},
+	}
+	body, _ := json.Marshal(msg)
+	if err := c.Write(ctx, websocket.MessageText, body); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("running %q in the kernel: %v", code, err)
+		}
+		var m struct {
+			Header struct {
+				MsgType string `json:"msg_type"`
+			} `json:"header"`
+			ParentHeader struct {
+				MsgID string `json:"msg_id"`
+			} `json:"parent_header"`
+			Content struct {
+				Text           string `json:"text"`
+				ExecutionState string `json:"execution_state"`
+				Ename          string `json:"ename"`
+				Evalue         string `json:"evalue"`
+			} `json:"content"`
+		}
+		if json.Unmarshal(data, &m) != nil || m.ParentHeader.MsgID != id {
+			continue
+		}
+		switch m.Header.MsgType {
+		case "stream":
+			out.WriteString(m.Content.Text)
+		case "error":
+			out.WriteString(m.Content.Ename + ": " + m.Content.Evalue)
+		case "status":
+			if m.Content.ExecutionState == "idle" {
+				return strings.TrimSpace(out.String())
+			}
+		}
+	}
+}
+
+// kernelID is the ID of the kernel behind a notebook page's WebSocket,
+// asked of the Jupyter at base.
+func kernelIDs(t testing.TB, base, token string) []string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/kernels", nil)
+	req.Header.Set("Authorization", "token "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ks []struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&ks); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, k := range ks {
+		ids = append(ids, k.ID)
+	}
+	return ids
+}

@@ -77,7 +77,7 @@ type loopState struct {
 	live       liveRun  // the live install of a dependency change
 	matches    string   // the image cur's live installs make it match ("" none)
 	replayNext []string // dependency changes that came during a live install
-	dead       bool // cur died and does not run (yet) again
+	dead       bool     // cur died and does not run (yet) again
 	quitting   bool
 	done       bool // the loop may end once its queue is empty
 }

@@ -71,9 +71,13 @@ func (e *Engine) ImageUser(ctx context.Context, ref string) string {
 	return insp.Config.User
 }
 
-// replayLogLines is how many of a step's last output lines its events
-// carry.
-const replayLogLines = 12
+// replayLogLines is how many of a step's last output lines its final
+// event carries; while it runs, its new lines come every
+// replayOutputEvery.
+const (
+	replayLogLines    = 12
+	replayOutputEvery = 500 * time.Millisecond
+)
 
 // ReplayError is a replayed step that failed: where, and its last output.
 type ReplayError struct {
@@ -92,7 +96,7 @@ func (e *ReplayError) Error() string {
 
 // replay carries out a replay plan in the running container, step by
 // step, saying each; it stops at the first step that fails.
-func (x *executor) replay(ctx context.Context, e effReplay) inReplayed {
+func (x *executor) replay(ctx context.Context, e effReplay, ledger *Ledger) inReplayed {
 	p, plan := e.project, e.plan
 	out := inReplayed{c: e.c, changed: e.changed}
 	baseUser := ""
@@ -105,9 +109,17 @@ func (x *executor) replay(ctx context.Context, e effReplay) inReplayed {
 		x.emit(ev)
 		start := time.Now()
 		lines := &tailLines{n: replayLogLines}
-		code, err := x.replayStep(ctx, p, e.c, st, baseUser, func(l string) {
+		var fresh []string
+		said := start
+		code, err := x.replayStep(ctx, p, e.c, st, baseUser, ledger, func(l string) {
 			lines.add(l)
 			log = append(log, l)
+			fresh = append(fresh, l)
+			if time.Since(said) >= replayOutputEvery { // the output streams, a few events a second
+				up := ev
+				up.Log, fresh, said = fresh, nil, time.Now()
+				x.emit(up)
+			}
 		})
 		ev.Duration, ev.Log, ev.State = time.Since(start), lines.get(), event.StepDone
 		if err != nil || code != 0 {
@@ -124,16 +136,16 @@ func (x *executor) replay(ctx context.Context, e effReplay) inReplayed {
 
 // replayStep runs one step: a copy of the changed files, or a RUN with
 // its bind-mounted sources in place for it.
-func (x *executor) replayStep(ctx context.Context, p *dockerfile.Project, c *Container, st dockerfile.ReplayStep, baseUser string, line func(string)) (int, error) {
+func (x *executor) replayStep(ctx context.Context, p *dockerfile.Project, c *Container, st dockerfile.ReplayStep, baseUser string, ledger *Ledger, line func(string)) (int, error) {
 	if len(st.Copies) > 0 {
-		return 0, x.copyInto(ctx, p, c, st.Copies)
+		return 0, x.copyInto(ctx, p, c, st.Copies, ledger)
 	}
 	var made []string // bind targets that did not exist: removed after the run
 	for _, b := range st.Binds {
 		if _, err := x.eng.ExecOK(ctx, c.ID, "test", "-e", b.Dest); err != nil {
 			made = append(made, b.Dest)
 		}
-		if err := x.copyInto(ctx, p, c, []dockerfile.ReplayCopy{b}); err != nil {
+		if err := x.copyInto(ctx, p, c, []dockerfile.ReplayCopy{b}, nil); err != nil {
 			return 0, err
 		}
 	}
@@ -150,8 +162,10 @@ func (x *executor) replayStep(ctx context.Context, p *dockerfile.Project, c *Con
 }
 
 // copyInto puts context files (or the files under a context folder) at
-// their container paths. These are build inputs: the host's copy wins.
-func (x *executor) copyInto(ctx context.Context, p *dockerfile.Project, c *Container, copies []dockerfile.ReplayCopy) error {
+// their container paths. These are build inputs: the host's copy wins,
+// and is recorded in the ledger (when given) as agreed, so that the
+// container's watch does not take tfdev's own write for the user's.
+func (x *executor) copyInto(ctx context.Context, p *dockerfile.Project, c *Container, copies []dockerfile.ReplayCopy, ledger *Ledger) error {
 	var items []watcher.SyncItem
 	var files []watcher.ContextEntry
 	for _, cp := range copies {
@@ -182,7 +196,15 @@ func (x *executor) copyInto(ctx context.Context, p *dockerfile.Project, c *Conta
 	if err == nil && len(res.Errors) > 0 {
 		err = res.Errors[0]
 	}
-	return err
+	if err != nil || ledger == nil {
+		return err
+	}
+	for _, it := range items {
+		if sum, err := FileSHA256(filepath.Join(p.Dir, filepath.FromSlash(it.Path))); err == nil {
+			ledger.set(path.Clean(it.Dest), sum)
+		}
+	}
+	return nil
 }
 
 // tailLines keeps the last n lines.

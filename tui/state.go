@@ -115,7 +115,8 @@ func (s *State) Apply(e event.Event) {
 	if f, ok := appliers[e.Kind]; ok {
 		f(s, e)
 	}
-	if activityKinds[e.Kind] {
+	streamed := e.Kind == event.ReplayStep && e.State == event.StepRunning && len(e.Log) > 0 // output, shown in the build log view
+	if activityKinds[e.Kind] && !streamed {
 		s.add(e.Time, e.IsError(), "%s", e.Text())
 	}
 }
@@ -173,7 +174,11 @@ var appliers = map[event.Kind]func(*State, event.Event){
 			s.Phase = ""
 		}
 		if r := s.row(e.Index); r != nil && len(e.Log) > 0 {
-			r.Log = e.Log // the build log view shows the install's output
+			if e.State == event.StepRunning { // the output as it comes: the build log view shows it
+				r.Log = append(r.Log, e.Log...)
+			} else {
+				r.Log = e.Log
+			}
 		}
 	},
 	event.Container: func(s *State, e event.Event) {

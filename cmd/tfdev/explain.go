@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,7 +21,9 @@ func newExplainCmd() *cobra.Command {
 		Short: "Say what a change to each path would do, and why",
 		Long: `For each path, say whether a change to it is synced into the running
 container (and where), triggers a cached rebuild, or is ignored, with the
-Dockerfile step or .dockerignore line that decides.`,
+Dockerfile step or .dockerignore line that decides. For a dependency file
+(one a rebuild reads), say too whether tfdev up --deps live would install
+its change in the running container, and why not when it cannot.`,
 		Example: `  tfdev explain train.py requirements.txt
   tfdev explain -C testdata/demo --output json train.py data/x.csv`,
 		Args: cobra.MinimumNArgs(1),
@@ -37,13 +40,17 @@ Dockerfile step or .dockerignore line that decides.`,
 			for _, a := range args {
 				rel, isDir := projectPath(p.Dir, a)
 				d := watcher.Decide(rel, isDir, p.Rules)
+				v := depsVerdict(p, d)
 				if output == "json" {
-					if err := enc.Encode(d); err != nil {
+					if err := enc.Encode(explained{d, v.Deps, v.Why}); err != nil {
 						return err
 					}
 					continue
 				}
 				fmt.Fprintln(out, d)
+				if v.Deps != "" {
+					fmt.Fprintf(out, "  with --deps live: %s: %s\n", v.Deps, v.Why)
+				}
 			}
 			return nil
 		},
@@ -51,6 +58,41 @@ Dockerfile step or .dockerignore line that decides.`,
 	pf.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "plain", "plain or json (one object per path per line)")
 	return cmd
+}
+
+// explained is a decision with the live-install verdict, as JSON.
+type explained struct {
+	watcher.Decision
+	Deps    string `json:"deps,omitempty"` // "live" or "rebuild", for a rebuild input
+	DepsWhy string `json:"deps_why,omitempty"`
+}
+
+type verdict struct{ Deps, Why string }
+
+// depsVerdict says what --deps live does with a change to a rebuild
+// input: the steps it replays in the running container, or why it
+// rebuilds and replaces instead.
+func depsVerdict(p *dockerfile.Project, d watcher.Decision) verdict {
+	if d.Action != watcher.Rebuild {
+		return verdict{}
+	}
+	plan, err := p.Model.Replay([]string{d.Path}, p.Rules)
+	if err != nil {
+		var nr *dockerfile.NotReplayable
+		if errors.As(err, &nr) && nr.Line > 0 {
+			return verdict{"rebuild", fmt.Sprintf("%s:%d: %s", p.Model.Name, nr.Line, nr.Why)}
+		}
+		if errors.As(err, &nr) {
+			return verdict{"rebuild", nr.Why}
+		}
+		return verdict{"rebuild", err.Error()}
+	}
+	var steps []string
+	for _, st := range plan.Steps {
+		steps = append(steps, fmt.Sprintf("%s:%d %s", p.Model.Name, st.Line, st.Text))
+	}
+	return verdict{"live", "installed in the running container (its kernels live on) by " + strings.Join(steps, ", then ") +
+		"; the image is rebuilt behind it and the container is not replaced"}
 }
 
 // projectPath turns a path given on the command line (relative to the

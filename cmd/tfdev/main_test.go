@@ -46,8 +46,8 @@ func TestExplainJSON(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	type row struct {
-		Path, Action, Dest, Reason string
-		Line                       int
+		Path, Action, Dest, Reason, Deps string
+		Line                             int
 	}
 	var rows []row
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -59,7 +59,7 @@ func TestExplainJSON(t *testing.T) {
 	}
 	want := []row{
 		{Path: "train.py", Action: "sync", Dest: "/tf/train.py", Line: 12},
-		{Path: "requirements.txt", Action: "rebuild", Line: 8},
+		{Path: "requirements.txt", Action: "rebuild", Line: 8, Deps: "live"},
 		{Path: "data/sample.csv", Action: "ignore", Line: 10},
 		{Path: "nothing/reads.me", Action: "sync", Dest: "/tf/nothing/reads.me", Line: 12},
 	}
@@ -68,8 +68,39 @@ func TestExplainJSON(t *testing.T) {
 	}
 	for i, w := range want {
 		g := rows[i]
-		if g.Path != w.Path || g.Action != w.Action || g.Dest != w.Dest || g.Line != w.Line || g.Reason == "" {
+		if g.Path != w.Path || g.Action != w.Action || g.Dest != w.Dest || g.Line != w.Line || g.Reason == "" || g.Deps != w.Deps {
 			t.Errorf("row %d: got %+v, want %+v with a reason", i, g, w)
+		}
+	}
+}
+
+// explain's live-install verdicts: live for the seed's good shape, with
+// the steps it replays; rebuild, with why, for the Dockerfile itself, a
+// secret mount, and a file an earlier stage reads.
+func TestExplainDepsVerdicts(t *testing.T) {
+	for _, c := range []struct {
+		dockerfile, path, want string
+	}{
+		{"FROM b\nCOPY requirements.txt /tmp/\nRUN pip install -r /tmp/requirements.txt\nCOPY . /tf\n", "requirements.txt",
+			"with --deps live: live: installed in the running container (its kernels live on) by Dockerfile:2 COPY requirements.txt /tmp/, then Dockerfile:3 RUN pip install -r /tmp/requirements.txt, then Dockerfile:4 COPY . /tf; the image is rebuilt behind it and the container is not replaced"},
+		{"FROM b\nCOPY . /tf\n", "Dockerfile", "with --deps live: rebuild: Dockerfile changed: every step may differ"},
+		{"FROM b\nCOPY requirements.txt /tmp/\nRUN --mount=type=secret,id=pip pip install -r /tmp/requirements.txt\nCOPY . /tf\n", "requirements.txt",
+			"with --deps live: rebuild: Dockerfile:3: RUN --mount=type=secret cannot run outside a build"},
+		{"FROM b AS deps\nCOPY requirements.txt .\nRUN pip wheel -r requirements.txt\nFROM b\nCOPY --from=deps / /w\nCOPY . /tf\n", "requirements.txt",
+			`with --deps live: rebuild: Dockerfile:2: it feeds build stage "deps"`},
+		{"FROM b\nCOPY . /tf\n", "train.py", ""},
+	} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(c.dockerfile), 0o644)
+		os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("numpy\n"), 0o644)
+		out, stderr, code := tfdev(t, "explain", "-C", dir, c.path)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		got := ""
+		if len(lines) > 1 {
+			got = strings.TrimSpace(lines[1])
+		}
+		if code != 0 || got != c.want {
+			t.Errorf("%s with\n%s: exit %d %s\n got %q\nwant %q", c.path, c.dockerfile, code, stderr, got, c.want)
 		}
 	}
 }

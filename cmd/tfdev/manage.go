@@ -171,7 +171,11 @@ func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir,
 		if c.GPU {
 			mode = "GPU"
 		}
-		fmt.Fprintf(out, "container: %s (%s)\nimage:     %s\nurl:       %s\n", c.Name, mode, c.Image, s.URL)
+		img := c.Image
+		if st.LiveContainer == c.ID {
+			img += " + live install (matches the last build, " + st.Image + "; tfdev up --replace-now for a container of it)"
+		}
+		fmt.Fprintf(out, "container: %s (%s)\nimage:     %s\nurl:       %s\n", c.Name, mode, img, s.URL)
 	}
 	if st.Image != "" {
 		fmt.Fprintf(out, "last build: %s, %.1fs with %s, %s\n", st.BuiltAt.Format("2006-01-02 15:04:05"), st.BuildSeconds, st.Builder, st.Image)

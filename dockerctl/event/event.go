@@ -35,13 +35,13 @@ const (
 	RescueProgress Kind = "rescue.progress" // From, Bytes of Size: a large file coming home
 	EngineLost     Kind = "engine.lost"
 	EngineBack     Kind = "engine.back"
-	Phase          Kind = "phase" // Message: what tfdev does now; State running, then done with Duration
+	Phase          Kind = "phase"          // Message: what tfdev does now; State running, then done with Duration
 	ReplayStep     Kind = "replay.step"    // a dependency step run again in the container: Index, Line, File, Instruction, State, Duration, Log
 	ReplayDone     Kind = "replay.done"    // the live install ended: Message sums it up, Paths changed
 	Live           Kind = "container.live" // Container runs its image plus a live install that matches Image
-	Info           Kind = "info"  // Message
-	Error          Kind = "error" // Message
-	Stop           Kind = "stop"  // Message
+	Info           Kind = "info"           // Message
+	Error          Kind = "error"          // Message
+	Stop           Kind = "stop"           // Message
 )
 
 // StepState is where a Dockerfile step is in a build.

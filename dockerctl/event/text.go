@@ -73,7 +73,10 @@ var texts = map[Kind]func(Event) string{
 	},
 	ReplayStep: func(e Event) string {
 		s := fmt.Sprintf("live install: %s %s ... %s", location(e.file(), e.Line), e.Instruction, e.State)
-		if e.Duration > 0 && e.State != StepRunning {
+		switch {
+		case e.State == StepRunning && len(e.Log) > 0: // its output, as it comes
+			s += ": " + e.Log[len(e.Log)-1]
+		case e.Duration > 0 && e.State != StepRunning:
 			s += fmt.Sprintf(" (%.1fs)", e.Duration.Seconds())
 		}
 		return s
