@@ -84,7 +84,7 @@ var errAgentDown = errors.New("sync agent not running")
 
 func (e *Engine) startAgent(ctx context.Context, id string) (*agent, error) {
 	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{
-		Cmd: agentCmd, AttachStdin: true, AttachStdout: true, AttachStderr: false,
+		Cmd: agentCmd, User: execAsRoot, AttachStdin: true, AttachStdout: true, AttachStderr: false,
 	})
 	if err != nil {
 		return nil, err

@@ -48,6 +48,7 @@ func (e *Engine) WatchContainer(ctx context.Context, id string, roots []string) 
 	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{
 		Cmd:         append([]string{"sh", "-c", watchWrapper, "sh"}, roots...),
 		Env:         []string{"TFDEV_WATCH_PY=" + watchPy, "TFDEV_WATCH_SH=" + watchSh},
+		User:        execAsRoot,
 		AttachStdin: true, AttachStdout: true,
 	})
 	if err != nil {

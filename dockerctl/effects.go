@@ -23,7 +23,9 @@ type (
 		items   []watcher.SyncItem
 		paths   []string
 		line    int
-		why     string // a reconcile's: why it ran
+		why     string   // a reconcile's: why it ran
+		modules []string // what kernels reload (autoreload)
+		restart []string // what they cannot
 	}
 	effReconcile struct { // compare the whole tree with the container, beside the loop; an inReconciled follows
 		project *dockerfile.Project

@@ -39,6 +39,8 @@ type engine interface {
 	ExecOK(ctx context.Context, id string, cmd ...string) ([]byte, error)
 	ExecStream(ctx context.Context, id string, spec ExecSpec, line func(string)) (int, error)
 	ImageUser(ctx context.Context, ref string) string
+	PlaceAutoreload(ctx context.Context, id string, paths []string) (string, bool, error)
+	RunningKernels(ctx context.Context, c *Container) ([]string, error)
 	Reconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (SyncResult, error)
 	PlanReconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (ReconcileWork, error)
 	Rescue(ctx context.Context, c *Container, hostDir string, rules watcher.Rules, ledger *Ledger) ([]Rescued, error)

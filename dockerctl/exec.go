@@ -10,6 +10,13 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 )
 
+// execAsRoot: tfdev's own execs (the sync agent, the watcher, the
+// listings and hashes, the tar streams home) run as root whatever the
+// image's USER, so that they read and write every file with the owner its
+// tar entry says, as a build's COPY does. A replayed RUN runs as its
+// step's user, and the autoreload file is written as the kernels' user.
+const execAsRoot = "0"
+
 // ExecResult is a finished command in a container.
 type ExecResult struct {
 	ExitCode int
@@ -20,7 +27,7 @@ type ExecResult struct {
 // Exec runs cmd in a running container and waits for it.
 func (e *Engine) Exec(ctx context.Context, id string, cmd ...string) (ExecResult, error) {
 	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{
-		Cmd: cmd, AttachStdout: true, AttachStderr: true,
+		Cmd: cmd, User: execAsRoot, AttachStdout: true, AttachStderr: true,
 	})
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("exec %s: %w", cmd[0], err)

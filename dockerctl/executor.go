@@ -77,7 +77,7 @@ func (x *executor) apply(ctx context.Context, e effect) []input {
 		x.startBuild(ctx, e)
 	case effSync:
 		res, err := x.eng.Sync(ctx, e.c.ID, e.project.Dir, e.items, x.ledgerOf(e.c.ID))
-		return []input{inSynced{res: res, err: err, paths: e.paths, line: e.line, why: e.why}}
+		return []input{inSynced{res: res, err: err, paths: e.paths, line: e.line, why: e.why, modules: e.modules, restart: e.restart}}
 	case effReconcile:
 		x.startReconcile(ctx, e)
 	case effPull:
@@ -101,16 +101,7 @@ func (x *executor) apply(ctx context.Context, e effect) []input {
 	case effServe:
 		return x.serve(ctx, e)
 	case effReplay:
-		ledger := x.ledgerOf(e.c.ID)
-		x.builds.Add(1)
-		go func() {
-			defer x.builds.Done()
-			in := x.replay(ctx, e, ledger)
-			if engineGone(in.err) && ctx.Err() == nil {
-				send(ctx, x.async, inEngine{lost: true, err: in.err})
-			}
-			send(ctx, x.async, in)
-		}()
+		x.startReplay(ctx, e)
 	case effWriteState:
 		return x.writeState(e)
 	case effPruneImages:
@@ -149,51 +140,6 @@ func (x *executor) startBuild(ctx context.Context, e effBuild) {
 		case x.async <- inBuilt{res: res, err: err, project: e.project, reason: e.reason, seq: e.seq}:
 		case <-ctx.Done(): // the session ended: nobody waits for it
 		}
-	}()
-}
-
-// startWaitReady waits for the container's Jupyter beside the loop: a
-// fresh Jupyter takes seconds to answer, and edits are synced meanwhile.
-func (x *executor) startWaitReady(ctx context.Context, e effWaitReady) {
-	x.builds.Add(1)
-	go func() {
-		defer x.builds.Done()
-		url, err := x.eng.WaitJupyter(ctx, e.c, x.o.ReadyTimeout)
-		send(ctx, x.async, inHealth{c: e.c, url: url, err: err})
-	}()
-}
-
-// serve sends users to the container whose Jupyter answered: the front
-// door switches to it, and the watch of what is written in it starts
-// first, since ready means two-way sync too.
-func (x *executor) serve(ctx context.Context, e effServe) []input {
-	out := x.watch(ctx, e.project, e.c)
-	url := e.url
-	if x.door != nil {
-		if err := x.door.Switch(e.c.Base()); err != nil {
-			return append(out, inHealth{c: e.c, err: err})
-		}
-		url = x.door.URL(url)
-	}
-	return append(out, inServing{c: e.c, url: url})
-}
-
-// startReconcile compares the tree with the container beside the loop:
-// listing sizes and times in the container and hashing what differs can
-// take seconds on a large project, and edits made meanwhile are synced as
-// they come. What the comparison finds comes back as an inReconciled.
-func (x *executor) startReconcile(ctx context.Context, e effReconcile) {
-	ledger := x.ledgerOf(e.c.ID)
-	x.builds.Add(1)
-	go func() {
-		defer x.builds.Done()
-		done := x.phase("comparing the project with the container (" + e.why + ")")
-		w, err := x.eng.PlanReconcile(ctx, e.c.ID, e.project.Dir, e.project.Rules, e.built, ledger)
-		done()
-		if engineGone(err) && ctx.Err() == nil {
-			send(ctx, x.async, inEngine{lost: true, err: err})
-		}
-		send(ctx, x.async, inReconciled{c: e.c, work: w, err: err, why: e.why})
 	}()
 }
 
@@ -263,12 +209,15 @@ func (x *executor) startCreated(ctx context.Context, p *dockerfile.Project, c *C
 	if err := x.eng.Start(ctx, c); err != nil {
 		return err
 	}
-	if c.ID == id {
-		return nil
+	if c.ID != id {
+		x.ledgers[c.ID] = x.ledgers[id]
+		delete(x.ledgers, id)
+		if err := x.eng.Prepare(ctx, c.ID, p.Dir, x.ledgerOf(c.ID)); err != nil {
+			return err
+		}
 	}
-	x.ledgers[c.ID] = x.ledgers[id]
-	delete(x.ledgers, id)
-	return x.eng.Prepare(ctx, c.ID, p.Dir, x.ledgerOf(c.ID))
+	x.turnOnAutoreload(ctx, p, c, false) // before any kernel starts
+	return nil
 }
 
 // create makes a container of the built image, with its ledger seeded from
@@ -297,6 +246,7 @@ func (x *executor) reattach(ctx context.Context, e effReattach) []input {
 	}
 	rescued, err := x.eng.Rescue(ctx, e.c, e.project.Dir, e.project.Rules, x.ledgerOf(e.c.ID))
 	end(rescued)
+	x.turnOnAutoreload(ctx, e.project, e.c, true)
 	out := []input{inStarted{c: e.c, how: "reattached", rescued: rescued}}
 	if err != nil {
 		out = append(out, inFailed{err})

@@ -34,7 +34,7 @@ func TestExecutorReplaceOrder(t *testing.T) {
 	p := testProject(t, loopDockerfile)
 	old := &Container{ID: "old", Name: "tfdev-demo", HostPort: 8888, Token: "tok"}
 	st := started(t, fakeExecutor(f).Apply(context.Background(), effReplace{project: p, old: old, built: built("sha256:img2")}))
-	want := "Rescue old; Create c1; Prepare c1; Start c1; Reconcile c1; WaitJupyter c1; Rescue old; Stop old; Remove old; Rename c1 tfdev-demo"
+	want := "Rescue old; Create c1; Prepare c1; Start c1; PlaceAutoreload c1; Reconcile c1; WaitJupyter c1; Rescue old; Stop old; Remove old; Rename c1 tfdev-demo"
 	if f.log() != want {
 		t.Fatalf("calls:\n got %s\nwant %s", f.log(), want)
 	}
@@ -53,7 +53,7 @@ func TestExecutorReplaceKeepsTheOld(t *testing.T) {
 		{"Create", "Rescue old; Create c1", "creating"},
 		{"Prepare", "Rescue old; Create c1; Prepare c1; Remove c1", "putting the kept files"},
 		{"Start", "Rescue old; Create c1; Prepare c1; Start c1; Remove c1", "did not start; the old one keeps serving"},
-		{"WaitJupyter", "Rescue old; Create c1; Prepare c1; Start c1; Reconcile c1; WaitJupyter c1; Remove c1", "did not become ready; the old one keeps serving"},
+		{"WaitJupyter", "Rescue old; Create c1; Prepare c1; Start c1; PlaceAutoreload c1; Reconcile c1; WaitJupyter c1; Remove c1", "did not become ready; the old one keeps serving"},
 	} {
 		t.Run(c.failing, func(t *testing.T) {
 			f := newFakeEngine()
@@ -90,7 +90,7 @@ func TestExecutorRecover(t *testing.T) {
 	}{
 		{"running", func(f *fakeEngine) { f.setRunning("c9", true) }, "Inspect c9", "dockerctl.inRecovered"},
 		{"stopped", func(f *fakeEngine) { f.setRunning("c9", false) }, "Inspect c9; Resume c9", "dockerctl.inStarted"},
-		{"gone", func(*fakeEngine) {}, "Inspect c9; Create c1; Prepare c1; Start c1", "dockerctl.inStarted"},
+		{"gone", func(*fakeEngine) {}, "Inspect c9; Create c1; Prepare c1; Start c1; PlaceAutoreload c1", "dockerctl.inStarted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeEngine()

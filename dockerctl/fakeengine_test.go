@@ -162,6 +162,12 @@ func (f *fakeEngine) ExecStream(_ context.Context, id string, spec ExecSpec, lin
 	line("ran " + strings.Join(spec.Cmd, " "))
 	return 0, f.record("ExecStream %s %s", id, strings.Join(spec.Cmd, " "))
 }
+func (f *fakeEngine) PlaceAutoreload(_ context.Context, id string, paths []string) (string, bool, error) {
+	return "/root/.ipython/profile_default/startup/" + AutoreloadFile, false, f.record("PlaceAutoreload %s", id)
+}
+func (f *fakeEngine) RunningKernels(_ context.Context, c *Container) ([]string, error) {
+	return nil, f.record("RunningKernels %s", c.ID)
+}
 func (f *fakeEngine) ImageUser(_ context.Context, ref string) string { return "" }
 func (f *fakeEngine) PlanReconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *Ledger) (ReconcileWork, error) {
 	f.mu.Lock()

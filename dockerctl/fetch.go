@@ -29,7 +29,7 @@ func (e *Engine) fetch(ctx context.Context, id string, paths []string, fn func(p
 	for _, p := range paths {
 		cmd = append(cmd, strings.TrimPrefix(path.Clean(p), "/"))
 	}
-	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
+	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: cmd, User: execAsRoot, AttachStdout: true, AttachStderr: true})
 	if err != nil {
 		return fmt.Errorf("reading files out of the container: %w", err)
 	}

@@ -27,11 +27,13 @@ type (
 		seq     int
 	}
 	inSynced struct { // a sync (why == "") or a reconcile ended
-		res   SyncResult
-		err   error
-		paths []string
-		line  int
-		why   string
+		res     SyncResult
+		err     error
+		paths   []string
+		line    int
+		why     string
+		modules []string
+		restart []string
 	}
 	inReconciled struct { // a reconcile's comparison ended: what to send and bring home
 		c    *Container

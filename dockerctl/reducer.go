@@ -39,6 +39,8 @@ type loopConfig struct {
 	// ReplaceNow: at start, a container that matches the image only through
 	// live installs is replaced by one made from it, not reattached.
 	ReplaceNow bool
+	// Autoreload: new kernels reload edited modules; syncs say which.
+	Autoreload bool
 }
 
 // url is where the user opens the container's Jupyter: through the front
@@ -224,7 +226,11 @@ func (s *loopState) onBatch(b watcher.Batch, fx *effects) {
 			// runs again, sends them: a stopped container takes no sync.
 			s.resync = true
 		} else {
-			fx.add(syncEffect(s.project, s.cur, plan.Sync))
+			e := syncEffect(s.project, s.cur, plan.Sync)
+			if s.cfg.Autoreload {
+				e.modules, e.restart = ReloadNote(plan.Sync, KernelPathRoots(s.project.Rules))
+			}
+			fx.add(e)
 		}
 	}
 	if len(b.Rescan) > 0 {
@@ -271,56 +277,6 @@ func (s *loopState) stale(ds []watcher.Decision, fx *effects) string {
 	return strings.Join(paths, ", ") + " changed"
 }
 
-// reconcile compares the whole tree with the container.
-func (s *loopState) reconcile(why string, fx *effects) {
-	if s.cur == nil {
-		return
-	}
-	if s.lost {
-		s.resync = true
-		return
-	}
-	s.reconciles++
-	fx.add(effReconcile{project: s.project, c: s.cur, built: s.builtContext(), why: why})
-}
-
-// onReconciled sends and brings home what a reconcile's comparison found,
-// as ordinary syncs and pulls: edits made meanwhile were synced already,
-// and Sync's guard and the pull's check of the host keep both sides of
-// anything changed twice.
-func (s *loopState) onReconciled(in inReconciled, fx *effects) {
-	s.reconciles = max(0, s.reconciles-1)
-	defer s.releaseReady(fx)
-	if s.cur == nil || in.c.ID != s.cur.ID || s.quitting {
-		return // a container that no longer serves
-	}
-	if in.err != nil {
-		if s.lost {
-			s.resync = true // done again when the Engine is back
-			return
-		}
-		fx.fail(fmt.Errorf("reconciling files (%s): %w", in.why, in.err))
-		return
-	}
-	if len(in.work.Push) > 0 {
-		e := syncEffect(s.project, s.cur, in.work.Push)
-		e.why = in.why
-		fx.add(e)
-	}
-	if len(in.work.Pull) > 0 {
-		fx.add(effPull{project: s.project, c: s.cur, sums: in.work.Pull})
-	}
-}
-
-// releaseReady says "ready" once Jupyter answers and no reconcile is under
-// way.
-func (s *loopState) releaseReady(fx *effects) {
-	if s.heldReady && s.reconciles == 0 && s.cur != nil && !s.quitting {
-		s.heldReady = false
-		fx.emit(event.Event{Kind: event.Ready, Container: s.cur.Name, URL: s.url})
-	}
-}
-
 // builtContext is the build context of the image the container runs, when
 // known: what reconcile can take for granted is in it.
 func (s *loopState) builtContext() []string {
@@ -357,7 +313,9 @@ func (s *loopState) onSynced(in inSynced, fx *effects) {
 		return
 	}
 	if in.res.Files+in.res.Removed > 0 {
-		fx.emit(syncEvent(in.res, in.paths, in.line, s.cur))
+		e := syncEvent(in.res, in.paths, in.line, s.cur)
+		e.Modules, e.Restart = in.modules, in.restart
+		fx.emit(e)
 	}
 	fx.synced(in.res, s.project.Dir)
 }

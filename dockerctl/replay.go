@@ -94,6 +94,21 @@ func (e *ReplayError) Error() string {
 	return fmt.Sprintf("%s:%d: %s: exit code %d", e.File, e.Line, e.Instruction, e.Code)
 }
 
+// startReplay carries out a live install beside the loop: pip takes
+// seconds to minutes, and edits sync meanwhile. An inReplayed follows.
+func (x *executor) startReplay(ctx context.Context, e effReplay) {
+	ledger := x.ledgerOf(e.c.ID)
+	x.builds.Add(1)
+	go func() {
+		defer x.builds.Done()
+		in := x.replay(ctx, e, ledger)
+		if engineGone(in.err) && ctx.Err() == nil {
+			send(ctx, x.async, inEngine{lost: true, err: in.err})
+		}
+		send(ctx, x.async, in)
+	}()
+}
+
 // replay carries out a replay plan in the running container, step by
 // step, saying each; it stops at the first step that fails.
 func (x *executor) replay(ctx context.Context, e effReplay, ledger *Ledger) inReplayed {

@@ -190,7 +190,7 @@ func junk(p string) bool {
 			return true
 		}
 	}
-	return strings.HasSuffix(p, ".pyc") || strings.HasPrefix(p, "/tmp/.tfdev")
+	return strings.HasSuffix(p, ".pyc") || strings.HasPrefix(p, "/tmp/.tfdev") || path.Base(p) == AutoreloadFile
 }
 
 func under(p string, roots []string) bool {

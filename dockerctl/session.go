@@ -26,6 +26,7 @@ type SessionOptions struct {
 	Keep         bool          // leave the container running at exit
 	Deps         string        // DepsLive (the default) or DepsRebuild
 	ReplaceNow   bool          // at start, replace a container that matches the image only through live installs
+	NoAutoreload bool          // leave the kernels' autoreload off (--autoreload=false)
 	Quiet        time.Duration // watcher quiet window
 	Ceiling      time.Duration // watcher ceiling
 	ReadyTimeout time.Duration
@@ -118,7 +119,7 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	go s.watchEngine(ctx, p.Dir, async)
 
-	st := newLoopState(loopConfig{Door: door.Base(), Keep: s.o.Keep, Engine: s.eng.Addr(), Deps: s.o.Deps, ReplaceNow: s.o.ReplaceNow}, p)
+	st := newLoopState(loopConfig{Door: door.Base(), Keep: s.o.Keep, Engine: s.eng.Addr(), Deps: s.o.Deps, ReplaceNow: s.o.ReplaceNow, Autoreload: !s.o.NoAutoreload}, p)
 	queue := []input{adopted}
 	for {
 		for len(queue) > 0 {

@@ -2,8 +2,6 @@ package dockerctl
 
 import (
 	"archive/tar"
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -240,39 +238,6 @@ func (e *Engine) syncViaAgent(ctx context.Context, a *agent, id, hostDir string,
 	return nil
 }
 
-// spoolTar writes a tar with write, in memory, or through a temporary file
-// when large: the agent's frame needs its length first.
-func spoolTar(write func(io.Writer) error, large bool) (body io.Reader, n int64, release func(), err error) {
-	if !large {
-		var buf bytes.Buffer
-		if err := write(&buf); err != nil {
-			return nil, 0, nil, err
-		}
-		return &buf, int64(buf.Len()), func() {}, nil
-	}
-	f, err := os.CreateTemp("", "tfdev-sync-*.tar")
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	release = func() { f.Close(); os.Remove(f.Name()) }
-	bw := bufio.NewWriterSize(f, 1<<20)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		n, err = f.Seek(0, io.SeekCurrent)
-	}
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		release()
-		return nil, 0, nil, err
-	}
-	return bufio.NewReaderSize(f, 1<<20), n, release, nil
-}
-
 // syncViaArchive removes with one exec and writes with one streamed tar
 // through CopyToContainer (PUT /containers/{id}/archive).
 func (e *Engine) syncViaArchive(ctx context.Context, id, hostDir string, writes []watcher.SyncItem, removes []string, owners *ownerCache, ledger *Ledger, res *SyncResult) error {
@@ -294,7 +259,7 @@ func (e *Engine) syncViaArchive(ctx context.Context, id, hostDir string, writes 
 		pw.CloseWithError(writeSyncTar(ctx, pw, hostDir, writes, owners, ledger, &tw))
 	}()
 	e.uploads.Add(1)
-	err := e.api.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{CopyUIDGID: true, AllowOverwriteDirWithFile: true})
+	err := e.api.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{AllowOverwriteDirWithFile: true})
 	pr.CloseWithError(err)
 	if err != nil {
 		return fmt.Errorf("copying %d paths into the container: %w", len(writes), err)

@@ -2,6 +2,8 @@ package dockerctl
 
 import (
 	"archive/tar"
+	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"io/fs"
@@ -163,4 +165,37 @@ func rootHeader(full string, fi fs.FileInfo, name string) (*tar.Header, error) {
 	hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
 	hdr.Format = tar.FormatPAX
 	return hdr, nil
+}
+
+// spoolTar writes a tar with write, in memory, or through a temporary file
+// when large: the agent's frame needs its length first.
+func spoolTar(write func(io.Writer) error, large bool) (body io.Reader, n int64, release func(), err error) {
+	if !large {
+		var buf bytes.Buffer
+		if err := write(&buf); err != nil {
+			return nil, 0, nil, err
+		}
+		return &buf, int64(buf.Len()), func() {}, nil
+	}
+	f, err := os.CreateTemp("", "tfdev-sync-*.tar")
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	release = func() { f.Close(); os.Remove(f.Name()) }
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		n, err = f.Seek(0, io.SeekCurrent)
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		release()
+		return nil, 0, nil, err
+	}
+	return bufio.NewReaderSize(f, 1<<20), n, release, nil
 }

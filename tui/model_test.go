@@ -226,6 +226,10 @@ func TestLiveInstallIsShown(t *testing.T) {
 	if m.State.Phase != "live install: RUN pip install -r requirements.txt" {
 		t.Errorf("phase %q", m.State.Phase)
 	}
+	m, _ = run(m, events(event.Event{Kind: event.ReplayStep, Time: at(71), Index: row.Index, Instruction: "RUN pip install -r requirements.txt", State: event.StepRunning, Log: []string{"Collecting tiny"}})...)
+	if m.State.Phase != "live install: RUN pip install -r requirements.txt · Collecting tiny" || !m.State.PhaseSince.Equal(at(70)) {
+		t.Errorf("streamed: phase %q since %v", m.State.Phase, m.State.PhaseSince)
+	}
 	m, _ = run(m, events(
 		event.Event{Kind: event.ReplayStep, Time: at(74), Index: row.Index, Instruction: "RUN pip install -r requirements.txt", State: event.StepDone, Log: []string{"Successfully installed tiny-1.0"}},
 		event.Event{Kind: event.Live, Time: at(90), Container: "tfdev-demo", Message: "image 1a2b3c4d5e6f + live install (matches image 9f8e7d6c5b4a)"})...)

@@ -11,6 +11,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
@@ -168,13 +169,18 @@ var appliers = map[event.Kind]func(*State, event.Event){
 	event.ReplayStep: func(s *State, e event.Event) {
 		what := "live install: " + e.Instruction
 		switch {
+		case e.State == event.StepRunning && len(e.Log) > 0: // its output as it comes, on the phase line
+			if !strings.HasPrefix(s.Phase, what) {
+				s.PhaseSince = e.Time
+			}
+			s.Phase = what + " · " + e.Log[len(e.Log)-1]
 		case e.State == event.StepRunning:
 			s.Phase, s.PhaseSince = what, e.Time
-		case s.Phase == what:
+		case strings.HasPrefix(s.Phase, what):
 			s.Phase = ""
 		}
 		if r := s.row(e.Index); r != nil && len(e.Log) > 0 {
-			if e.State == event.StepRunning { // the output as it comes: the build log view shows it
+			if e.State == event.StepRunning { // the build log view shows the output too
 				r.Log = append(r.Log, e.Log...)
 			} else {
 				r.Log = e.Log

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
@@ -48,6 +49,9 @@ its change in the running container, and why not when it cannot.`,
 					continue
 				}
 				fmt.Fprintln(out, d)
+				if mods, restart := dockerctl.ReloadNote([]watcher.SyncItem{{Change: watcher.Change{Path: d.Path}, Dest: d.Dest}}, dockerctl.KernelPathRoots(p.Rules)); d.Action == watcher.Sync && len(mods)+len(restart) > 0 {
+					fmt.Fprintf(out, "  running kernels: %s\n", kernelNote(mods, restart))
+				}
 				if v.Deps != "" {
 					fmt.Fprintf(out, "  with --deps live: %s: %s\n", v.Deps, v.Why)
 				}
@@ -58,6 +62,14 @@ its change in the running container, and why not when it cannot.`,
 	pf.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "plain", "plain or json (one object per path per line)")
 	return cmd
+}
+
+// kernelNote says what autoreload does with a synced module.
+func kernelNote(mods, restart []string) string {
+	if len(mods) > 0 {
+		return "they reload module " + strings.Join(mods, ", ") + " at their next cell (autoreload, which tfdev up turns on in new kernels; --autoreload=false leaves it off)"
+	}
+	return "restart the kernels that imported " + strings.Join(restart, ", ") + ": autoreload cannot apply a change to it"
 }
 
 // explained is a decision with the live-install verdict, as JSON.

@@ -30,6 +30,7 @@ type upFlags struct {
 	keep       bool
 	deps       string
 	replaceNow bool
+	autoreload bool
 	noTUI      bool
 	output     string
 }
@@ -78,6 +79,7 @@ func (f *upFlags) registerUp(cmd *cobra.Command) {
 	fl.DurationVar(&f.debounce, "debounce", watcher.DefaultQuiet, "quiet time before a batch of changes is applied")
 	fl.BoolVar(&f.keep, "keep", false, "leave the container running when tfdev exits")
 	fl.StringVar(&f.deps, "deps", dockerctl.DepsLive, "live: install a dependency change in the running container when the Dockerfile allows (its kernels live on), the image catching up behind; rebuild: always rebuild and replace")
+	fl.BoolVar(&f.autoreload, "autoreload", true, "turn on IPython autoreload in the container's new kernels, with the project on sys.path, so an edit reaches a running kernel at its next cell")
 	fl.BoolVar(&f.replaceNow, "replace-now", false, "at start, replace a container that matches the image only through live installs")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print plain event lines even on a terminal")
 	fl.StringVarP(&f.output, "output", "o", "plain", "plain or json (one object per line), when not in the terminal UI")
@@ -187,7 +189,7 @@ func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string,
 	opts := dockerctl.SessionOptions{
 		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
 		Builder: dockerctl.Builder(f.builder), HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
-		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow,
+		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload,
 	}
 	// The terminal UI when stdout is a terminal; plain or JSON lines for
 	// pipes, VS Code tasks and CI, or with --no-tui.

@@ -105,6 +105,8 @@ type Event struct {
 	Project     string        `json:"project,omitempty"`
 	Engine      string        `json:"engine,omitempty"`
 	Paths       []string      `json:"paths,omitempty"`
+	Modules     []string      `json:"modules,omitempty"` // sync: the modules running kernels reload at their next cell
+	Restart     []string      `json:"restart,omitempty"` // sync: changes autoreload cannot apply (restart the kernel)
 	Log         []string      `json:"log,omitempty"`
 	Steps       []StepRow     `json:"steps,omitempty"`
 	Severity    string        `json:"severity,omitempty"`

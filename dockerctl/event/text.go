@@ -118,6 +118,12 @@ var texts = map[Kind]func(Event) string{
 		if len(e.Paths) > 0 {
 			s += ": " + shortList(e.Paths, 3)
 		}
+		if len(e.Modules) > 0 {
+			s += "; kernels reload " + shortList(e.Modules, 4)
+		}
+		if len(e.Restart) > 0 {
+			s += "; restart the kernels that imported " + strings.Join(e.Restart, ", ") + ": autoreload cannot apply that"
+		}
 		return s
 	},
 	Rescue: func(e Event) string {
