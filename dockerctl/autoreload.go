@@ -29,7 +29,9 @@ const AutoreloadFile = "00-tfdev-autoreload.py"
 
 // autoreloadScript is the startup file: IPython runs it in every new
 // kernel. %autoreload complete where the installed IPython has it (it also
-// picks up new names), else 2 (every module, before each cell).
+// picks up new names), else 2 (every module, before each cell); and no
+// bytecode written by kernels, whose one-second stamps would hide a second
+// save within the same second.
 func autoreloadScript(paths []string) string {
 	quoted := make([]string, len(paths))
 	for i, p := range paths {
@@ -49,6 +51,10 @@ def _tfdev_setup():
     for p in reversed([` + strings.Join(quoted, ", ") + `]):
         if p not in sys.path:
             sys.path.insert(0, p)
+    # A .pyc records its source's time in whole seconds and its size: two
+    # saves of the same size within a second would reload the first one's
+    # bytecode. Kernels write none, so every reload compiles the source.
+    sys.dont_write_bytecode = True
 try:
     _tfdev_setup()
 except Exception as e:

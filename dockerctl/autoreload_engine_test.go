@@ -84,6 +84,13 @@ func TestAutoreloadReachesTheRunningKernel(t *testing.T) {
 			if out := kernelExec(t, ws, "print(model.f())"); out != want {
 				t.Errorf("the same kernel after the edit: %q, want %q", out, want)
 			}
+			if on { // a second save of the same size, within the same second
+				writeFile(t, dir, "model.py", "def f():\n    return 3\n")
+				waitSync(t, events, "model.py")
+				if out := kernelExec(t, ws, "print(model.f())"); out != "3" {
+					t.Errorf("after a second save within the second: %q, want 3", out)
+				}
+			}
 			if ids := kernelIDs(t, base, token); len(ids) != 1 || ids[0] != kernel {
 				t.Errorf("kernels %v, want only %s", ids, kernel)
 			}
@@ -152,4 +159,40 @@ func BenchmarkSaveToNextCell(b *testing.B) {
 	}
 	b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(percentile(lat, 0.9).Microseconds())/1000, "p90-ms")
+}
+
+// A kernel that ran before tfdev turned autoreload on (a reattach to a
+// container of a run without it) is not changed behind the user's back:
+// tfdev names it and says how it gets autoreload.
+func TestAutoreloadNamesKernelsThatRanBefore(t *testing.T) {
+	requireEngine(t)
+	needJupyter(t)
+	dir := autoreloadProject(t)
+	t.Cleanup(func() {
+		ids, _ := testEngine.ProjectContainers(context.Background(), dir)
+		for _, id := range ids {
+			testEngine.Remove(context.Background(), id)
+		}
+	})
+	ready, _, stop := runSession(t, SessionOptions{Dir: dir, Port: 0, Keep: true, NoAutoreload: true})
+	base, token, kernel := kernelThroughDoor(t, ready)
+	ws := dialKernel(t, base, token, kernel)
+	kernelExec(t, ws, "x = 1")
+	ws.CloseNow()
+	stop()
+
+	var said []string
+	o := SessionOptions{Dir: dir, Port: 0}
+	ready2, events, _ := runSessionSeeing(t, o, func(e event.Event) {
+		if e.Kind == event.Info && strings.Contains(e.Message, "before tfdev turned autoreload on") {
+			said = append(said, e.Message)
+		}
+	})
+	_ = events
+	if ready2.Container != ready.Container {
+		t.Fatalf("not reattached: %s, then %s", ready.Container, ready2.Container)
+	}
+	if len(said) != 1 || !strings.Contains(said[0], kernel) || !strings.Contains(said[0], "%load_ext autoreload") {
+		t.Errorf("said %q; want kernel %s named once", said, kernel)
+	}
 }

@@ -56,6 +56,13 @@ func benchSession(b testing.TB, files map[string]string) (dir string, ready even
 // ready; stop ends it (and the test's end does, if not called).
 func runSession(b testing.TB, o SessionOptions) (ready event.Event, events <-chan event.Event, stop func()) {
 	b.Helper()
+	return runSessionSeeing(b, o, nil)
+}
+
+// runSessionSeeing is runSession, with seen called on every event up to
+// ready.
+func runSessionSeeing(b testing.TB, o SessionOptions, seen func(event.Event)) (ready event.Event, events <-chan event.Event, stop func()) {
+	b.Helper()
 	if err := testimage.EnsureJupyter(context.Background(), testEngine.api, testLog{}); err != nil {
 		b.Fatal(err)
 	}
@@ -90,6 +97,9 @@ func runSession(b testing.TB, o SessionOptions) (ready event.Event, events <-cha
 	for ready.Kind == "" {
 		select {
 		case e := <-ch:
+			if seen != nil {
+				seen(e)
+			}
 			if e.Kind == event.Ready {
 				ready = e
 			}

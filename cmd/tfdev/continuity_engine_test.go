@@ -107,7 +107,7 @@ func noNextContainers(t *testing.T, eng *dockerctl.Engine, dir string) {
 func TestNotebookWhereNothingSyncsSurvives(t *testing.T) {
 	eng := engine(t)
 	dir := appProject(t)
-	up := startUp(t, dir, "--output", "json")
+	up := startUp(t, dir, "--output", "json", "--deps", "rebuild") // the rebuild and replacement path
 	ready, before := up.nextEvent(event.Ready, nil)
 	m := tokenRe.FindStringSubmatch(ready.URL)
 	base, token := m[1], m[2]

@@ -211,7 +211,7 @@ func TestEngineLostDuringABuild(t *testing.T) {
 func TestOlderImagesArePruned(t *testing.T) {
 	eng := engine(t)
 	dir := standInProject(t)
-	up := startUpWith(t, dir, testimage.Busybox, "--output", "json")
+	up := startUpWith(t, dir, testimage.Busybox, "--output", "json", "--deps", "rebuild")
 	up.nextEvent(event.Ready, nil)
 	for i := 0; i < 3; i++ {
 		req := fmt.Sprintf("numpy==1.24.2\n# rebuild %d at %d\n", i, time.Now().UnixNano())
@@ -378,7 +378,7 @@ func TestFileTour(t *testing.T) {
 func TestReplacementWithoutDowntime(t *testing.T) {
 	engine(t)
 	dir := standInProject(t)
-	up := startUpWith(t, dir, testimage.Busybox, "--output", "json")
+	up := startUpWith(t, dir, testimage.Busybox, "--output", "json", "--deps", "rebuild")
 	ready, _ := up.nextEvent(event.Ready, nil)
 	status := statusURL(ready)
 	stop := make(chan struct{})

@@ -130,8 +130,8 @@ func startUpEnv(t *testing.T, dir, base string, env []string, args ...string) *u
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +155,24 @@ func startUpEnv(t *testing.T, dir, base string, env []string, args ...string) *u
 	})
 	cleanupProject(t, dir)
 	return p
+}
+
+// lockedBuffer is a buffer that the process writes while a test may read.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // cleanupProject removes, at the end of the test, whatever containers and
@@ -267,7 +285,7 @@ func containerImage(t *testing.T, eng *dockerctl.Engine, name string) (string, b
 func TestUpEndToEnd(t *testing.T) {
 	eng := engine(t)
 	dir := copyDemo(t)
-	up := startUp(t, dir, "--output", "json")
+	up := startUp(t, dir, "--output", "json", "--deps", "rebuild") // the rebuild and replacement path; live installs: dockerctl/live_engine_test.go
 
 	// 1. Jupyter answers with the token, and refuses without it.
 	ready, _ := up.nextEvent(event.Ready, nil)
