@@ -2,6 +2,7 @@ package dockerctl
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"github.com/tfdev-dev/tfdev/watcher"
@@ -41,6 +42,7 @@ type engine interface {
 	ImageUser(ctx context.Context, ref string) string
 	PlaceAutoreload(ctx context.Context, id string, paths []string) (string, bool, error)
 	RunningKernels(ctx context.Context, c *Container) ([]string, error)
+	DialJupyter(ctx context.Context, id string) (net.Conn, error)
 	Reconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (SyncResult, error)
 	PlanReconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (ReconcileWork, error)
 	Rescue(ctx context.Context, c *Container, hostDir string, rules watcher.Rules, ledger *Ledger) ([]Rescued, error)

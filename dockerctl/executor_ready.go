@@ -25,7 +25,7 @@ func (x *executor) serve(ctx context.Context, e effServe) []input {
 	out := x.watch(ctx, e.project, e.c)
 	url := e.url
 	if x.door != nil {
-		if err := x.door.Switch(e.c.Base()); err != nil {
+		if err := x.switchDoor(e.c); err != nil {
 			return append(out, inHealth{c: e.c, err: err})
 		}
 		url = x.door.URL(url)

@@ -56,7 +56,7 @@ func (x *executor) replace(ctx context.Context, e effReplace) []input {
 		return []input{out}
 	}
 	if x.door != nil {
-		if err := x.door.Switch(nc.Base()); err != nil {
+		if err := x.switchDoor(nc); err != nil {
 			out.err = x.dropNext(ctx, nc, err)
 			return []input{out}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -167,6 +168,9 @@ func (f *fakeEngine) PlaceAutoreload(_ context.Context, id string, paths []strin
 }
 func (f *fakeEngine) RunningKernels(_ context.Context, c *Container) ([]string, error) {
 	return nil, f.record("RunningKernels %s", c.ID)
+}
+func (f *fakeEngine) DialJupyter(_ context.Context, id string) (net.Conn, error) {
+	return nil, f.record("DialJupyter %s", id)
 }
 func (f *fakeEngine) ImageUser(_ context.Context, ref string) string { return "" }
 func (f *fakeEngine) PlanReconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *Ledger) (ReconcileWork, error) {

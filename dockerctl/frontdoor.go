@@ -28,9 +28,23 @@ type FrontDoor struct {
 	wait  time.Duration
 
 	mu     sync.Mutex
-	target *url.URL
+	target *doorTarget
 	ready  chan struct{} // closed while there is a target
 }
+
+// doorTarget is where requests go now, and how they get there: straight
+// to a published port, or through the Engine's exec (DialJupyter).
+type doorTarget struct {
+	url *url.URL
+	rt  http.RoundTripper
+}
+
+// directTransport reaches a published port.
+var directTransport http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // frontDoorWait bounds how long a request waits for a container.
 const frontDoorWait = 2 * time.Minute
@@ -68,8 +82,11 @@ func OpenFrontDoor(hostIP string, port int) (d *FrontDoor, taken *PortTakenError
 	}
 	d = &FrontDoor{ln: ln, wait: frontDoorWait, ready: make(chan struct{})}
 	d.proxy = &httputil.ReverseProxy{
+		Transport: roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+			return r.Context().Value(targetKey{}).(*doorTarget).rt.RoundTrip(r)
+		}),
 		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(r.In.Context().Value(targetKey{}).(*url.URL))
+			r.SetURL(r.In.Context().Value(targetKey{}).(*doorTarget).url)
 			r.Out.Host = r.In.Host // Jupyter checks Origin against Host for WebSockets
 		},
 		ModifyResponse: func(resp *http.Response) error {
@@ -95,17 +112,31 @@ func (d *FrontDoor) Port() int { return d.ln.Addr().(*net.TCPAddr).Port }
 
 // Switch sends new requests to the Jupyter at base ("http://127.0.0.1:PORT");
 // requests and WebSockets under way stay with the container they reached.
-func (d *FrontDoor) Switch(base string) error {
+func (d *FrontDoor) Switch(base string) error { return d.switchTo(base, directTransport) }
+
+// SwitchVia sends new requests to the Jupyter of a container through
+// dial (a connection through the Engine's exec): nothing published needed.
+func (d *FrontDoor) SwitchVia(base string, dial func(ctx context.Context) (net.Conn, error)) error {
+	return d.switchTo(base, &http.Transport{
+		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
+		MaxIdleConnsPerHost: 16, // each connection is an exec: kept alive and reused
+		IdleConnTimeout:     90 * time.Second,
+	})
+}
+
+func (d *FrontDoor) switchTo(base string, rt http.RoundTripper) error {
 	u, err := url.Parse(base)
 	if err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	had := d.target != nil
-	d.target = u
-	if !had {
+	old := d.target
+	d.target = &doorTarget{url: u, rt: rt}
+	if old == nil {
 		close(d.ready)
+	} else if t, ok := old.rt.(*http.Transport); ok && old.rt != directTransport {
+		t.CloseIdleConnections() // its execs end; connections under way stay
 	}
 	return nil
 }
@@ -120,7 +151,7 @@ func (d *FrontDoor) Hold() {
 	}
 }
 
-func (d *FrontDoor) current() (*url.URL, <-chan struct{}) {
+func (d *FrontDoor) current() (*doorTarget, <-chan struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.target, d.ready

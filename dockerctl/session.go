@@ -27,6 +27,7 @@ type SessionOptions struct {
 	Deps         string        // DepsLive (the default) or DepsRebuild
 	ReplaceNow   bool          // at start, replace a container that matches the image only through live installs
 	NoAutoreload bool          // leave the kernels' autoreload off (--autoreload=false)
+	JupyterVia   string        // JupyterViaPublish (the default) or JupyterViaExec: how the front door reaches Jupyter
 	Quiet        time.Duration // watcher quiet window
 	Ceiling      time.Duration // watcher ceiling
 	ReadyTimeout time.Duration

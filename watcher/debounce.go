@@ -13,6 +13,16 @@ const (
 	DefaultCeiling = time.Second           // never hold an event longer than this
 )
 
+// A burst (a branch switch, an unpacked archive) comes with short pauses
+// as the writer works through folders: once a batch holds burstChanges
+// changes, it waits for burstQuiet of quiet, so that the burst goes in one
+// upload rather than in pieces that each pay the container's unpacking
+// and its guard. The ceiling still bounds it.
+const (
+	burstChanges = 100
+	burstQuiet   = 100 * time.Millisecond
+)
+
 // coalescer gathers changes until the tree has been quiet for `quiet`, or
 // the oldest pending change is `ceiling` old, whichever comes first. It is
 // pure: every call is given the time, so tests drive it with a fake clock.
@@ -63,7 +73,11 @@ func (c *coalescer) deadline() time.Time {
 	if c.empty() {
 		return time.Time{}
 	}
-	d := c.last.Add(c.quiet)
+	quiet := c.quiet
+	if len(c.pending) >= burstChanges {
+		quiet = max(quiet, burstQuiet)
+	}
+	d := c.last.Add(quiet)
 	if ceil := c.first.Add(c.ceiling); ceil.Before(d) {
 		d = ceil
 	}

@@ -63,3 +63,26 @@ func TestCoalescerLastEventWins(t *testing.T) {
 		t.Errorf("defaults: quiet %v ceiling %v", c.quiet, c.ceiling)
 	}
 }
+
+// A burst waits for a longer quiet: a pause of 60 ms inside a 300-file
+// burst does not split it; a single save still leaves after 30 ms.
+func TestCoalescerBurstWaitsLonger(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	c := newCoalescer(30*time.Millisecond, time.Second)
+	now := t0
+	for i := 0; i < 150; i++ {
+		c.add(Change{Path: "burst/a" + string(rune('0'+i%10)) + "/" + time.Duration(i).String()}, now)
+		now = now.Add(time.Millisecond)
+	}
+	if c.due(now.Add(60 * time.Millisecond)) {
+		t.Error("a 150-change burst left after 60 ms of quiet")
+	}
+	if !c.due(now.Add(100 * time.Millisecond)) {
+		t.Error("a burst still held after 100 ms of quiet")
+	}
+	c.flush()
+	c.add(Change{Path: "train.py"}, now)
+	if !c.due(now.Add(30 * time.Millisecond)) {
+		t.Error("a single save held past 30 ms")
+	}
+}

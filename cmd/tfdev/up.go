@@ -31,6 +31,7 @@ type upFlags struct {
 	deps       string
 	replaceNow bool
 	autoreload bool
+	jupyterVia string
 	noTUI      bool
 	output     string
 }
@@ -80,6 +81,7 @@ func (f *upFlags) registerUp(cmd *cobra.Command) {
 	fl.BoolVar(&f.keep, "keep", false, "leave the container running when tfdev exits")
 	fl.StringVar(&f.deps, "deps", dockerctl.DepsLive, "live: install a dependency change in the running container when the Dockerfile allows (its kernels live on), the image catching up behind; rebuild: always rebuild and replace")
 	fl.BoolVar(&f.autoreload, "autoreload", true, "turn on IPython autoreload in the container's new kernels, with the project on sys.path, so an edit reaches a running kernel at its next cell")
+	fl.StringVar(&f.jupyterVia, "jupyter-via", dockerctl.JupyterViaPublish, "how tfdev's URL reaches the container's Jupyter: publish (a loopback port) or exec (a relay through the Engine's connection, nothing published)")
 	fl.BoolVar(&f.replaceNow, "replace-now", false, "at start, replace a container that matches the image only through live installs")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print plain event lines even on a terminal")
 	fl.StringVarP(&f.output, "output", "o", "plain", "plain or json (one object per line), when not in the terminal UI")
@@ -98,6 +100,9 @@ func (f *upFlags) check() error {
 	}
 	if f.debounce <= 0 {
 		return badInput(fmt.Errorf("--debounce must be positive"))
+	}
+	if f.jupyterVia != dockerctl.JupyterViaPublish && f.jupyterVia != dockerctl.JupyterViaExec {
+		return badInput(fmt.Errorf("--jupyter-via must be publish or exec, not %q", f.jupyterVia))
 	}
 	if f.deps != dockerctl.DepsLive && f.deps != dockerctl.DepsRebuild {
 		return badInput(fmt.Errorf("--deps must be live or rebuild, not %q", f.deps))
@@ -189,7 +194,7 @@ func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string,
 	opts := dockerctl.SessionOptions{
 		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
 		Builder: dockerctl.Builder(f.builder), HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
-		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload,
+		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload, JupyterVia: f.jupyterVia,
 	}
 	// The terminal UI when stdout is a terminal; plain or JSON lines for
 	// pipes, VS Code tasks and CI, or with --no-tui.

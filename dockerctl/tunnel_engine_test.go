@@ -1,0 +1,104 @@
+package dockerctl
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The front door reaches a real Jupyter through the Engine's exec, with
+// nothing of the door going to the published port: the notebook page,
+// and a kernel's WebSocket both ways.
+func TestFrontDoorThroughExec(t *testing.T) {
+	requireEngine(t)
+	needJupyter(t)
+	c := runJupyter(t, RunOptions{HostPort: 0})
+	if _, err := testEngine.WaitJupyter(context.Background(), c, 0); err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := OpenFrontDoor("127.0.0.1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	dials := 0
+	if err := d.SwitchVia("http://jupyter.invalid:8888", func(ctx context.Context) (net.Conn, error) {
+		dials++
+		return testEngine.DialJupyter(ctx, c.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{}
+	for i := 0; i < 3; i++ {
+		pageLoad(t, client, d.Base(), c.Token)
+	}
+	ws := dialKernel(t, d.Base(), c.Token, startKernel(t, d.Base(), c.Token))
+	defer ws.CloseNow()
+	if out := kernelExec(t, ws, "print(6 * 7)"); out != "42" {
+		t.Errorf("a cell through the exec tunnel: %q", out)
+	}
+	if dials == 0 || dials > 4 {
+		t.Errorf("%d execs for 3 pages, a kernel start and its WebSocket: want connections kept alive", dials)
+	}
+}
+
+// A session whose door reaches Jupyter through exec serves the same URL.
+func TestSessionJupyterViaExec(t *testing.T) {
+	requireEngine(t)
+	needJupyter(t)
+	dir := autoreloadProject(t)
+	ready, _, _ := runSession(t, SessionOptions{Dir: dir, Port: 0, JupyterVia: JupyterViaExec})
+	base, token, kernel := kernelThroughDoor(t, ready)
+	ws := dialKernel(t, base, token, kernel)
+	defer ws.CloseNow()
+	if out := kernelExec(t, ws, "import model\nprint(model.f())"); out != "1" {
+		t.Errorf("through the session's door: %q", out)
+	}
+	if !strings.HasPrefix(ready.URL, "http://127.0.0.1:") {
+		t.Errorf("ready at %s", ready.URL)
+	}
+	// The kernel's WebSocket is open: a relay carries it.
+	relays := sh(t, ready.Container, `for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < $f; echo; done | grep -c "tfdev.s relay[:]" || true`)
+	if relays == "0" || relays == "" {
+		t.Error("no relay runs in the container: the door did not go through the Engine's exec")
+	}
+}
+
+// BenchmarkFrontDoorExec: the notebook page and a kernel round trip
+// through the door over the Engine's exec, beside the published port.
+func BenchmarkFrontDoorExec(b *testing.B) {
+	requireEngine(b)
+	needJupyter(b)
+	c := runJupyter(b, RunOptions{HostPort: 0})
+	if _, err := testEngine.WaitJupyter(context.Background(), c, 0); err != nil {
+		b.Fatal(err)
+	}
+	d, _, err := OpenFrontDoor("127.0.0.1", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return testEngine.DialJupyter(ctx, c.ID) }); err != nil {
+		b.Fatal(err)
+	}
+	kernel := startKernel(b, c.Base(), c.Token)
+	direct, door := dialKernel(b, c.Base(), c.Token, kernel), dialKernel(b, d.Base(), c.Token, kernel)
+	defer direct.CloseNow()
+	defer door.CloseNow()
+	client := &http.Client{}
+	var pd, pt, kd, kt []time.Duration
+	for i := 0; i < b.N; i++ {
+		pd = append(pd, pageLoad(b, client, c.Base(), c.Token))
+		pt = append(pt, pageLoad(b, client, d.Base(), c.Token))
+		kd = append(kd, kernelRoundTrip(b, direct))
+		kt = append(kt, kernelRoundTrip(b, door))
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(median(pd)), "page-direct-ms")
+	b.ReportMetric(ms(median(pt)), "page-exec-ms")
+	b.ReportMetric(ms(median(kd)), "kernel-direct-ms")
+	b.ReportMetric(ms(median(kt)), "kernel-exec-ms")
+}
