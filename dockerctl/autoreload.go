@@ -188,7 +188,7 @@ func (e *Engine) RunningKernels(ctx context.Context, c *Container) ([]string, er
 		return nil, err
 	}
 	req.Header.Set("Authorization", "token "+c.Token)
-	resp, err := httpClient.Do(req)
+	resp, err := e.jupyterClient(c).Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,9 @@ type RunOptions struct {
 	GPU      GPUSupport
 	Env      []string
 	Name     string // default ContainerName(Dir)
+	// NoPublish: Jupyter's port is not published; tfdev reaches it through
+	// the Engine's exec (--jupyter-via exec).
+	NoPublish bool
 }
 
 // Container is a running (or created) tfdev container.
@@ -85,10 +88,18 @@ type Container struct {
 	ServedDir string // the folder its Jupyter serves, once known
 	Started   time.Time
 	Running   bool // as last inspected
+	// Unpublished: Jupyter's port is published nowhere; tfdev reaches it
+	// through the Engine's exec, and Base is its address in the container.
+	Unpublished bool
 }
 
-// Base is the container's Jupyter address, "http://127.0.0.1:PORT".
+// Base is the container's Jupyter address, "http://127.0.0.1:PORT": on the
+// Engine's host, or, when unpublished, on the container's own loopback
+// (reached through exec: jupyterClient).
 func (c *Container) Base() string {
+	if c.Unpublished {
+		return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(JupyterPort))
+	}
 	return "http://" + net.JoinHostPort(dialHost(c.HostIP), strconv.Itoa(c.HostPort))
 }
 
@@ -138,6 +149,9 @@ func (e *Engine) Create(ctx context.Context, o RunOptions) (*Container, error) {
 		Resources:    container.Resources{DeviceRequests: dev},
 		Init:         boolPtr(true), // reap Jupyter's kernels
 	}
+	if o.NoPublish {
+		cfg.ExposedPorts, host.PortBindings = nil, nil
+	}
 	for i := 0; ; i++ {
 		n := name
 		if i > 0 {
@@ -150,7 +164,7 @@ func (e *Engine) Create(ctx context.Context, o RunOptions) (*Container, error) {
 		if err != nil {
 			return nil, fmt.Errorf("creating the container from %s: %w", o.Image, err)
 		}
-		return &Container{ID: created.ID, Name: n, HostIP: o.HostIP, HostPort: o.HostPort, Token: o.Token, GPU: len(dev) > 0}, nil
+		return &Container{ID: created.ID, Name: n, HostIP: o.HostIP, HostPort: o.HostPort, Token: o.Token, GPU: len(dev) > 0, Unpublished: o.NoPublish}, nil
 	}
 }
 
@@ -227,6 +241,7 @@ func (e *Engine) refresh(ctx context.Context, c *Container) error {
 		// A container that never started has no time here: zero is right.
 		c.Started, _ = time.Parse(time.RFC3339Nano, insp.State.StartedAt)
 	}
+	c.Unpublished = insp.HostConfig != nil && len(insp.HostConfig.PortBindings) == 0
 	if insp.NetworkSettings != nil {
 		for _, b := range insp.NetworkSettings.Ports[nat.Port(fmt.Sprintf("%d/tcp", JupyterPort))] {
 			if p, err := strconv.Atoi(b.HostPort); err == nil {

@@ -184,7 +184,8 @@ func (x *executor) runOptions(dir, image string) RunOptions {
 	if x.door != nil {
 		port = 0
 	}
-	return RunOptions{Dir: dir, Image: image, HostIP: "127.0.0.1", HostPort: port, Token: x.o.Token, GPUs: x.o.GPUs, GPU: x.gpu}
+	return RunOptions{Dir: dir, Image: image, HostIP: "127.0.0.1", HostPort: port, Token: x.o.Token, GPUs: x.o.GPUs, GPU: x.gpu,
+		NoPublish: x.door != nil && x.o.JupyterVia == JupyterViaExec} // the door goes through exec: nothing to publish
 }
 
 // start creates and starts a container of the built image, then brings its

@@ -42,16 +42,16 @@ func (e *Engine) WaitJupyter(ctx context.Context, c *Container, timeout time.Dur
 	if timeout <= 0 {
 		timeout = ReadyTimeout
 	}
-	base := "http://" + net.JoinHostPort(dialHost(c.HostIP), strconv.Itoa(c.HostPort))
+	base, client := c.Base(), e.jupyterClient(c)
 	began := time.Now()
 	deadline := began.Add(timeout)
 	tick := time.NewTicker(ReadyPoll)
 	defer tick.Stop()
 	var lastErr error
 	for {
-		code, err := jupyterGet(ctx, base+"/api/status", c.Token)
+		code, err := jupyterGetWith(ctx, client, base+"/api/status", c.Token)
 		if err == nil && code == http.StatusOK {
-			return base + jupyterPath(ctx, base, c.Token) + "?token=" + c.Token, nil
+			return base + jupyterPath(ctx, client, base, c.Token) + "?token=" + c.Token, nil
 		}
 		lastErr = err
 		if err == nil {
@@ -84,8 +84,26 @@ func dialHost(h string) string {
 	return h
 }
 
+// jupyterClient reaches the container's Jupyter: at its published port,
+// or through the Engine's exec when it has none (one exec per request:
+// probes are seconds apart).
+func (e *Engine) jupyterClient(c *Container) *http.Client {
+	if !c.Unpublished {
+		return httpClient
+	}
+	id := c.ID
+	return &http.Client{Timeout: httpClient.Timeout, Transport: &http.Transport{
+		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return e.DialJupyter(ctx, id) },
+		DisableKeepAlives: true,
+	}}
+}
+
 // jupyterGet returns the status code of an authenticated GET ("" token: none).
 func jupyterGet(ctx context.Context, url, token string) (int, error) {
+	return jupyterGetWith(ctx, httpClient, url, token)
+}
+
+func jupyterGetWith(ctx context.Context, client *http.Client, url, token string) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
@@ -93,7 +111,7 @@ func jupyterGet(ctx context.Context, url, token string) (int, error) {
 	if token != "" {
 		req.Header.Set("Authorization", "token "+token)
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -105,12 +123,12 @@ func jupyterGet(ctx context.Context, url, token string) (int, error) {
 
 // jupyterPath is where a browser should land: classic Notebook 6 serves its
 // tree at /, jupyter_server based images at /lab (JupyterLab) or /tree.
-func jupyterPath(ctx context.Context, base, token string) string {
+func jupyterPath(ctx context.Context, client *http.Client, base, token string) string {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api", nil)
 	if err != nil {
 		return "/"
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return "/"
 	}
@@ -127,7 +145,7 @@ func jupyterPath(ctx context.Context, base, token string) string {
 		return "/" // classic Notebook
 	}
 	for _, p := range []string{"/lab", "/tree"} {
-		if code, err := jupyterGet(ctx, base+p, token); err == nil && code == http.StatusOK {
+		if code, err := jupyterGetWith(ctx, client, base+p, token); err == nil && code == http.StatusOK {
 			return p
 		}
 	}
@@ -194,8 +212,7 @@ func servedDirFromArgs(args []string) string {
 // ProbeJupyter asks the container's Jupyter once whether it answers
 // (GET /api/status with the token).
 func (e *Engine) ProbeJupyter(ctx context.Context, c *Container) error {
-	base := "http://" + net.JoinHostPort(dialHost(c.HostIP), strconv.Itoa(c.HostPort))
-	code, err := jupyterGet(ctx, base+"/api/status", c.Token)
+	code, err := jupyterGetWith(ctx, e.jupyterClient(c), c.Base()+"/api/status", c.Token)
 	if err != nil {
 		return err
 	}

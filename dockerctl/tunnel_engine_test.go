@@ -45,12 +45,18 @@ func TestFrontDoorThroughExec(t *testing.T) {
 	}
 }
 
-// A session whose door reaches Jupyter through exec serves the same URL.
+// A session whose door reaches Jupyter through exec publishes nothing:
+// the wait for Jupyter, its probe and the door all go through the Engine's
+// exec, and the URL serves the same.
 func TestSessionJupyterViaExec(t *testing.T) {
 	requireEngine(t)
 	needJupyter(t)
 	dir := autoreloadProject(t)
 	ready, _, _ := runSession(t, SessionOptions{Dir: dir, Port: 0, JupyterVia: JupyterViaExec})
+	c, err := testEngine.Find(context.Background(), dir)
+	if err != nil || c == nil || !c.Unpublished || c.HostPort != 0 {
+		t.Fatalf("the container %+v (%v): want Jupyter published nowhere", c, err)
+	}
 	base, token, kernel := kernelThroughDoor(t, ready)
 	ws := dialKernel(t, base, token, kernel)
 	defer ws.CloseNow()

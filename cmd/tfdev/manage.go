@@ -151,8 +151,11 @@ func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir,
 	s := status{LastBuild: st}
 	if c != nil {
 		s.Running, s.Container, s.Image, s.URL, s.GPU = true, c.Name, c.Image, c.URL(), c.GPU
-		if dockerctl.LockHolder(dir) != 0 && st.URL != "" {
+		switch {
+		case dockerctl.LockHolder(dir) != 0 && st.URL != "":
 			s.URL = st.URL // a session runs: its front door's URL, which stays the same
+		case c.Unpublished:
+			s.URL = "" // reached only through the Engine (--jupyter-via exec), by a running tfdev up
 		}
 	} else if stopped != nil {
 		s.Stopped, s.Container, s.Image = true, stopped.Name, stopped.Image
@@ -161,6 +164,12 @@ func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir,
 	if output == "json" {
 		return json.NewEncoder(out).Encode(s)
 	}
+	printStatus(out, c, stopped, st, s.URL)
+	return nil
+}
+
+// printStatus writes status as lines.
+func printStatus(out io.Writer, c, stopped *dockerctl.Container, st dockerctl.State, url string) {
 	switch {
 	case c == nil && stopped != nil:
 		fmt.Fprintf(out, "container: %s (stopped; tfdev up starts it again, tfdev down brings its files home and removes it)\n", stopped.Name)
@@ -175,12 +184,14 @@ func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir,
 		if st.LiveContainer == c.ID {
 			img += " + live install (matches the last build, " + st.Image + "; tfdev up --replace-now for a container of it)"
 		}
-		fmt.Fprintf(out, "container: %s (%s)\nimage:     %s\nurl:       %s\n", c.Name, mode, img, s.URL)
+		if url == "" {
+			url = "none: Jupyter is published nowhere (--jupyter-via exec); tfdev up serves it"
+		}
+		fmt.Fprintf(out, "container: %s (%s)\nimage:     %s\nurl:       %s\n", c.Name, mode, img, url)
 	}
 	if st.Image != "" {
 		fmt.Fprintf(out, "last build: %s, %.1fs with %s, %s\n", st.BuiltAt.Format("2006-01-02 15:04:05"), st.BuildSeconds, st.Builder, st.Image)
 	}
-	return nil
 }
 
 func newLogsCmd() *cobra.Command {
