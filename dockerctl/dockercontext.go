@@ -72,9 +72,6 @@ func currentContext() (*dockerContext, error) {
 	if !ok || ep.Host == "" {
 		return nil, fmt.Errorf("docker context %q has no docker endpoint", name)
 	}
-	if strings.HasPrefix(ep.Host, "ssh://") {
-		return nil, fmt.Errorf("docker context %q uses ssh (%s): tfdev cannot open ssh connections itself; forward the socket (ssh -L /tmp/docker.sock:/var/run/docker.sock host) and set DOCKER_HOST=unix:///tmp/docker.sock", name, ep.Host)
-	}
 	c := &dockerContext{Name: name, Host: ep.Host, SkipTLSVerify: ep.SkipTLSVerify}
 	tlsDir := filepath.Join(dir, "contexts", "tls", id, "docker")
 	if cfg, err := contextTLS(tlsDir, ep.SkipTLSVerify); err != nil {
@@ -119,6 +116,9 @@ func contextTLS(dir string, skipVerify bool) (*tls.Config, error) {
 func (c *dockerContext) opts() []client.Opt {
 	if c == nil {
 		return nil
+	}
+	if strings.HasPrefix(c.Host, "ssh://") {
+		return nil // Connect dials it through ssh
 	}
 	opts := []client.Opt{client.WithHost(c.Host)}
 	if c.TLS != nil {

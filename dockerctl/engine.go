@@ -43,21 +43,40 @@ func Connect(ctx context.Context) (*Engine, error) {
 		return nil, err
 	}
 	opts := append([]client.Opt{client.FromEnv}, dctx.opts()...)
+	host, timeout := os.Getenv("DOCKER_HOST"), ConnectTimeout
+	if dctx != nil {
+		host = dctx.Host
+	}
+	ssh := strings.HasPrefix(host, "ssh://")
+	if ssh {
+		sopts, err := sshClientOpts(host)
+		if err != nil {
+			return nil, err
+		}
+		opts = append([]client.Opt{client.FromEnv}, sopts...)
+		timeout += sshConnectTimeout // ssh's own connection first
+	}
 	cli, err := client.NewClientWithOpts(append(opts, client.WithAPIVersionNegotiation())...)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w (check DOCKER_HOST=%q)", err, os.Getenv("DOCKER_HOST"))
 	}
-	pctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
+	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	ping, err := cli.Ping(pctx)
 	if err != nil {
 		_ = cli.Close() // the ping's error is the one to report
+		if ssh {
+			return nil, &UnreachableError{Host: host, Hint: sshHint(err), Err: err}
+		}
 		return nil, unreachable(cli.DaemonHost(), err)
 	}
 	cli.NegotiateAPIVersionPing(ping)
+	if !ssh {
+		host = cli.DaemonHost()
+	}
 	return &Engine{
 		api:        cli,
-		Host:       cli.DaemonHost(),
+		Host:       host,
 		APIVersion: cli.ClientVersion(),
 		BuildKit:   ping.BuilderVersion == build.BuilderBuildKit,
 		OSType:     ping.OSType,

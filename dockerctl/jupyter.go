@@ -92,7 +92,9 @@ func (e *Engine) jupyterClient(c *Container) *http.Client {
 		return httpClient
 	}
 	id := c.ID
-	return &http.Client{Timeout: httpClient.Timeout, Transport: &http.Transport{
+	// An exec (over ssh, on a busy machine) takes longer than a request to
+	// a published port: a longer bound, so a slow probe is not a dead Jupyter.
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return e.DialJupyter(ctx, id) },
 		DisableKeepAlives: true,
 	}}

@@ -117,6 +117,9 @@ func jupyterLine(s *State, f Frame) string {
 		badge = stOK.Render("● ready")
 	case "starting", "restarting":
 		badge = stRunning.Render(f.Spinner + " " + state)
+		if !s.JupyterSince.IsZero() {
+			badge += stRunning.Render(fmt.Sprintf(" %.0fs", f.Now.Sub(s.JupyterSince).Seconds()))
+		}
 	case "unreachable":
 		badge = stBad.Render("✗ unreachable")
 	case "down":

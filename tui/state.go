@@ -54,9 +54,11 @@ type State struct {
 	CPUReason                string
 	Dockerfile               string
 
-	Jupyter   string // starting, ready, unreachable, restarting, down; "" before a container
-	URL       string
-	DownSince time.Time // when Jupyter stopped answering
+	Jupyter string // starting, ready, unreachable, restarting, down; "" before a container
+	// JupyterSince is when Jupyter began starting (or restarting).
+	JupyterSince time.Time
+	URL          string
+	DownSince    time.Time // when Jupyter stopped answering
 	// Phase is what tfdev does now (creating, exporting, stopping ...), and
 	// since when; "" when it waits for nothing.
 	Phase      string
@@ -195,9 +197,14 @@ var appliers = map[event.Kind]func(*State, event.Event){
 		if e.GPU != nil {
 			s.GPU = *e.GPU
 		}
+		s.Jupyter, s.JupyterSince = string(event.JupyterStarting), e.Time
+	},
+	event.Jupyter: func(s *State, e event.Event) {
+		if s.Jupyter != string(event.JupyterStarting) {
+			s.JupyterSince = e.Time
+		}
 		s.Jupyter = string(event.JupyterStarting)
 	},
-	event.Jupyter:     func(s *State, _ event.Event) { s.Jupyter = string(event.JupyterStarting) },
 	event.Ready:       func(s *State, e event.Event) { s.Jupyter, s.URL = string(event.JupyterReady), e.URL },
 	event.Unreachable: func(s *State, _ event.Event) { s.Jupyter = string(event.JupyterUnreachable) },
 	event.Down:        func(s *State, e event.Event) { s.Jupyter, s.DownSince = string(event.JupyterDown), e.Time },
@@ -217,7 +224,7 @@ var appliers = map[event.Kind]func(*State, event.Event){
 			code = *e.Code
 		}
 		s.ContainerState = fmt.Sprintf("exited (code %d)", code)
-		s.Jupyter = string(event.JupyterRestarting)
+		s.Jupyter, s.JupyterSince = string(event.JupyterRestarting), e.Time
 	},
 	event.Sync: (*State).applySync,
 	event.Stop: func(s *State, _ event.Event) { s.Stopped, s.ContainerState = true, "stopped" },

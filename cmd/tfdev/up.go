@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -195,6 +196,11 @@ func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string,
 		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
 		Builder: dockerctl.Builder(f.builder), HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
 		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload, JupyterVia: f.jupyterVia,
+	}
+	if !cmd.Flags().Changed("jupyter-via") && !strings.HasPrefix(eng.Host, "unix://") && !strings.HasPrefix(eng.Host, "npipe://") {
+		// A remote Engine publishes on its own host, which the browser may
+		// not reach: Jupyter comes through the Engine's connection.
+		opts.JupyterVia = dockerctl.JupyterViaExec
 	}
 	// The terminal UI when stdout is a terminal; plain or JSON lines for
 	// pipes, VS Code tasks and CI, or with --no-tui.
