@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
@@ -64,4 +65,38 @@ func TestEngineOverSSH(t *testing.T) {
 			t.Errorf("%s: %v", bad.host, err)
 		}
 	}
+}
+
+// BenchmarkSyncOverSSH: a one-file sync (guard and agent) into a container
+// of an Engine reached over ssh, beside the same on the local socket.
+func BenchmarkSyncOverSSH(b *testing.B) {
+	requireEngine(b)
+	ssh := testssh.Start(b)
+	b.Setenv("PATH", ssh.PathEnv())
+	b.Setenv("DOCKER_CONTEXT", "")
+	b.Setenv("DOCKER_HOST", ssh.Host())
+	remote, err := Connect(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer remote.Close()
+	ctx := context.Background()
+	id := runBusybox(b)
+	dir := b.TempDir()
+	measure := func(e *Engine, ledger *Ledger) time.Duration {
+		var lat []time.Duration
+		for i := 0; i < b.N; i++ {
+			writeFile(b, dir, "train.py", fmt.Sprintf("print(%d)\n", i))
+			start := time.Now()
+			if _, err := e.Sync(ctx, id, dir, []watcher.SyncItem{item("train.py", watcher.Changed)}, ledger); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(start))
+		}
+		return median(lat)
+	}
+	local := measure(testEngine, NewLedger())
+	over := measure(remote, NewLedger())
+	b.ReportMetric(float64(local.Microseconds())/1000, "local-ms")
+	b.ReportMetric(float64(over.Microseconds())/1000, "ssh-ms")
 }

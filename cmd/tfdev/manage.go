@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -147,8 +148,9 @@ func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir,
 		URL       string          `json:"url,omitempty"`
 		GPU       bool            `json:"gpu"`
 		LastBuild dockerctl.State `json:"last_build"`
+		Engine    engineInfo      `json:"engine"`
 	}
-	s := status{LastBuild: st}
+	s := status{LastBuild: st, Engine: describeEngine(ctx, eng)}
 	if c != nil {
 		s.Running, s.Container, s.Image, s.URL, s.GPU = true, c.Name, c.Image, c.URL(), c.GPU
 		switch {
@@ -164,8 +166,41 @@ func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir,
 	if output == "json" {
 		return json.NewEncoder(out).Encode(s)
 	}
+	fmt.Fprintln(out, "engine:    "+s.Engine.String())
 	printStatus(out, c, stopped, st, s.URL)
 	return nil
+}
+
+// engineInfo names the Engine: where, how it is reached, and whether it
+// has GPUs.
+type engineInfo struct {
+	Host   string `json:"host"`
+	Via    string `json:"via"` // unix, ssh, tcp
+	Remote bool   `json:"remote"`
+	API    string `json:"api"`
+	GPU    bool   `json:"gpu"`
+	Why    string `json:"gpu_reason,omitempty"`
+}
+
+func describeEngine(ctx context.Context, eng *dockerctl.Engine) engineInfo {
+	via, _, _ := strings.Cut(eng.Host, "://")
+	e := engineInfo{Host: eng.Host, Via: via, Remote: via != "unix" && via != "npipe", API: eng.APIVersion}
+	if gpu, _, err := eng.Capabilities(ctx); err == nil {
+		e.GPU, e.Why = gpu.Available, gpu.Why
+	}
+	return e
+}
+
+func (e engineInfo) String() string {
+	where := "local"
+	if e.Remote {
+		where = "remote, over " + e.Via
+	}
+	gpu := "no GPU"
+	if e.GPU {
+		gpu = "GPU"
+	}
+	return fmt.Sprintf("%s (API %s, %s, %s)", e.Host, e.API, where, gpu)
 }
 
 // printStatus writes status as lines.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,6 +43,12 @@ func TestUpOverSSH(t *testing.T) {
 	up.nextEvent(event.Sync, func(e event.Event) bool { return len(e.Paths) == 1 && e.Paths[0] == "train.py" })
 	if got := containerFile(t, eng, ready.Container, "/app/train.py"); got != "print('edited over ssh')\n" {
 		t.Errorf("in the container: %q", got)
+	}
+	// status names the engine: remote, over ssh.
+	st := exec.Command(tfdevBinary(t), "status", "-C", dir)
+	st.Env = append(os.Environ(), "DOCKER_HOST="+ssh.Host(), "DOCKER_CONTEXT=", "PATH="+ssh.PathEnv())
+	if out, err := st.CombinedOutput(); err != nil || !strings.Contains(string(out), "engine:    "+ssh.Host()+" (API ") || !strings.Contains(string(out), "remote, over ssh") {
+		t.Errorf("tfdev status over ssh: %v\n%s", err, out)
 	}
 	up.stop()
 }
