@@ -32,7 +32,7 @@ func (c *checker) dockerignore() {
 // leakPatterns are what to add to .dockerignore for each kind of leak.
 var leakPatterns = map[string]string{
 	".git": ".git", "__pycache__": "**/__pycache__", ".ipynb_checkpoints": "**/.ipynb_checkpoints",
-	"logs": "logs", "data": "data", "*.pyc": "**/*.pyc",
+	"logs": "logs", "data": "data", "*.pyc": "**/*.pyc", ".tfdev": ".tfdev",
 }
 
 // leaks reports what the context holds that images seldom want.
@@ -77,6 +77,8 @@ func leaksOf(rel string, found map[string]string) {
 			setOnce(found, part, dir)
 		case i == 0 && inside && (part == "logs" || part == "data"):
 			setOnce(found, part, dir)
+		case i == 0 && inside && part == ".tfdev": // tfdev's own: what it kept and the conflicts' other sides
+			setOnce(found, ".tfdev", dir)
 		case part == "pyvenv.cfg" && i > 0:
 			setOnce(found, "venv", path.Dir(rel))
 		}
