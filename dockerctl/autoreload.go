@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,7 +105,7 @@ func KernelPathRoots(rules watcher.Rules) []string {
 		if !r.DestDir && cleanSourceIsFile(r.Source) {
 			d = path.Dir(d)
 		}
-		if !contains(out, d) {
+		if !slices.Contains(out, d) {
 			out = append(out, d)
 		}
 	}
@@ -115,15 +116,6 @@ func KernelPathRoots(rules watcher.Rules) []string {
 func cleanSourceIsFile(src string) bool {
 	s := strings.TrimSuffix(src, "/")
 	return s != "." && s != "" && path.Ext(s) != ""
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ReloadNote says, for a sync of these host paths, which modules running

@@ -116,7 +116,7 @@ func (s *loopState) onReplayed(in inReplayed, fx *effects) {
 		return
 	}
 	s.live.state = liveOK
-	fx.emit(event.Event{Kind: event.ReplayDone, Container: s.cur.Name, Message: in.summary, Paths: in.changed})
+	fx.emit(event.Event{Kind: event.ReplayDone, Container: s.cur.Name, Message: in.summary, Paths: in.changed, Restart: in.restart})
 	if held != nil {
 		s.acceptLive(held.res, fx)
 	}

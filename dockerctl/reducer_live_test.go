@@ -55,7 +55,10 @@ func TestReduceLiveInstall(t *testing.T) {
 func TestReduceLiveInstallBeforeTheBuild(t *testing.T) {
 	l := servingLoop(t, loopConfig{})
 	l.feed(l.batch("requirements.txt"))
-	l.feed(inReplayed{c: ctr("c1", "img1"), summary: "installed tiny 1.0"}).want("replay.done")
+	l.feed(inReplayed{c: ctr("c1", "img1"), summary: "changed numpy 1.24.2 -> 1.25.0", restart: []string{"numpy"}}).want("replay.done")
+	if e := l.event(event.ReplayDone); len(e.Restart) != 1 || e.Restart[0] != "numpy" {
+		t.Errorf("replay.done restart %v", e.Restart)
+	}
 	l.feed(inBuilt{res: built("img2"), project: l.p, seq: 2}).want("build.done container.live effWriteState effPruneImages")
 }
 

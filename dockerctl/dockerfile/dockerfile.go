@@ -142,13 +142,13 @@ func Parse(r io.Reader, opts Options) (*Model, error) {
 	}
 	m := &Model{Name: opts.Name, opts: opts, escape: res.EscapeToken}
 	lex := shell.NewLex(res.EscapeToken)
-	global, globalEnv, err := m.metaArgs(metaArgs, lex)
-	m.global = global
+	var globalEnv []string
+	m.global, globalEnv, err = m.metaArgs(metaArgs, lex)
 	if err != nil {
 		return nil, err
 	}
 	for i := range stages {
-		s, err := m.stage(i, &stages[i], global, globalEnv, lex)
+		s, err := m.stage(i, &stages[i], globalEnv, lex)
 		if err != nil {
 			return nil, err
 		}
@@ -192,7 +192,7 @@ func (m *Model) metaArgs(args []instructions.ArgCommand, lex *shell.Lex) (map[st
 
 // stage reads stage i: its base (an earlier stage, or an image whose
 // working directory the options know) and its steps.
-func (m *Model) stage(i int, st *instructions.Stage, global map[string]string, globalEnv []string, lex *shell.Lex) (Stage, error) {
+func (m *Model) stage(i int, st *instructions.Stage, globalEnv []string, lex *shell.Lex) (Stage, error) {
 	base, _, err := lex.ProcessWord(st.BaseName, shell.EnvsFromSlice(globalEnv))
 	if err != nil {
 		return Stage{}, &SyntaxError{File: m.Name, Line: line(st.Location), Msg: err.Error()}
@@ -209,7 +209,7 @@ func (m *Model) stage(i int, st *instructions.Stage, global map[string]string, g
 	}
 	s.Steps = append(s.Steps, Step{Stage: i, Line: s.Line, Kind: "FROM", Text: oneLine(st.SourceCode)})
 	for _, c := range st.Commands {
-		if err := m.expand(c, &s, global, lex); err != nil {
+		if err := m.expand(c, &s, lex); err != nil {
 			return Stage{}, &SyntaxError{File: m.Name, Line: line(c.Location()), Msg: err.Error()}
 		}
 		s.Steps = append(s.Steps, Step{Stage: i, Line: line(c.Location()), Kind: strings.ToUpper(c.Name()), Text: oneLine(fmt.Sprint(c)), cmd: c})
@@ -219,7 +219,7 @@ func (m *Model) stage(i int, st *instructions.Stage, global map[string]string, g
 
 // expand substitutes ARG and ENV values into a command, as BuildKit does,
 // and tracks the stage's variables and working directory.
-func (m *Model) expand(c instructions.Command, s *Stage, global map[string]string, lex *shell.Lex) error {
+func (m *Model) expand(c instructions.Command, s *Stage, lex *shell.Lex) error {
 	word := func(w string) (string, error) {
 		v, _, err := lex.ProcessWord(w, shell.EnvsFromSlice(s.env))
 		return v, err
@@ -229,6 +229,14 @@ func (m *Model) expand(c instructions.Command, s *Stage, global map[string]strin
 			return err
 		}
 	}
+	s.env, s.workdir = m.track(s.env, s.workdir, c)
+	return nil
+}
+
+// track moves a stage's variables and working directory past c, as
+// BuildKit does: an ARG takes its --build-arg value, else its default,
+// else the global ARG's.
+func (m *Model) track(env []string, workdir string, c instructions.Command) ([]string, string) {
 	switch c := c.(type) {
 	case *instructions.ArgCommand:
 		for _, kv := range c.Args {
@@ -237,20 +245,20 @@ func (m *Model) expand(c instructions.Command, s *Stage, global map[string]strin
 				v, ok = *kv.Value, true
 			}
 			if !ok {
-				v, ok = global[kv.Key]
+				v, ok = m.global[kv.Key]
 			}
 			if ok {
-				s.env = setEnv(s.env, kv.Key, v)
+				env = setEnv(env, kv.Key, v)
 			}
 		}
 	case *instructions.EnvCommand:
 		for _, kv := range c.Env {
-			s.env = setEnv(s.env, kv.Key, kv.Value)
+			env = setEnv(env, kv.Key, kv.Value)
 		}
 	case *instructions.WorkdirCommand:
-		s.workdir = resolve(s.workdir, c.Path)
+		workdir = resolve(workdir, c.Path)
 	}
-	return nil
+	return env, workdir
 }
 
 // stageIndex finds a stage by name or index, as FROM and COPY --from do.

@@ -207,29 +207,14 @@ func (m *Model) stateAtStart(i int) buildState {
 	return buildState{workdir: m.stageStartWorkdir(i), shell: []string{"/bin/sh", "-c"}}
 }
 
-// apply moves the state past one step. An ARG takes its --build-arg
-// value, else its default, else the global ARG's, as BuildKit does.
+// apply moves the state past one step: its variables and working
+// directory as the model tracks them, its user and shell.
 func (m *Model) apply(st *buildState, step Step) {
+	if step.cmd == nil {
+		return
+	}
+	st.env, st.workdir = m.track(st.env, st.workdir, step.cmd)
 	switch c := step.cmd.(type) {
-	case *instructions.ArgCommand:
-		for _, kv := range c.Args {
-			v, ok := m.opts.BuildArgs[kv.Key]
-			if !ok && kv.Value != nil {
-				v, ok = *kv.Value, true
-			}
-			if !ok {
-				v, ok = m.global[kv.Key]
-			}
-			if ok {
-				st.env = setEnv(st.env, kv.Key, v)
-			}
-		}
-	case *instructions.EnvCommand:
-		for _, kv := range c.Env {
-			st.env = setEnv(st.env, kv.Key, kv.Value)
-		}
-	case *instructions.WorkdirCommand:
-		st.workdir = resolve(st.workdir, c.Path)
 	case *instructions.UserCommand:
 		st.user = c.User
 	case *instructions.ShellCommand:

@@ -37,7 +37,7 @@ const (
 	EngineBack     Kind = "engine.back"
 	Phase          Kind = "phase"          // Message: what tfdev does now; State running, then done with Duration
 	ReplayStep     Kind = "replay.step"    // a dependency step run again in the container: Index, Line, File, Instruction, State, Duration, Log
-	ReplayDone     Kind = "replay.done"    // the live install ended: Message sums it up, Paths changed
+	ReplayDone     Kind = "replay.done"    // the live install ended: Message sums it up, Paths changed, Restart the packages whose version changed
 	Live           Kind = "container.live" // Container runs its image plus a live install that matches Image
 	Info           Kind = "info"           // Message
 	Error          Kind = "error"          // Message
@@ -106,7 +106,7 @@ type Event struct {
 	Engine      string        `json:"engine,omitempty"`
 	Paths       []string      `json:"paths,omitempty"`
 	Modules     []string      `json:"modules,omitempty"` // sync: the modules running kernels reload at their next cell
-	Restart     []string      `json:"restart,omitempty"` // sync: changes autoreload cannot apply (restart the kernel)
+	Restart     []string      `json:"restart,omitempty"` // sync: changes autoreload cannot apply; replay.done: packages whose version changed (restart the kernels that imported them)
 	Log         []string      `json:"log,omitempty"`
 	Steps       []StepRow     `json:"steps,omitempty"`
 	Severity    string        `json:"severity,omitempty"`
