@@ -10,25 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
-
-// runSleeping starts a container of image that sleeps.
-func runSleeping(t *testing.T, image string) string {
-	t.Helper()
-	ctx := context.Background()
-	c, err := testEngine.api.ContainerCreate(ctx, &container.Config{Image: image, Entrypoint: []string{"sleep", "3600"}},
-		&container.HostConfig{Init: boolPtr(true)}, nil, nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { testEngine.Remove(context.Background(), c.ID) })
-	if err := testEngine.api.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return c.ID
-}
 
 // The Python agent (Jupyter image) and the shell loop (busybox) answer
 // the same frames the same way: extraction keeps permissions, owners and

@@ -81,19 +81,8 @@ func TestFrontDoor(t *testing.T) {
 	}
 
 	// A WebSocket through the door.
-	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", d.Port()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, br := upgrade(t, d)
 	defer c.Close()
-	fmt.Fprintf(c, "GET /api/kernels/k/channels HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
-	br := bufio.NewReader(c)
-	status, _ := br.ReadString('\n')
-	if !strings.Contains(status, "101") {
-		t.Fatalf("upgrade answered %q", status)
-	}
-	for line, _ := br.ReadString('\n'); line != "\r\n" && line != ""; line, _ = br.ReadString('\n') {
-	}
 	fmt.Fprintf(c, "ping\n")
 	if echo, _ := br.ReadString('\n'); echo != "a echo ping\n" {
 		t.Errorf("websocket echo %q", echo)
@@ -189,18 +178,30 @@ func wsBackend(t *testing.T, send []byte) *httptest.Server {
 	return s
 }
 
-// upgradeThrough opens a WebSocket through the door and returns all the
-// server's side sent until the door closed it.
-func upgradeThrough(t *testing.T, d *FrontDoor) []byte {
+// upgrade opens a WebSocket through the door: the upgrade must be
+// answered 101; the reader is past the answer's headers.
+func upgrade(t *testing.T, d *FrontDoor) (net.Conn, *bufio.Reader) {
+	t.Helper()
 	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", d.Port()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	fmt.Fprintf(c, "GET /api/kernels/k/channels HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 	br := bufio.NewReader(c)
+	if status, _ := br.ReadString('\n'); !strings.Contains(status, "101") {
+		c.Close()
+		t.Fatalf("upgrade answered %q", status)
+	}
 	for line, _ := br.ReadString('\n'); line != "\r\n" && line != ""; line, _ = br.ReadString('\n') {
 	}
+	return c, br
+}
+
+// upgradeThrough opens a WebSocket through the door and returns all the
+// server's side sent until the door closed it.
+func upgradeThrough(t *testing.T, d *FrontDoor) []byte {
+	c, br := upgrade(t, d)
+	defer c.Close()
 	rest, _ := io.ReadAll(br)
 	return rest
 }

@@ -21,18 +21,28 @@ import (
 // its ID.
 func startKernel(t testing.TB, base, token string) string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, base+"/api/kernels", strings.NewReader(`{"name": "python3"}`))
+	var k struct{ ID string }
+	jupyterJSON(t, http.MethodPost, base+"/api/kernels", token, `{"name": "python3"}`, &k)
+	if k.ID == "" {
+		t.Fatal("starting a kernel: no ID in the answer")
+	}
+	return k.ID
+}
+
+// jupyterJSON calls Jupyter's REST API with the token and decodes its
+// JSON answer into out.
+func jupyterJSON(t testing.TB, method, url, token, body string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Authorization", "token "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var k struct{ ID string }
-	if err := json.NewDecoder(resp.Body).Decode(&k); err != nil || k.ID == "" {
-		t.Fatalf("starting a kernel: %d %v", resp.StatusCode, err)
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("%s %s: %d %v", method, url, resp.StatusCode, err)
 	}
-	return k.ID
 }
 
 // dialKernel opens the kernel's channels WebSocket at base, as the page
@@ -54,18 +64,8 @@ func kernelRoundTrip(t testing.TB, c *websocket.Conn) time.Duration {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a bound, not a timing assertion
 	defer cancel()
-	b := make([]byte, 8)
-	rand.Read(b)
-	id := hex.EncodeToString(b)
-	msg := map[string]any{
-		"header":        map[string]any{"msg_id": id, "msg_type": "kernel_info_request", "username": "test", "session": "tfdev-test", "version": "5.3"},
-		"parent_header": map[string]any{}, "metadata": map[string]any{}, "content": map[string]any{}, "channel": "shell",
-	}
-	body, _ := json.Marshal(msg)
 	start := time.Now()
-	if err := c.Write(ctx, websocket.MessageText, body); err != nil {
-		t.Fatal(err)
-	}
+	id := sendShell(t, ctx, c, "kernel_info_request", map[string]any{})
 	for {
 		_, data, err := c.Read(ctx)
 		if err != nil {
@@ -83,6 +83,23 @@ func kernelRoundTrip(t testing.TB, c *websocket.Conn) time.Duration {
 			return time.Since(start)
 		}
 	}
+}
+
+// sendShell sends a message of msgType on the kernel's shell channel and
+// returns its ID, which the replies name as their parent.
+func sendShell(t testing.TB, ctx context.Context, c *websocket.Conn, msgType string, content map[string]any) string {
+	t.Helper()
+	b := make([]byte, 8)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	body, _ := json.Marshal(map[string]any{
+		"header":        map[string]any{"msg_id": id, "msg_type": msgType, "username": "test", "session": "tfdev-test", "version": "5.3"},
+		"parent_header": map[string]any{}, "metadata": map[string]any{}, "content": content, "channel": "shell",
+	})
+	if err := c.Write(ctx, websocket.MessageText, body); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // pageLoad fetches the notebook's file list page, as a browser opening
@@ -106,6 +123,12 @@ func pageLoad(t testing.TB, client *http.Client, base, token string) time.Durati
 // (kernel_info over the channels WebSocket), straight to the container's
 // Jupyter and through the front door; medians of each.
 func BenchmarkFrontDoorJupyter(b *testing.B) {
+	benchDoor(b, "door", func(d *FrontDoor, c *Container) error { return d.Switch(c.Base()) })
+}
+
+// benchDoor measures pages and kernel round trips straight to a Jupyter
+// container and through a front door that switch points at it.
+func benchDoor(b *testing.B, name string, switchTo func(*FrontDoor, *Container) error) {
 	requireEngine(b)
 	needJupyter(b)
 	c := runJupyter(b, RunOptions{HostPort: 0})
@@ -117,7 +140,7 @@ func BenchmarkFrontDoorJupyter(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer d.Close()
-	if err := d.Switch(c.Base()); err != nil {
+	if err := switchTo(d, c); err != nil {
 		b.Fatal(err)
 	}
 	kernel := startKernel(b, c.Base(), c.Token)
@@ -134,9 +157,9 @@ func BenchmarkFrontDoorJupyter(b *testing.B) {
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(ms(median(pd)), "page-direct-ms")
-	b.ReportMetric(ms(median(pt)), "page-door-ms")
+	b.ReportMetric(ms(median(pt)), "page-"+name+"-ms")
 	b.ReportMetric(ms(median(kd)), "kernel-direct-ms")
-	b.ReportMetric(ms(median(kt)), "kernel-door-ms")
+	b.ReportMetric(ms(median(kt)), "kernel-"+name+"-ms")
 }
 
 // kernelExec runs code in the kernel, as a notebook cell does, and
@@ -145,18 +168,9 @@ func kernelExec(t testing.TB, c *websocket.Conn, code string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a bound, not a timing assertion
 	defer cancel()
-	b := make([]byte, 8)
-	rand.Read(b)
-	id := hex.EncodeToString(b)
-	msg := map[string]any{
-		"header":        map[string]any{"msg_id": id, "msg_type": "execute_request", "username": "test", "session": "tfdev-test", "version": "5.3"},
-		"parent_header": map[string]any{}, "metadata": map[string]any{}, "channel": "shell",
-		"content": map[string]any{"code": code, "silent": false, "store_history": false, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true},
-	}
-	body, _ := json.Marshal(msg)
-	if err := c.Write(ctx, websocket.MessageText, body); err != nil {
-		t.Fatal(err)
-	}
+	id := sendShell(t, ctx, c, "execute_request", map[string]any{
+		"code": code, "silent": false, "store_history": false, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": true,
+	})
 	var out strings.Builder
 	for {
 		_, data, err := c.Read(ctx)
@@ -197,17 +211,8 @@ func kernelExec(t testing.TB, c *websocket.Conn, code string) string {
 // asked of the Jupyter at base.
 func kernelIDs(t testing.TB, base, token string) []string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+"/api/kernels", nil)
-	req.Header.Set("Authorization", "token "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var ks []struct{ ID string }
-	if err := json.NewDecoder(resp.Body).Decode(&ks); err != nil {
-		t.Fatal(err)
-	}
+	jupyterJSON(t, http.MethodGet, base+"/api/kernels", token, "", &ks)
 	var ids []string
 	for _, k := range ks {
 		ids = append(ids, k.ID)

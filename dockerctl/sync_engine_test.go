@@ -18,10 +18,14 @@ import (
 )
 
 // runBusybox starts a long-running busybox container.
-func runBusybox(t testing.TB) string {
+func runBusybox(t testing.TB) string { return runSleeping(t, testimage.Busybox) }
+
+// runSleeping starts a container of image that sleeps, removed at the
+// test's end.
+func runSleeping(t testing.TB, image string) string {
 	t.Helper()
 	ctx := context.Background()
-	c, err := testEngine.api.ContainerCreate(ctx, &container.Config{Image: testimage.Busybox, Cmd: []string{"sleep", "3600"}},
+	c, err := testEngine.api.ContainerCreate(ctx, &container.Config{Image: image, Entrypoint: []string{"sleep", "3600"}},
 		&container.HostConfig{Init: boolPtr(true)}, nil, nil, "")
 	if err != nil {
 		t.Fatal(err)
@@ -405,48 +409,40 @@ func TestSyncPermissionOnlyChange(t *testing.T) {
 	}
 }
 
-// Where the image has GNU tar (the Jupyter image), a batch of any size
-// goes through the agent, spooled through a temporary file, in one upload;
-// an existing file is overwritten in place, and a link the container put
-// where a file goes is replaced, never followed.
-func TestSyncLargeBatchThroughTheAgentWithGNUTar(t *testing.T) {
+// Where the agent takes bulk batches (the Python agent of the Jupyter
+// image), a batch of any size goes through it, spooled through a temporary
+// file, in one upload; an existing file is overwritten in place, and a
+// link the container put where a file goes is replaced, never followed.
+func TestSyncLargeBatchThroughTheBulkAgent(t *testing.T) {
 	requireEngine(t)
 	ctx := context.Background()
 	if err := testimage.EnsureJupyter(ctx, testEngine.api, testLog{}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := testEngine.api.ContainerCreate(ctx, &container.Config{Image: testimage.Jupyter, Entrypoint: []string{"sleep", "3600"}},
-		&container.HostConfig{Init: boolPtr(true)}, nil, nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { testEngine.Remove(context.Background(), c.ID) })
-	if err := testEngine.api.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	id := runSleeping(t, testimage.Jupyter)
 	dir := t.TempDir()
 	items := thousandFiles(t, dir)
-	if _, err := testEngine.Sync(ctx, c.ID, dir, items[:1], nil); err != nil {
+	if _, err := testEngine.Sync(ctx, id, dir, items[:1], nil); err != nil {
 		t.Fatal(err)
 	}
-	a := testEngine.agentFor(ctx, c.ID)
+	a := testEngine.agentFor(ctx, id)
 	if a == nil || !a.bulk {
 		t.Fatalf("agent %+v: want one for bulk batches", a)
 	}
-	sh(t, c.ID, "echo secret > /tmp/target && rm /app/pkg7/m537.py && ln -s /tmp/target /app/pkg7/m537.py")
+	sh(t, id, "echo secret > /tmp/target && rm /app/pkg7/m537.py && ln -s /tmp/target /app/pkg7/m537.py")
 	writeFile(t, dir, "pkg0/m0.py", "v = changed\n")
 	before := testEngine.uploads.Load()
-	res, err := testEngine.Sync(ctx, c.ID, dir, items, nil)
+	res, err := testEngine.Sync(ctx, id, dir, items, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := testEngine.uploads.Load() - before; n != 1 || res.Files != 1000 {
 		t.Errorf("%d uploads, %d files; want 1 upload of 1000", n, res.Files)
 	}
-	if a2 := testEngine.agentFor(ctx, c.ID); a2 != a {
+	if a2 := testEngine.agentFor(ctx, id); a2 != a {
 		t.Error("the agent failed and was replaced: the batch went through the fallback")
 	}
-	got := sh(t, c.ID, "find /app -type f | wc -l; cat /app/pkg7/m537.py /app/pkg0/m0.py /tmp/target; test -L /app/pkg7/m537.py && echo link")
+	got := sh(t, id, "find /app -type f | wc -l; cat /app/pkg7/m537.py /app/pkg0/m0.py /tmp/target; test -L /app/pkg7/m537.py && echo link")
 	if got != "1000\nv = 537\nv = changed\nsecret" {
 		t.Errorf("in the container: %q", got)
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 // The front door reaches a real Jupyter through the Engine's exec, with
@@ -76,35 +75,7 @@ func TestSessionJupyterViaExec(t *testing.T) {
 // BenchmarkFrontDoorExec: the notebook page and a kernel round trip
 // through the door over the Engine's exec, beside the published port.
 func BenchmarkFrontDoorExec(b *testing.B) {
-	requireEngine(b)
-	needJupyter(b)
-	c := runJupyter(b, RunOptions{HostPort: 0})
-	if _, err := testEngine.WaitJupyter(context.Background(), c, 0); err != nil {
-		b.Fatal(err)
-	}
-	d, _, err := OpenFrontDoor("127.0.0.1", 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	if err := d.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return testEngine.DialJupyter(ctx, c.ID) }); err != nil {
-		b.Fatal(err)
-	}
-	kernel := startKernel(b, c.Base(), c.Token)
-	direct, door := dialKernel(b, c.Base(), c.Token, kernel), dialKernel(b, d.Base(), c.Token, kernel)
-	defer direct.CloseNow()
-	defer door.CloseNow()
-	client := &http.Client{}
-	var pd, pt, kd, kt []time.Duration
-	for i := 0; i < b.N; i++ {
-		pd = append(pd, pageLoad(b, client, c.Base(), c.Token))
-		pt = append(pt, pageLoad(b, client, d.Base(), c.Token))
-		kd = append(kd, kernelRoundTrip(b, direct))
-		kt = append(kt, kernelRoundTrip(b, door))
-	}
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	b.ReportMetric(ms(median(pd)), "page-direct-ms")
-	b.ReportMetric(ms(median(pt)), "page-exec-ms")
-	b.ReportMetric(ms(median(kd)), "kernel-direct-ms")
-	b.ReportMetric(ms(median(kt)), "kernel-exec-ms")
+	benchDoor(b, "exec", func(d *FrontDoor, c *Container) error {
+		return d.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return testEngine.DialJupyter(ctx, c.ID) })
+	})
 }
