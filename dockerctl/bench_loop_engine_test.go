@@ -43,12 +43,21 @@ while True:
 // project made of files, until its container is ready; the session's
 // events keep coming on the channel.
 func benchSession(b testing.TB, files map[string]string) (dir string, ready event.Event, events <-chan event.Event) {
+	return benchSessionOn(b, testEngine, files)
+}
+
+// benchSessionOn is benchSession on the Engine given.
+func benchSessionOn(b testing.TB, eng *Engine, files map[string]string) (dir string, ready event.Event, events <-chan event.Event) {
 	b.Helper()
 	dir = b.TempDir()
 	for p, content := range files {
 		writeFile(b, dir, p, content)
 	}
-	ready, events, _ = runSession(b, SessionOptions{Dir: dir, Port: 0})
+	o := SessionOptions{Dir: dir, Port: 0}
+	if eng != testEngine {
+		o.JupyterVia = JupyterViaExec // as tfdev up does for a remote Engine
+	}
+	ready, events, _ = runSessionOn(b, eng, o, nil)
 	return dir, ready, events
 }
 
@@ -63,13 +72,19 @@ func runSession(b testing.TB, o SessionOptions) (ready event.Event, events <-cha
 // ready.
 func runSessionSeeing(b testing.TB, o SessionOptions, seen func(event.Event)) (ready event.Event, events <-chan event.Event, stop func()) {
 	b.Helper()
+	return runSessionOn(b, testEngine, o, seen)
+}
+
+// runSessionOn is runSessionSeeing on the Engine given.
+func runSessionOn(b testing.TB, eng *Engine, o SessionOptions, seen func(event.Event)) (ready event.Event, events <-chan event.Event, stop func()) {
+	b.Helper()
 	if err := testimage.EnsureJupyter(context.Background(), testEngine.api, testLog{}); err != nil {
 		b.Fatal(err)
 	}
 	ch := make(chan event.Event, 4096)
 	ctx, cancel := context.WithCancel(context.Background())
 	o.Emit = func(e event.Event) { ch <- e }
-	s := NewSession(testEngine, o)
+	s := NewSession(eng, o)
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	var once sync.Once
@@ -113,11 +128,13 @@ func runSessionSeeing(b testing.TB, o SessionOptions, seen func(event.Event)) (r
 	return ready, ch, stop
 }
 
-// loopSession runs tfdev's whole loop on a project whose source goes to
+// loopSessionOn runs tfdev's whole loop on a project whose source goes to
 // /app, and starts the waiter in its container on folder.
-func loopSession(b *testing.B, folder string) (dir string, lines <-chan string) {
+// The session is on the Engine given; the waiter runs through the local
+// socket.
+func loopSessionOn(b *testing.B, eng *Engine, folder string) (dir string, lines <-chan string) {
 	b.Helper()
-	dir, ready, events := benchSession(b, map[string]string{
+	dir, ready, events := benchSessionOn(b, eng, map[string]string{
 		"Dockerfile":    "FROM " + testimage.Jupyter + "\nWORKDIR /app\nCOPY . .\n",
 		".dockerignore": ".tfdev\n",
 		"train.py":      "print(0)\n",
@@ -168,7 +185,11 @@ func percentile(d []time.Duration, p float64) time.Duration {
 // the watcher, its quiet window, the guard and the sync agent.
 func BenchmarkSaveToReadable(b *testing.B) {
 	requireEngine(b)
-	dir, lines := loopSession(b, "/app")
+	saveToReadable(b, testEngine)
+}
+
+func saveToReadable(b *testing.B, eng *Engine) {
+	dir, lines := loopSessionOn(b, eng, "/app")
 	var lat []time.Duration
 	for i := 1; i <= b.N; i++ {
 		want := fmt.Sprintf("train.py print(%d)", i)
@@ -190,7 +211,11 @@ func BenchmarkSaveToReadable(b *testing.B) {
 // all of them.
 func BenchmarkBurst1000(b *testing.B) {
 	requireEngine(b)
-	dir, lines := loopSession(b, "/app/burst")
+	burst1000(b, testEngine)
+}
+
+func burst1000(b *testing.B, eng *Engine) {
+	dir, lines := loopSessionOn(b, eng, "/app/burst")
 	var lat []time.Duration
 	for i := 0; i < b.N; i++ {
 		for j := 0; j < 1000; j++ {

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/build"
@@ -69,7 +72,11 @@ type BuildOptions struct {
 	CacheFrom []string
 	Labels    map[string]string
 	Builder   Builder
-	NoCache   bool // build every step again (for comparisons)
+	// Context chooses how the context is sent to BuildKit: "" (a session
+	// when the Engine takes one, else a tar), ContextViaSession or
+	// ContextViaTar. The legacy builder always takes a tar.
+	Context string
+	NoCache bool // build every step again (for comparisons)
 	// Progress, when set, is called from the building goroutine on every
 	// change of a step's state.
 	Progress func(StepProgress)
@@ -89,8 +96,23 @@ type BuildResult struct {
 	Steps    []StepProgress
 	Duration time.Duration
 	Context  []string // the context paths (files and links) the image was built from
+	// ContextVia is how the context reached the Engine: ContextViaTar or
+	// ContextViaSession.
+	ContextVia string
+	// ContextSent lists the files whose content was sent (all of Context
+	// with a tar; with a session, what BuildKit asked for), ContextBytes
+	// how many bytes went (the whole tar; the files' content).
+	ContextSent  []string
+	ContextBytes int64
+
 	// ContextSums holds the SHA-256 of every regular file of Context.
 	ContextSums map[string]string
+}
+
+// DoneEvent is the build.done event of the build.
+func (r *BuildResult) DoneEvent() event.Event {
+	return event.Event{Kind: event.BuildDone, Image: r.ImageID, Duration: r.Duration, Builder: string(r.Builder),
+		Context: r.ContextVia, Files: len(r.ContextSent), Bytes: r.ContextBytes}
 }
 
 // SeedLedger records in the ledger what the image holds at each synced
@@ -181,6 +203,16 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder Builder) 
 		return nil, fmt.Errorf("the Dockerfile %s must be inside the project directory %s", p.DockerfilePath, p.Dir)
 	}
 	dfRel = filepath.ToSlash(dfRel)
+	if builder == BuilderBuildKit && opts.Context != ContextViaTar {
+		cs, err := e.startContextSession(ctx, p)
+		if err == nil {
+			return e.buildFromSession(ctx, opts, cs)
+		}
+		if opts.Context == ContextViaSession || ctx.Err() != nil {
+			return nil, err
+		}
+		// The Engine takes no session: the whole context as a tar.
+	}
 	extra := []string{dfRel}
 	if builder == BuilderLegacy {
 		// The legacy builder reads .dockerignore itself only to drop an
@@ -195,15 +227,56 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder Builder) 
 			opts.Sent(body.bytes.Load())
 		}()
 	}
-	resp, err := e.api.ImageBuild(ctx, body, imageBuildOptions(opts, builder, dfRel))
+	res, err := e.runBuild(ctx, opts, body, imageBuildOptions(opts, builder, dfRel), nil)
+	if err != nil {
+		return nil, err
+	}
+	res.Builder, res.ContextVia = builder, ContextViaTar
+	_ = body.Close() // the Engine read all it needed; closing ends the writer
+	<-body.done
+	res.Context, res.ContextSums = body.sent, body.sums
+	res.ContextSent, res.ContextBytes = body.sent, body.bytes.Load()
+	return res, nil
+}
+
+// buildFromSession builds with BuildKit reading the context and the
+// Dockerfile through the session.
+func (e *Engine) buildFromSession(ctx context.Context, opts BuildOptions, cs *contextSession) (*BuildResult, error) {
+	defer cs.close()
+	p := opts.Project
+	bo := imageBuildOptions(opts, BuilderBuildKit, filepath.Base(p.DockerfilePath))
+	bo.SessionID, bo.RemoteContext = cs.sess.ID(), clientSession
+	var once sync.Once
+	loaded := func() {
+		if opts.Sent != nil {
+			once.Do(func() { opts.Sent(cs.bytes.Load()) })
+		}
+	}
+	res, err := e.runBuild(ctx, opts, http.NoBody, bo, loaded)
+	loaded() // a build that failed before, or a trace without the vertex
+	if err != nil {
+		return nil, err
+	}
+	res.Builder, res.ContextVia, res.ContextBytes = BuilderBuildKit, ContextViaSession, cs.bytes.Load()
+	cs.mu.Lock()
+	res.ContextSent = slices.Clone(cs.sent)
+	cs.mu.Unlock()
+	res.Context, res.ContextSums = cs.contextSums(&e.sums)
+	return res, nil
+}
+
+// runBuild starts the build and follows its progress to the image;
+// loaded, when set, hears once BuildKit has the context.
+func (e *Engine) runBuild(ctx context.Context, opts BuildOptions, body io.Reader, bo build.ImageBuildOptions, loaded func()) (*BuildResult, error) {
+	resp, err := e.api.ImageBuild(ctx, body, bo)
 	if err != nil {
 		return nil, fmt.Errorf("starting the build on %s: %w", e.Host, err)
 	}
 	defer resp.Body.Close()
 
-	t := newStepTracker(p.Model, opts.Progress)
-	t.exporting = opts.Exporting
-	res := &BuildResult{Builder: builder}
+	t := newStepTracker(opts.Project.Model, opts.Progress)
+	t.exporting, t.loaded = opts.Exporting, loaded
+	res := &BuildResult{}
 	if res.ImageID, err = readBuild(ctx, resp.Body, t); err != nil {
 		return nil, err
 	}
@@ -212,9 +285,6 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder Builder) 
 		return nil, fmt.Errorf("the build ended without an image ID")
 	}
 	res.Steps = t.steps()
-	_ = body.Close() // the Engine read all it needed; closing ends the writer
-	<-body.done
-	res.Context, res.ContextSums = body.sent, body.sums
 	return res, nil
 }
 

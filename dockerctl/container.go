@@ -22,8 +22,9 @@ import (
 // Labels tfdev puts on its containers, so that it finds its own and never
 // touches anyone else's.
 const (
-	LabelProject = "dev.tfdev.project" // hash of the project's absolute path
-	LabelPath    = "dev.tfdev.path"    // the project's absolute path
+	LabelProject = "dev.tfdev.project"     // hash of the project's absolute path
+	LabelPath    = "dev.tfdev.path"        // the project's absolute path
+	LabelVia     = "dev.tfdev.jupyter-via" // "exec": tfdev reaches Jupyter through the Engine's exec
 )
 
 // JupyterPort is the port Jupyter listens on inside the container.
@@ -70,9 +71,11 @@ type RunOptions struct {
 	GPU      GPUSupport
 	Env      []string
 	Name     string // default ContainerName(Dir)
-	// NoPublish: Jupyter's port is not published; tfdev reaches it through
-	// the Engine's exec (--jupyter-via exec).
-	NoPublish bool
+	// ViaExec: tfdev reaches Jupyter through the Engine's exec
+	// (--jupyter-via exec); its port is then published only with Publish,
+	// on the Engine's host (--publish with a remote Engine).
+	ViaExec bool
+	Publish bool
 }
 
 // Container is a running (or created) tfdev container.
@@ -88,8 +91,9 @@ type Container struct {
 	ServedDir string // the folder its Jupyter serves, once known
 	Started   time.Time
 	Running   bool // as last inspected
-	// Unpublished: Jupyter's port is published nowhere; tfdev reaches it
-	// through the Engine's exec, and Base is its address in the container.
+	// Unpublished: tfdev reaches Jupyter through the Engine's exec, and Base
+	// is its address in the container. Its port may still be published on
+	// the Engine's host (HostIP, HostPort) for others.
 	Unpublished bool
 }
 
@@ -144,12 +148,15 @@ func (e *Engine) Create(ctx context.Context, o RunOptions) (*Container, error) {
 		ExposedPorts: nat.PortSet{port: {}},
 		Labels:       map[string]string{LabelProject: ProjectID(abs), LabelPath: abs},
 	}
+	if o.ViaExec {
+		cfg.Labels[LabelVia] = "exec"
+	}
 	host := &container.HostConfig{
 		PortBindings: nat.PortMap{port: {{HostIP: o.HostIP, HostPort: strconv.Itoa(o.HostPort)}}},
 		Resources:    container.Resources{DeviceRequests: dev},
 		Init:         boolPtr(true), // reap Jupyter's kernels
 	}
-	if o.NoPublish {
+	if o.ViaExec && !o.Publish {
 		cfg.ExposedPorts, host.PortBindings = nil, nil
 	}
 	for i := 0; ; i++ {
@@ -164,7 +171,7 @@ func (e *Engine) Create(ctx context.Context, o RunOptions) (*Container, error) {
 		if err != nil {
 			return nil, fmt.Errorf("creating the container from %s: %w", o.Image, err)
 		}
-		return &Container{ID: created.ID, Name: n, HostIP: o.HostIP, HostPort: o.HostPort, Token: o.Token, GPU: len(dev) > 0, Unpublished: o.NoPublish}, nil
+		return &Container{ID: created.ID, Name: n, HostIP: o.HostIP, HostPort: o.HostPort, Token: o.Token, GPU: len(dev) > 0, Unpublished: o.ViaExec}, nil
 	}
 }
 
@@ -241,7 +248,7 @@ func (e *Engine) refresh(ctx context.Context, c *Container) error {
 		// A container that never started has no time here: zero is right.
 		c.Started, _ = time.Parse(time.RFC3339Nano, insp.State.StartedAt)
 	}
-	c.Unpublished = insp.HostConfig != nil && len(insp.HostConfig.PortBindings) == 0
+	c.Unpublished = insp.HostConfig != nil && len(insp.HostConfig.PortBindings) == 0 || insp.Config != nil && insp.Config.Labels[LabelVia] == "exec"
 	if insp.NetworkSettings != nil {
 		for _, b := range insp.NetworkSettings.Ports[nat.Port(fmt.Sprintf("%d/tcp", JupyterPort))] {
 			if p, err := strconv.Atoi(b.HostPort); err == nil {

@@ -78,8 +78,10 @@ func imageFiles(t *testing.T, ref, prefix string) []string {
 }
 
 // TestContextMatchesARealBuild builds FROM scratch + COPY . /ctx with
-// BuildKit from tricky trees and compares the image's files with what
-// `tfdev context` lists.
+// BuildKit from tricky trees and compares the image's files, and what
+// BuildKit's own filter kept in the session, with what `tfdev context`
+// lists. An excluded Dockerfile stays out of the image, as with docker
+// build (the session sends the Dockerfile apart from the context).
 func TestContextMatchesARealBuild(t *testing.T) {
 	requireEngine(t)
 	for name, ignore := range map[string]string{
@@ -87,6 +89,7 @@ func TestContextMatchesARealBuild(t *testing.T) {
 		"exceptions under **":   "**\n!**/*.py\n!Dockerfile\n",
 		"exception in excluded": "data\n!data/raw/b.py\n*.pyc\nbuild/\n\\!bang.txt\n",
 		"none":                  "",
+		"Dockerfile excluded":   "Dockerfile\n.dockerignore\n*.pyc\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -107,8 +110,8 @@ func TestContextMatchesARealBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Builder != BuilderBuildKit {
-				t.Fatalf("built with %s", res.Builder)
+			if res.Builder != BuilderBuildKit || res.ContextVia != ContextViaSession {
+				t.Fatalf("built with %s, the context as %s", res.Builder, res.ContextVia)
 			}
 			got := imageFiles(t, ref, "ctx/")
 			var wantRels []string
@@ -117,6 +120,9 @@ func TestContextMatchesARealBuild(t *testing.T) {
 			}
 			if !slices.Equal(got, wantRels) {
 				t.Errorf("image has\n %q\ntfdev context lists\n %q", got, wantRels)
+			}
+			if !slices.Equal(res.Context, wantRels) {
+				t.Errorf("BuildKit's filter kept\n %q\ntfdev context lists\n %q", res.Context, wantRels)
 			}
 		})
 	}

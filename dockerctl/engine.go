@@ -30,6 +30,8 @@ type Engine struct {
 
 	agentsMu sync.Mutex
 	agents   map[string]*agent // container ID -> its sync agent; nil: cannot run one
+
+	sums sumCache // context files' SHA-256 by path, size and time, across session builds
 }
 
 // Connect reaches the Engine named by DOCKER_HOST, or else by the docker

@@ -150,7 +150,7 @@ func (x *executor) build(ctx context.Context, p *dockerfile.Project) (*BuildResu
 	x.emit(event.Event{Kind: event.Phase, Message: "sending the build context", State: event.StepRunning})
 	res, err := x.eng.Build(ctx, BuildOptions{
 		Project: p, Tags: []string{repo + ":latest"}, BuildArgs: x.o.BuildArgs, Target: x.o.Target,
-		Builder:  x.o.Builder,
+		Builder: x.o.Builder, Context: x.o.ContextVia,
 		Labels:   map[string]string{LabelProject: ProjectID(p.Dir)},
 		Progress: func(sp StepProgress) { x.emit(sp.Event(p.Model.Name)) },
 		Sent: func(n int64) {
@@ -174,18 +174,6 @@ func (x *executor) build(ctx context.Context, p *dockerfile.Project) (*BuildResu
 		x.emit(event.Event{Kind: event.Error, Message: err.Error()})
 	}
 	return res, nil
-}
-
-func (x *executor) runOptions(dir, image string) RunOptions {
-	// Published on a free loopback port of its own: users come in through
-	// the front door, so a replacement can start beside the container that
-	// serves.
-	port := x.o.Port
-	if x.door != nil {
-		port = 0
-	}
-	return RunOptions{Dir: dir, Image: image, HostIP: "127.0.0.1", HostPort: port, Token: x.o.Token, GPUs: x.o.GPUs, GPU: x.gpu,
-		NoPublish: x.door != nil && x.o.JupyterVia == JupyterViaExec} // the door goes through exec: nothing to publish
 }
 
 // start creates and starts a container of the built image, then brings its

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
@@ -32,7 +34,7 @@ func (s *loopState) onBuilt(in inBuilt, fx *effects) {
 	}
 	s.retried = false
 	res := in.res
-	fx.emit(event.Event{Kind: event.BuildDone, Image: res.ImageID, Duration: res.Duration, Builder: string(res.Builder)})
+	fx.emit(res.DoneEvent())
 	first := s.built == nil
 	if !first && s.built.ImageID != res.ImageID {
 		s.prevImage = s.built.ImageID
@@ -102,6 +104,9 @@ func (s *loopState) onStarted(in inStarted, fx *effects) {
 	}
 	fx.synced(in.synced, s.project.Dir)
 	msg := in.how + ", " + s.cfg.url(in.c)
+	if in.c.Unpublished && in.c.HostPort != 0 {
+		msg += fmt.Sprintf("; also published on the Engine's host at %s", net.JoinHostPort(dialHost(in.c.HostIP), strconv.Itoa(in.c.HostPort)))
+	}
 	gpu := in.c.GPU
 	fx.emit(event.Event{Kind: event.Container, Container: in.c.Name, Image: in.c.Image, GPU: &gpu, Message: msg})
 	fx.emit(event.Event{Kind: event.Jupyter, Container: in.c.Name})

@@ -19,6 +19,7 @@ type SessionOptions struct {
 	BuildArgs    map[string]string
 	Target       string
 	Builder      Builder
+	ContextVia   string // BuildOptions.Context: "" (session when the Engine takes one), ContextViaSession or ContextViaTar
 	HostIP       string
 	Port         int
 	Token        string
@@ -28,6 +29,7 @@ type SessionOptions struct {
 	ReplaceNow   bool          // at start, replace a container that matches the image only through live installs
 	NoAutoreload bool          // leave the kernels' autoreload off (--autoreload=false)
 	JupyterVia   string        // JupyterViaPublish (the default) or JupyterViaExec: how the front door reaches Jupyter
+	Publish      bool          // with JupyterViaExec, publish Jupyter on the Engine's host too, at HostIP:Port
 	Quiet        time.Duration // watcher quiet window
 	Ceiling      time.Duration // watcher ceiling
 	ReadyTimeout time.Duration

@@ -3,6 +3,9 @@ package dockerctl
 import (
 	"context"
 	"fmt"
+	"net"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +68,60 @@ func TestEngineOverSSH(t *testing.T) {
 			t.Errorf("%s: %v", bad.host, err)
 		}
 	}
+	// A key the machine does not accept.
+	t.Setenv("PATH", ssh.WrongKeyBin+":"+ssh.PathEnv())
+	t.Setenv("DOCKER_HOST", ssh.Host())
+	if _, err := Connect(context.Background()); err == nil || !strings.Contains(err.Error(), ssh.Host()) || !strings.Contains(err.Error(), "Permission denied") {
+		t.Errorf("a refused key: %v", err)
+	}
+	// A machine with no docker to dial the Engine with.
+	bare := testssh.StartWith(t, testssh.Options{NoDocker: true})
+	t.Setenv("PATH", bare.PathEnv())
+	t.Setenv("DOCKER_HOST", bare.Host())
+	if _, err := Connect(context.Background()); err == nil || !strings.Contains(err.Error(), bare.Host()) || !strings.Contains(err.Error(), "no docker command") {
+		t.Errorf("a machine without docker: %v", err)
+	}
+}
+
+// An ssh docker context (made by the docker CLI) is used as DOCKER_HOST
+// is: a build goes over ssh with its session, and sends only the file that
+// changed the second time.
+func TestSSHContextBuilds(t *testing.T) {
+	requireEngine(t)
+	ssh := testssh.Start(t)
+	t.Setenv("PATH", ssh.PathEnv())
+	cfg := t.TempDir()
+	if out, err := exec.Command("docker", "--config", cfg, "context", "create", "gpu-box", "--docker", "host="+ssh.Host()).CombinedOutput(); err != nil {
+		t.Fatalf("docker context create: %v %s", err, out)
+	}
+	t.Setenv("DOCKER_CONFIG", cfg)
+	t.Setenv("DOCKER_CONTEXT", "gpu-box")
+	t.Setenv("DOCKER_HOST", "")
+	e, err := Connect(context.Background())
+	if err != nil {
+		t.Fatalf("through the ssh context: %v", err)
+	}
+	defer e.Close()
+	if e.Host != ssh.Host() {
+		t.Errorf("the context's Engine is %q, want %q", e.Host, ssh.Host())
+	}
+	dir, p := bigContext(t, "FROM "+testimage.Busybox+"\nWORKDIR /app\nCOPY . /app\n")
+	ref := "tfdev-test/sshctx:" + nonce(t)
+	removeImageOnCleanup(t, ref)
+	for i, want := range []string{"", "train.py"} {
+		writeFile(t, dir, "train.py", fmt.Sprintf("print(%d)\n", i))
+		res, err := e.Build(context.Background(), BuildOptions{Project: p, Tags: []string{ref}, Builder: BuilderBuildKit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		removeImageOnCleanup(t, res.ImageID)
+		if res.ContextVia != ContextViaSession {
+			t.Errorf("over ssh the context went as %s", res.ContextVia)
+		}
+		if want != "" && !slices.Equal(res.ContextSent, []string{want}) {
+			t.Errorf("the rebuild over ssh sent %q", res.ContextSent)
+		}
+	}
 }
 
 // BenchmarkSyncOverSSH: a one-file sync (guard and agent) into a container
@@ -99,4 +156,45 @@ func BenchmarkSyncOverSSH(b *testing.B) {
 	over := measure(remote, NewLedger())
 	b.ReportMetric(float64(local.Microseconds())/1000, "local-ms")
 	b.ReportMetric(float64(over.Microseconds())/1000, "ssh-ms")
+}
+
+// sshEngine connects to the local Engine through a real sshd, as to a
+// remote GPU machine.
+func sshEngine(b testing.TB) *Engine {
+	b.Helper()
+	ssh := testssh.Start(b)
+	b.Setenv("PATH", ssh.PathEnv())
+	b.Setenv("DOCKER_CONTEXT", "")
+	b.Setenv("DOCKER_HOST", ssh.Host())
+	e, err := Connect(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	return e
+}
+
+// BenchmarkSaveToReadableOverSSH is BenchmarkSaveToReadable with the
+// session's Engine over ssh (Jupyter through exec, as tfdev up does for a
+// remote Engine).
+func BenchmarkSaveToReadableOverSSH(b *testing.B) {
+	requireEngine(b)
+	saveToReadable(b, sshEngine(b))
+}
+
+// BenchmarkBurst1000OverSSH is BenchmarkBurst1000 over ssh.
+func BenchmarkBurst1000OverSSH(b *testing.B) {
+	requireEngine(b)
+	burst1000(b, sshEngine(b))
+}
+
+// BenchmarkFrontDoorExecOverSSH: the notebook page and a kernel round
+// trip through the door, whose relay is an exec over ssh, beside the
+// published port.
+func BenchmarkFrontDoorExecOverSSH(b *testing.B) {
+	requireEngine(b)
+	remote := sshEngine(b)
+	benchDoor(b, "ssh-exec", func(d *FrontDoor, c *Container) error {
+		return d.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return remote.DialJupyter(ctx, c.ID) })
+	})
 }

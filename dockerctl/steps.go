@@ -12,6 +12,7 @@ import (
 // stepTracker turns either builder's progress into StepProgress events.
 type stepTracker struct {
 	exporting func(started bool)
+	loaded    func()         // BuildKit has the context, called once
 	exported  map[string]int // exporter vertex digest -> 1 started, 2 completed
 	model     *dockerfile.Model
 	all       []dockerfile.Step
@@ -124,6 +125,7 @@ func (t *stepTracker) trace(st traceStatus) {
 		}
 		if idx == 0 {
 			t.exporter(v)
+			t.contextLoaded(v)
 			continue
 		}
 		kind := t.all[idx-1].Kind
@@ -249,6 +251,14 @@ func (t *stepTracker) fail(msg string) error {
 		t.current = 0
 	}
 	return be
+}
+
+// contextLoaded hears when BuildKit has read the build context.
+func (t *stepTracker) contextLoaded(v traceVertex) {
+	if t.loaded != nil && v.Name == "[internal] load build context" && !v.Completed.IsZero() {
+		t.loaded()
+		t.loaded = nil
+	}
 }
 
 // exporter follows BuildKit's exporter vertexes ("exporting to image").

@@ -39,6 +39,24 @@ func (x *executor) switchDoor(c *Container) error {
 	return x.door.Switch(c.Base())
 }
 
+// runOptions says how to run a container of image.
+func (x *executor) runOptions(dir, image string) RunOptions {
+	// Published on a free loopback port of its own: users come in through
+	// the front door, so a replacement can start beside the container that
+	// serves.
+	port := x.o.Port
+	if x.door != nil {
+		port = 0
+	}
+	o := RunOptions{Dir: dir, Image: image, HostIP: "127.0.0.1", HostPort: port, Token: x.o.Token, GPUs: x.o.GPUs, GPU: x.gpu,
+		ViaExec: x.door != nil && x.o.JupyterVia == JupyterViaExec} // the door goes through exec: nothing to publish
+	if o.ViaExec && x.o.Publish {
+		// --publish: on the Engine's host too, for whoever is there.
+		o.Publish, o.HostIP, o.HostPort = true, x.o.HostIP, x.o.Port
+	}
+	return o
+}
+
 //go:embed scripts/relay.py
 var relayPy string
 

@@ -16,8 +16,8 @@ import (
 // configurable are the flags that tfdev.toml, [tool.tfdev] in pyproject.toml
 // and TFDEV_<FLAG> environment variables may set.
 var configurable = []string{
-	"file", "build-arg", "target", "port", "host-ip", "gpus", "token", "builder",
-	"debounce", "keep", "no-tui", "output", "deps", "autoreload", "jupyter-via",
+	"file", "build-arg", "target", "port", "host-ip", "gpus", "token", "builder", "context-via",
+	"debounce", "keep", "no-tui", "output", "deps", "autoreload", "jupyter-via", "publish",
 }
 
 // applyConfig fills the flags the user did not give, lowest priority first:

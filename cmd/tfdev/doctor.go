@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/doctor"
 )
 
@@ -54,6 +55,7 @@ project input.`,
 					fmt.Fprintln(out, "tfdev: no findings: edits to the source are synced, dependency changes rebuild from cache")
 				}
 			}
+			sayEngine(cmd)
 			if doctor.HasError(fs) {
 				return errSilent
 			}
@@ -64,6 +66,18 @@ project input.`,
 	cmd.Flags().StringVarP(&output, "output", "o", "plain", "plain or json (one finding per line)")
 	cmd.Flags().StringVar(&hostIP, "host-ip", "127.0.0.1", "the address tfdev up publishes Jupyter on")
 	return cmd
+}
+
+// sayEngine names, on stderr, the Engine tfdev up would use (local or
+// remote, over what, API, GPU), or that none answers.
+func sayEngine(cmd *cobra.Command) {
+	eng, err := dockerctl.Connect(cmd.Context())
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "tfdev: no Engine for tfdev up: %v\n", err)
+		return
+	}
+	defer eng.Close()
+	fmt.Fprintf(cmd.ErrOrStderr(), "tfdev: engine %s\n", describeEngine(cmd.Context(), eng))
 }
 
 func newInitCmd() *cobra.Command {

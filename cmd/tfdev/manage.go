@@ -267,7 +267,7 @@ func logs(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, abs st
 
 func newBuildCmd() *cobra.Command {
 	var pf projectFlags
-	var builder, output string
+	var builder, via, output string
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Build the project's image once, with progress, and exit",
@@ -282,22 +282,23 @@ failing Dockerfile line as FILE:LINE:1: error: MESSAGE.`,
 				return err
 			}
 			return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
-				return buildOnce(ctx, cmd, eng, p, &pf, builder, output)
+				return buildOnce(ctx, cmd, eng, p, &pf, builder, via, output)
 			})
 		},
 	}
 	pf.register(cmd)
 	cmd.Flags().StringVar(&builder, "builder", "auto", "auto, buildkit or legacy")
+	cmd.Flags().StringVar(&via, "context-via", "auto", contextViaUsage)
 	cmd.Flags().StringVarP(&output, "output", "o", "plain", "plain or json")
 	return cmd
 }
 
-func buildOnce(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *dockerfile.Project, pf *projectFlags, builder, output string) error {
+func buildOnce(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *dockerfile.Project, pf *projectFlags, builder, via, output string) error {
 	emit := eventPrinter(cmd.OutOrStdout(), output)
 	emit(event.Event{Kind: event.BuildStart, Reason: "tfdev build"})
 	res, err := eng.Build(ctx, dockerctl.BuildOptions{
 		Project: p, Tags: []string{dockerctl.ImageRepo(p.Dir) + ":latest"}, BuildArgs: buildArgs(pf.buildArgs),
-		Target: pf.target, Builder: dockerctl.Builder(builder),
+		Target: pf.target, Builder: dockerctl.Builder(builder), Context: contextVia(via),
 		Labels:   map[string]string{dockerctl.LabelProject: dockerctl.ProjectID(p.Dir)},
 		Progress: func(sp dockerctl.StepProgress) { emit(sp.Event(p.Model.Name)) },
 	})
@@ -309,7 +310,7 @@ func buildOnce(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p
 		}
 		return err
 	}
-	emit(event.Event{Kind: event.BuildDone, Image: res.ImageID, Duration: res.Duration, Builder: string(res.Builder)})
+	emit(res.DoneEvent())
 	return nil
 }
 

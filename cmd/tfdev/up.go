@@ -27,6 +27,8 @@ type upFlags struct {
 	gpus       string
 	token      string
 	builder    string
+	contextVia string
+	publish    bool
 	debounce   time.Duration
 	keep       bool
 	deps       string
@@ -78,11 +80,13 @@ func (f *upFlags) registerUp(cmd *cobra.Command) {
 	fl.StringVar(&f.gpus, "gpus", "auto", "auto, all, none, a count, or device IDs (0,1)")
 	fl.StringVar(&f.token, "token", "", "Jupyter token (default: a random 128-bit one)")
 	fl.StringVar(&f.builder, "builder", "auto", "auto, buildkit or legacy")
+	fl.StringVar(&f.contextVia, "context-via", "auto", contextViaUsage)
 	fl.DurationVar(&f.debounce, "debounce", watcher.DefaultQuiet, "quiet time before a batch of changes is applied")
 	fl.BoolVar(&f.keep, "keep", false, "leave the container running when tfdev exits")
 	fl.StringVar(&f.deps, "deps", dockerctl.DepsLive, "live: install a dependency change in the running container when the Dockerfile allows (its kernels live on), the image catching up behind; rebuild: always rebuild and replace")
 	fl.BoolVar(&f.autoreload, "autoreload", true, "turn on IPython autoreload in the container's new kernels, with the project on sys.path, so an edit reaches a running kernel at its next cell")
 	fl.StringVar(&f.jupyterVia, "jupyter-via", dockerctl.JupyterViaPublish, "how tfdev's URL reaches the container's Jupyter: publish (a loopback port) or exec (a relay through the Engine's connection, nothing published)")
+	fl.BoolVar(&f.publish, "publish", false, "with --jupyter-via exec (the default for a remote Engine), also publish Jupyter on the Engine's host at --host-ip:--port (for an ssh -L of your own, or a browser on that machine)")
 	fl.BoolVar(&f.replaceNow, "replace-now", false, "at start, replace a container that matches the image only through live installs")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print plain event lines even on a terminal")
 	fl.StringVarP(&f.output, "output", "o", "plain", "plain or json (one object per line), when not in the terminal UI")
@@ -99,6 +103,9 @@ func (f *upFlags) check() error {
 	default:
 		return badInput(fmt.Errorf("--builder must be auto, buildkit or legacy, not %q", f.builder))
 	}
+	if err := checkContextVia(f.contextVia); err != nil {
+		return err
+	}
 	if f.debounce <= 0 {
 		return badInput(fmt.Errorf("--debounce must be positive"))
 	}
@@ -109,6 +116,24 @@ func (f *upFlags) check() error {
 		return badInput(fmt.Errorf("--deps must be live or rebuild, not %q", f.deps))
 	}
 	return nil
+}
+
+const contextViaUsage = "how BuildKit gets the build context: auto (a session when the Engine takes one, so a rebuild sends only changed files), session, or tar (all of it every build)"
+
+func checkContextVia(v string) error {
+	switch v {
+	case "auto", dockerctl.ContextViaSession, dockerctl.ContextViaTar:
+		return nil
+	}
+	return badInput(fmt.Errorf("--context-via must be auto, session or tar, not %q", v))
+}
+
+// contextVia is the BuildOptions.Context of the flag's value.
+func contextVia(v string) string {
+	if v == "auto" {
+		return ""
+	}
+	return v
 }
 
 // eventPrinter writes events as plain lines or JSON lines, each with its
@@ -194,8 +219,8 @@ func (f *upFlags) usesTUI(cmd *cobra.Command) bool {
 func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string, eng *dockerctl.Engine, emit func(event.Event)) error {
 	opts := dockerctl.SessionOptions{
 		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
-		Builder: dockerctl.Builder(f.builder), HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
-		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload, JupyterVia: f.jupyterVia,
+		Builder: dockerctl.Builder(f.builder), ContextVia: contextVia(f.contextVia), HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
+		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload, JupyterVia: f.jupyterVia, Publish: f.publish,
 	}
 	if !cmd.Flags().Changed("jupyter-via") && !strings.HasPrefix(eng.Host, "unix://") && !strings.HasPrefix(eng.Host, "npipe://") {
 		// A remote Engine publishes on its own host, which the browser may

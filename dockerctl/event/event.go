@@ -21,7 +21,7 @@ const (
 	Watch          Kind = "watch.ready"  // the tree is watched
 	BuildStart     Kind = "build.start"  // Reason
 	BuildStep      Kind = "build.step"   // Index, Total, Instruction, State, Duration
-	BuildDone      Kind = "build.done"   // Image, Duration, Builder
+	BuildDone      Kind = "build.done"   // Image, Duration, Builder, Context (tar or session) and the Files and Bytes it sent
 	BuildFailed    Kind = "build.failed" // File, Line, Message, Log
 	Stale          Kind = "stale"        // a rebuild will start at Line because of Paths
 	Container      Kind = "container.start"
@@ -101,6 +101,7 @@ type Event struct {
 	Conflict    bool          `json:"conflict,omitempty"`
 	Message     string        `json:"message,omitempty"`
 	Builder     string        `json:"builder,omitempty"`
+	Context     string        `json:"context,omitempty"` // build.done: how the context went, tar or session
 	GPU         *bool         `json:"gpu,omitempty"`
 	Project     string        `json:"project,omitempty"`
 	Engine      string        `json:"engine,omitempty"`

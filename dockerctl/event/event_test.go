@@ -17,6 +17,7 @@ func TestPlainLines(t *testing.T) {
 		{Event{Kind: BuildStep, Index: 4, Total: 6, Instruction: "RUN pip install -r requirements.txt", State: "cached"}, "tfdev: step 4/6 RUN pip install -r requirements.txt ... cached"},
 		{Event{Kind: BuildStep, Index: 6, Total: 6, Instruction: "COPY . /app", State: "done", Duration: 250 * time.Millisecond}, "tfdev: step 6/6 COPY . /app ... done (0.2s)"},
 		{Event{Kind: BuildDone, Duration: 3200 * time.Millisecond, Image: "sha256:0123456789abcdef", Builder: "buildkit"}, "tfdev: build done in 3.2s (0123456789ab, buildkit)"},
+		{Event{Kind: BuildDone, Duration: 3200 * time.Millisecond, Image: "sha256:0123456789abcdef", Builder: "buildkit", Context: "session", Files: 1, Bytes: 9}, "tfdev: build done in 3.2s (0123456789ab, buildkit; context by session: 1 file, 9 B sent)"},
 		{Event{Kind: Ready, URL: "http://127.0.0.1:8888/?token=ab"}, "tfdev: ready http://127.0.0.1:8888/?token=ab"},
 		{Event{Kind: Sync, Files: 2, Bytes: 4100, Duration: 14 * time.Millisecond}, "tfdev: synced 2 files (4.1 KB) in 14ms"},
 		{Event{Kind: Sync, Files: 1, Bytes: 12, Duration: 3 * time.Millisecond, Removed: 1}, "tfdev: synced 1 file (12 B) in 3ms, removed 1"},

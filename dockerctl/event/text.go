@@ -86,7 +86,11 @@ var texts = map[Kind]func(Event) string{
 		return fmt.Sprintf("%s: %s (press R, or tfdev up --replace-now, for a container of the new image)", e.Container, e.Message)
 	},
 	BuildDone: func(e Event) string {
-		return fmt.Sprintf("build done in %.1fs (%s, %s)", e.Duration.Seconds(), ShortID(e.Image), e.Builder)
+		ctx := ""
+		if e.Context != "" {
+			ctx = fmt.Sprintf("; context by %s: %d %s, %s sent", e.Context, e.Files, plural(e.Files, "file", "files"), HumanBytes(e.Bytes))
+		}
+		return fmt.Sprintf("build done in %.1fs (%s, %s%s)", e.Duration.Seconds(), ShortID(e.Image), e.Builder, ctx)
 	},
 	BuildFailed: func(e Event) string { return fmt.Sprintf("%s: %s", location(e.file(), e.Line), e.Message) },
 	Stale: func(e Event) string {

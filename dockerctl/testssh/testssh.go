@@ -20,6 +20,16 @@ type Server struct {
 	Port int
 	User string // the user to log in as: the test's own
 	Bin  string // a folder with an ssh that uses the test's config and key: put it first on PATH
+	// WrongKeyBin holds an ssh that offers a key the server does not
+	// accept.
+	WrongKeyBin string
+}
+
+// Options change the server.
+type Options struct {
+	// NoDocker gives its sessions a PATH with no docker on it, as a
+	// machine without Docker installed.
+	NoDocker bool
 }
 
 // Host is the DOCKER_HOST of the Engine behind the server.
@@ -30,7 +40,10 @@ func (s *Server) PathEnv() string { return s.Bin + ":" + os.Getenv("PATH") }
 
 // Start runs sshd for the test; it fails the test when there is none and
 // TFDEV_REQUIRE_ENGINE=1, else skips it.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return StartWith(t, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("sshd")
 	if err != nil {
@@ -48,16 +61,20 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Port: ln.Addr().(*net.TCPAddr).Port, Bin: filepath.Join(dir, "bin")}
+	s := &Server{Port: ln.Addr().(*net.TCPAddr).Port, Bin: filepath.Join(dir, "bin"), WrongKeyBin: filepath.Join(dir, "bin-wrongkey")}
 	ln.Close()
 	u, err := user.Current()
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.User = u.Username
-	write(t, filepath.Join(dir, "sshd_config"), fmt.Sprintf(
+	config := fmt.Sprintf(
 		"Port %d\nListenAddress 127.0.0.1\nHostKey %s\nAuthorizedKeysFile %s\nPidFile %s\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication no\nUsePAM no\n",
-		s.Port, filepath.Join(dir, "host"), filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid")), 0o600)
+		s.Port, filepath.Join(dir, "host"), filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid"))
+	if o.NoDocker {
+		config += "SetEnv PATH=/nonexistent\n"
+	}
+	write(t, filepath.Join(dir, "sshd_config"), config, 0o600)
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil { // its privilege separation folder
 		t.Logf("/run/sshd: %v", err)
 	}
@@ -90,22 +107,26 @@ func Start(t testing.TB) *Server {
 // host, in s.Bin.
 func (s *Server) client(t testing.TB, dir string) {
 	t.Helper()
-	write(t, filepath.Join(dir, "ssh_config"), fmt.Sprintf(
-		"Host *\n  IdentityFile %s\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n", filepath.Join(dir, "client")), 0o600)
 	ssh, err := exec.LookPath("ssh")
 	if err != nil {
 		t.Fatalf("no ssh client: %v", err)
 	}
-	if err := os.MkdirAll(s.Bin, 0o755); err != nil {
-		t.Fatal(err)
+	for bin, key := range map[string]string{s.Bin: "client", s.WrongKeyBin: "other"} {
+		cfg := filepath.Join(dir, key+".ssh_config")
+		write(t, cfg, fmt.Sprintf(
+			"Host *\n  IdentityFile %s\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n", filepath.Join(dir, key)), 0o600)
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(bin, "ssh"), "#!/bin/sh\nexec "+ssh+" -F "+cfg+" \"$@\"\n", 0o755)
 	}
-	write(t, filepath.Join(s.Bin, "ssh"), "#!/bin/sh\nexec "+ssh+" -F "+filepath.Join(dir, "ssh_config")+" \"$@\"\n", 0o755)
 }
 
-// keys makes the host's key and the client's, which the server accepts.
+// keys makes the host's key, the client's, which the server accepts, and
+// another that it does not.
 func keys(t testing.TB, dir string) {
 	t.Helper()
-	for _, k := range []string{"host", "client"} {
+	for _, k := range []string{"host", "client", "other"} {
 		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, k)).CombinedOutput(); err != nil {
 			t.Fatalf("ssh-keygen: %v %s", err, out)
 		}
