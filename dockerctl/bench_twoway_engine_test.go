@@ -42,6 +42,13 @@ func BenchmarkSyncOneFileGuarded(b *testing.B) {
 // watched container.
 func jupyterSession(b *testing.B, files int) (*executor, <-chan input, *dockerfile.Project, *Container) {
 	b.Helper()
+	return jupyterSessionOn(b, testEngine, files)
+}
+
+// jupyterSessionOn is jupyterSession with the executor on the Engine
+// given (the container is the local Engine's: over ssh, the same one).
+func jupyterSessionOn(b *testing.B, eng *Engine, files int) (*executor, <-chan input, *dockerfile.Project, *Container) {
+	b.Helper()
 	if err := testimage.EnsureJupyter(context.Background(), testEngine.api, testLog{}); err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +65,7 @@ func jupyterSession(b *testing.B, files int) (*executor, <-chan input, *dockerfi
 	}
 	removeImageOnCleanup(b, res.ImageID)
 	async := make(chan input, 1024)
-	x := newExecutor(engineAPI{testEngine}, SessionOptions{ReadyTimeout: ReadyTimeout}, GPUSupport{}, func(event.Event) {}, async)
+	x := newExecutor(engineAPI{eng}, SessionOptions{ReadyTimeout: ReadyTimeout}, GPUSupport{}, func(event.Event) {}, async)
 	b.Cleanup(x.wait)
 	var c *Container
 	for _, in := range x.start(context.Background(), p, res) {
@@ -150,6 +157,33 @@ func BenchmarkStopRescue(b *testing.B) {
 			}
 			b.ReportMetric(stop.Seconds()/float64(b.N), "stop-s")
 			b.ReportMetric(diff.Seconds()/float64(b.N), "containerdiff-s")
+		})
+	}
+}
+
+// BenchmarkStopRescueOverSSH: a stop bringing home 20 files written in a
+// Jupyter container, with the session's Engine on the local socket and
+// over ssh.
+func BenchmarkStopRescueOverSSH(b *testing.B) {
+	requireEngine(b)
+	for _, over := range []string{"local", "ssh"} {
+		b.Run(over, func(b *testing.B) {
+			eng := testEngine
+			if over == "ssh" {
+				eng = sshEngine(b)
+			}
+			var stop time.Duration
+			for i := 0; i < b.N; i++ {
+				x, _, p, c := jupyterSessionOn(b, eng, 0)
+				sh(b, c.ID, "mkdir -p /tf/out && for i in $(seq 1 20); do echo $i > /tf/out/r$i.txt; done")
+				start := time.Now()
+				st := x.shutdown(effShutdown{project: p, c: c})[0].(inStopped)
+				stop += time.Since(start)
+				if st.err != nil || len(st.rescued) != 20 {
+					b.Fatalf("stop: %d rescued, %v", len(st.rescued), st.err)
+				}
+			}
+			b.ReportMetric(stop.Seconds()/float64(b.N), "stop-s")
 		})
 	}
 }
