@@ -97,8 +97,8 @@ func (e *Engine) PlaceAutoreload(ctx context.Context, id string, paths []string)
 // model.py there from a notebook served from another folder.
 func KernelPathRoots(rules watcher.Rules) []string {
 	var out []string
-	for _, r := range rules.Steps {
-		if r.Action != watcher.Sync || !safeDest(r.Dest) {
+	for _, r := range rules.SyncRules() {
+		if !safeDest(r.Dest) {
 			continue
 		}
 		d := r.Dest

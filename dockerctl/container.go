@@ -17,14 +17,16 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/go-connections/nat"
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 )
 
 // Labels tfdev puts on its containers, so that it finds its own and never
 // touches anyone else's.
 const (
-	LabelProject = "dev.tfdev.project"     // hash of the project's absolute path
-	LabelPath    = "dev.tfdev.path"        // the project's absolute path
-	LabelVia     = "dev.tfdev.jupyter-via" // "exec": tfdev reaches Jupyter through the Engine's exec
+	LabelProject = "dev.tfdev.project"      // hash of the project's absolute path
+	LabelPath    = "dev.tfdev.path"         // the project's absolute path
+	LabelVia     = "dev.tfdev.jupyter-via"  // "exec": tfdev reaches Jupyter through the Engine's exec
+	LabelPort    = "dev.tfdev.jupyter-port" // the container port Jupyter serves, when not JupyterPort
 )
 
 // JupyterPort is the port Jupyter listens on inside the container.
@@ -76,6 +78,9 @@ type RunOptions struct {
 	// on the Engine's host (--publish with a remote Engine).
 	ViaExec bool
 	Publish bool
+	// Run is what the project's compose file or devcontainer.json says
+	// about running it; the zero value is the image's own.
+	Run RunSettings
 }
 
 // Container is a running (or created) tfdev container.
@@ -95,6 +100,16 @@ type Container struct {
 	// is its address in the container. Its port may still be published on
 	// the Engine's host (HostIP, HostPort) for others.
 	Unpublished bool
+	// Port is the container port Jupyter serves (0: JupyterPort).
+	Port int
+}
+
+// jupyterPort is the container port its Jupyter serves.
+func (c *Container) jupyterPort() int {
+	if c.Port > 0 {
+		return c.Port
+	}
+	return JupyterPort
 }
 
 // Base is the container's Jupyter address, "http://127.0.0.1:PORT": on the
@@ -102,7 +117,7 @@ type Container struct {
 // (reached through exec: jupyterClient).
 func (c *Container) Base() string {
 	if c.Unpublished {
-		return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(JupyterPort))
+		return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(c.jupyterPort()))
 	}
 	return "http://" + net.JoinHostPort(dialHost(c.HostIP), strconv.Itoa(c.HostPort))
 }
@@ -141,24 +156,7 @@ func (e *Engine) Create(ctx context.Context, o RunOptions) (*Container, error) {
 	if name == "" {
 		name = ContainerName(abs)
 	}
-	port := nat.Port(fmt.Sprintf("%d/tcp", JupyterPort))
-	cfg := &container.Config{
-		Image:        o.Image,
-		Env:          append([]string{"JUPYTER_TOKEN=" + o.Token}, o.Env...),
-		ExposedPorts: nat.PortSet{port: {}},
-		Labels:       map[string]string{LabelProject: ProjectID(abs), LabelPath: abs},
-	}
-	if o.ViaExec {
-		cfg.Labels[LabelVia] = "exec"
-	}
-	host := &container.HostConfig{
-		PortBindings: nat.PortMap{port: {{HostIP: o.HostIP, HostPort: strconv.Itoa(o.HostPort)}}},
-		Resources:    container.Resources{DeviceRequests: dev},
-		Init:         boolPtr(true), // reap Jupyter's kernels
-	}
-	if o.ViaExec && !o.Publish {
-		cfg.ExposedPorts, host.PortBindings = nil, nil
-	}
+	cfg, host := containerConfig(o, abs, dev)
 	for i := 0; ; i++ {
 		n := name
 		if i > 0 {
@@ -171,7 +169,7 @@ func (e *Engine) Create(ctx context.Context, o RunOptions) (*Container, error) {
 		if err != nil {
 			return nil, fmt.Errorf("creating the container from %s: %w", o.Image, err)
 		}
-		return &Container{ID: created.ID, Name: n, HostIP: o.HostIP, HostPort: o.HostPort, Token: o.Token, GPU: len(dev) > 0, Unpublished: o.ViaExec}, nil
+		return &Container{ID: created.ID, Name: n, HostIP: o.HostIP, HostPort: o.HostPort, Token: o.Token, GPU: len(dev) > 0, Unpublished: o.ViaExec, Port: o.Run.JupyterPort}, nil
 	}
 }
 
@@ -232,8 +230,9 @@ func (e *Engine) refresh(ctx context.Context, c *Container) error {
 	c.Image = insp.Image
 	c.Name = strings.TrimPrefix(insp.Name, "/")
 	if insp.Config != nil {
+		c.Port, _ = strconv.Atoi(insp.Config.Labels[LabelPort]) // none: JupyterPort
 		c.Workdir = insp.Config.WorkingDir
-		c.ServedDir = servedDirFromArgs(append(append([]string(nil), insp.Config.Entrypoint...), insp.Config.Cmd...))
+		c.ServedDir = dockerfile.ServedDirFromArgs(append(append([]string(nil), insp.Config.Entrypoint...), insp.Config.Cmd...))
 		for _, kv := range insp.Config.Env {
 			if v, ok := strings.CutPrefix(kv, "JUPYTER_TOKEN="); ok {
 				c.Token = v
@@ -250,7 +249,7 @@ func (e *Engine) refresh(ctx context.Context, c *Container) error {
 	}
 	c.Unpublished = insp.HostConfig != nil && len(insp.HostConfig.PortBindings) == 0 || insp.Config != nil && insp.Config.Labels[LabelVia] == "exec"
 	if insp.NetworkSettings != nil {
-		for _, b := range insp.NetworkSettings.Ports[nat.Port(fmt.Sprintf("%d/tcp", JupyterPort))] {
+		for _, b := range insp.NetworkSettings.Ports[nat.Port(fmt.Sprintf("%d/tcp", c.jupyterPort()))] {
 			if p, err := strconv.Atoi(b.HostPort); err == nil {
 				c.HostPort, c.HostIP = p, b.HostIP
 				break

@@ -15,6 +15,7 @@ type engine interface {
 	Version() string
 	Capabilities(ctx context.Context) (GPUSupport, string, error)
 	ImageWorkdir(ctx context.Context, ref string) string
+	ImageServedDir(ctx context.Context, ref string) string
 	Ping(ctx context.Context) error
 	Deaths(ctx context.Context, dir string, since time.Time) (<-chan Death, <-chan error)
 
@@ -42,7 +43,7 @@ type engine interface {
 	ImageUser(ctx context.Context, ref string) string
 	PlaceAutoreload(ctx context.Context, id string, paths []string) (string, bool, error)
 	RunningKernels(ctx context.Context, c *Container) ([]string, error)
-	DialJupyter(ctx context.Context, id string) (net.Conn, error)
+	DialJupyter(ctx context.Context, id string, port int) (net.Conn, error)
 	Reconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (SyncResult, error)
 	PlanReconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (ReconcileWork, error)
 	Rescue(ctx context.Context, c *Container, hostDir string, rules watcher.Rules, ledger *Ledger) ([]Rescued, error)

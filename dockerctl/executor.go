@@ -374,7 +374,7 @@ func countedPhase(emit func(event.Event), what string) func([]Rescued) {
 // writeState records the build, the container and its ledger for tfdev
 // status and the next run.
 func (x *executor) writeState(e effWriteState) []input {
-	err := writeState(e.project.Dir, e.built, e.c, e.url, e.live)
+	err := writeState(e.project.Dir, e.built, e.c, e.url, e.live, x.o.ConfiguredBy)
 	if err == nil {
 		err = SaveLedger(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID))
 	}

@@ -57,7 +57,9 @@ func (f *fakeEngine) Capabilities(context.Context) (GPUSupport, string, error) {
 	return GPUSupport{Why: "no GPU: fake"}, "linux/amd64", f.record("Capabilities")
 }
 func (f *fakeEngine) ImageWorkdir(context.Context, string) string { return "/tf" }
-func (f *fakeEngine) Ping(context.Context) error                  { return f.record("Ping") }
+
+func (f *fakeEngine) ImageServedDir(context.Context, string) string { return "/tf" }
+func (f *fakeEngine) Ping(context.Context) error                    { return f.record("Ping") }
 func (f *fakeEngine) Deaths(context.Context, string, time.Time) (<-chan Death, <-chan error) {
 	return f.deaths, f.lost
 }
@@ -169,7 +171,7 @@ func (f *fakeEngine) PlaceAutoreload(_ context.Context, id string, paths []strin
 func (f *fakeEngine) RunningKernels(_ context.Context, c *Container) ([]string, error) {
 	return nil, f.record("RunningKernels %s", c.ID)
 }
-func (f *fakeEngine) DialJupyter(_ context.Context, id string) (net.Conn, error) {
+func (f *fakeEngine) DialJupyter(_ context.Context, id string, _ int) (net.Conn, error) {
 	return nil, f.record("DialJupyter %s", id)
 }
 func (f *fakeEngine) ImageUser(_ context.Context, ref string) string { return "" }

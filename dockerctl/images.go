@@ -3,10 +3,12 @@ package dockerctl
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
 )
 
@@ -55,6 +57,16 @@ func (e *Engine) ProjectImages(ctx context.Context, dir string) ([]ProjectImage,
 		out = append(out, ProjectImage{ID: im.ID, Tags: tags})
 	}
 	return out, nil
+}
+
+// ImageServedDir is the folder an image's Jupyter command serves, "" when
+// the image is not present or its command names none.
+func (e *Engine) ImageServedDir(ctx context.Context, ref string) string {
+	insp, err := e.api.ImageInspect(ctx, ref)
+	if err != nil || insp.Config == nil {
+		return "" // not here yet: the build pulls it
+	}
+	return dockerfile.ServedDirFromArgs(append(slices.Clone(insp.Config.Entrypoint), insp.Config.Cmd...))
 }
 
 // ImageWorkdir is an image's working directory, "" when the image is not

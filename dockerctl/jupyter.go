@@ -91,11 +91,11 @@ func (e *Engine) jupyterClient(c *Container) *http.Client {
 	if !c.Unpublished {
 		return httpClient
 	}
-	id := c.ID
+	id, port := c.ID, c.jupyterPort()
 	// An exec (over ssh, on a busy machine) takes longer than a request to
 	// a published port: a longer bound, so a slow probe is not a dead Jupyter.
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return e.DialJupyter(ctx, id) },
+		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return e.DialJupyter(ctx, id, port) },
 		DisableKeepAlives: true,
 	}}
 }
@@ -186,29 +186,6 @@ func (e *Engine) ServedDir(ctx context.Context, c *Container) string {
 		}
 	}
 	return c.Workdir
-}
-
-// servedDirFromArgs finds the notebook folder in a Jupyter command line:
-// --notebook-dir, --NotebookApp.notebook_dir, --ServerApp.root_dir (with
-// = or as the next word; a shell-form command is split on spaces).
-func servedDirFromArgs(args []string) string {
-	var words []string
-	for _, a := range args {
-		words = append(words, strings.Fields(a)...)
-	}
-	flags := []string{"--notebook-dir", "--NotebookApp.notebook_dir", "--ServerApp.root_dir", "--ServerApp.notebook_dir"}
-	for i, w := range words {
-		for _, f := range flags {
-			v, ok := strings.CutPrefix(w, f+"=")
-			if !ok && w == f && i+1 < len(words) {
-				v, ok = words[i+1], true
-			}
-			if v = strings.Trim(v, `"'`); ok && path.IsAbs(v) {
-				return path.Clean(v)
-			}
-		}
-	}
-	return ""
 }
 
 // ProbeJupyter asks the container's Jupyter once whether it answers

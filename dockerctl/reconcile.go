@@ -42,8 +42,8 @@ func parseSHA256Sum(out []byte) map[string]string {
 func SyncRoots(rules watcher.Rules) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, r := range rules.Steps {
-		if r.Action == watcher.Sync && !seen[r.Dest] && safeDest(r.Dest) {
+	for _, r := range rules.SyncRules() {
+		if !seen[r.Dest] && safeDest(r.Dest) {
 			seen[r.Dest] = true
 			out = append(out, r.Dest)
 		}

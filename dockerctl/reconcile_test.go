@@ -2,6 +2,8 @@ package dockerctl
 
 import (
 	"testing"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 )
 
 func TestParseSHA256Sum(t *testing.T) {
@@ -26,7 +28,7 @@ func TestServedDirFromArgs(t *testing.T) {
 		{[]string{"python", "train.py"}, ""},
 		{[]string{"jupyter", "notebook", "--notebook-dir=relative"}, ""},
 	} {
-		if got := servedDirFromArgs(c.args); got != c.want {
+		if got := dockerfile.ServedDirFromArgs(c.args); got != c.want {
 			t.Errorf("%q: %q, want %q", c.args, got, c.want)
 		}
 	}

@@ -3,6 +3,7 @@ package dockerctl
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,17 @@ type SessionOptions struct {
 	Quiet        time.Duration // watcher quiet window
 	Ceiling      time.Duration // watcher ceiling
 	ReadyTimeout time.Duration
+	// From a compose file or devcontainer.json (ConfiguredBy names it):
+	// how to run the container, the container environment, the bind
+	// mounts tfdev syncs, the workspace the project syncs into when the
+	// Dockerfile copies no source, and the source of GPUs when it asked.
+	ConfiguredBy string
+	Run          RunSettings
+	Env          []string
+	Mounts       []watcher.Rule
+	Workspace    string
+	GPUsFrom     string
+	Notes        []string // said once at the start (what tfdev does not apply from the file)
 	// Emit receives every event, one at a time, each with its time.
 	Emit func(event.Event)
 }
@@ -76,7 +88,35 @@ func (s *Session) Load(ctx context.Context) (*dockerfile.Project, error) {
 		BuildArgs:   s.o.BuildArgs,
 		Target:      s.o.Target,
 		BaseWorkdir: func(ref string) string { return s.eng.ImageWorkdir(ctx, ref) },
+		Mounts:      s.o.Mounts,
+		Workspace:   s.o.Workspace,
+		ServedDir:   func(m *dockerfile.Model) string { return s.servedDir(ctx, m) },
 	})
+}
+
+// servedDir is the folder the container's Jupyter will serve: the compose
+// command's, the Dockerfile's CMD's, else the base image's.
+func (s *Session) servedDir(ctx context.Context, m *dockerfile.Model) string {
+	if d := dockerfile.ServedDirFromArgs(append(slices.Clone(s.o.Run.Entrypoint), s.o.Run.Cmd...)); d != "" {
+		return d
+	}
+	if d := dockerfile.ServedDirFromArgs(m.RunArgs()); d != "" {
+		return d
+	}
+	if base := m.ExternalBase(); base != "" {
+		return s.eng.ImageServedDir(ctx, base)
+	}
+	return ""
+}
+
+// gpuFallback: a GPU request from a compose file or devcontainer.json, on
+// an Engine with no GPU, runs on CPU and says why.
+func (s *Session) gpuFallback(gpu GPUSupport) {
+	if s.o.GPUsFrom == "" || gpu.Available || s.o.GPUs == "" || s.o.GPUs == "auto" || s.o.GPUs == "none" {
+		return
+	}
+	s.emit(event.Event{Kind: event.Info, Message: fmt.Sprintf("%s asks for GPUs (%s), but this Engine has none (%s): running on CPU", s.o.GPUsFrom, s.o.GPUs, gpu.Why)})
+	s.o.GPUs = "none"
 }
 
 // Run runs the loop until ctx is cancelled, then rescues files from the
@@ -93,6 +133,10 @@ func (s *Session) Run(ctx context.Context) error {
 		return err
 	}
 	s.emit(s.projectEvent(p, gpu, platform))
+	for _, n := range s.o.Notes {
+		s.emit(event.Event{Kind: event.Info, Message: n})
+	}
+	s.gpuFallback(gpu)
 	s.emit(planEvent(p))
 	s.emitDoctor(ctx, p)
 	w, err := watcher.New(watcher.Options{
@@ -171,14 +215,27 @@ func (s *Session) projectEvent(p *dockerfile.Project, gpu GPUSupport, platform s
 		builder = "legacy builder"
 	}
 	return event.Event{Kind: event.Project, GPU: &gpuOn, Builder: builder, Project: p.Dir, Engine: s.eng.Addr(), Reason: gpu.Why,
-		Message: fmt.Sprintf("project %s, engine %s (API %s, %s), %s, %s", p.Dir, s.eng.Addr(), s.eng.Version(), platform, builder, mode)}
+		Message: fmt.Sprintf("project %s%s, engine %s (API %s, %s), %s, %s", p.Dir, s.configured(p), s.eng.Addr(), s.eng.Version(), platform, builder, mode)}
+}
+
+// configured says which file configured the session, and where the project
+// syncs when the Dockerfile copies no source.
+func (s *Session) configured(p *dockerfile.Project) string {
+	var out string
+	if s.o.ConfiguredBy != "" {
+		out = " (configured by " + s.o.ConfiguredBy + ")"
+	}
+	if p.Workspace != "" {
+		out += ", synced into " + p.Workspace + " (the Dockerfile copies no source)"
+	}
+	return out
 }
 
 // emitDoctor reports, once and without blocking anything, what in the
 // project costs needless rebuilds.
 func (s *Session) emitDoctor(ctx context.Context, p *dockerfile.Project) {
 	done := phase(s.emit, "checking the project (tfdev doctor)")
-	fs, err := doctor.Check(ctx, p, doctor.Options{HostIP: s.o.HostIP})
+	fs, err := doctor.Check(ctx, p, doctor.Options{HostIP: s.o.HostIP, ServedDir: s.servedDir(ctx, p.Model)})
 	done()
 	if err != nil {
 		s.emit(event.Event{Kind: event.Error, Message: fmt.Sprintf("checking the project: %v", err)})

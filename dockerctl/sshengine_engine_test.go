@@ -195,6 +195,6 @@ func BenchmarkFrontDoorExecOverSSH(b *testing.B) {
 	requireEngine(b)
 	remote := sshEngine(b)
 	benchDoor(b, "ssh-exec", func(d *FrontDoor, c *Container) error {
-		return d.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return remote.DialJupyter(ctx, c.ID) })
+		return d.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return remote.DialJupyter(ctx, c.ID, JupyterPort) })
 	})
 }

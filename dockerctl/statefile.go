@@ -21,6 +21,9 @@ type State struct {
 	// LiveContainer (an ID) runs an older image plus live installs that
 	// make it match Image: a later run reattaches to it, not replaces it.
 	LiveContainer string `json:"live_container,omitempty"`
+	// ConfiguredBy names the compose file or devcontainer.json the session
+	// ran from ("" for the Dockerfile alone).
+	ConfiguredBy string `json:"configured_by,omitempty"`
 }
 
 // StatePath is where the session records a project's State: in the user's
@@ -34,8 +37,8 @@ func StatePath(dir string) string {
 	return filepath.Join(base, "tfdev", ProjectID(dir)+".json")
 }
 
-func writeState(dir string, built *BuildResult, c *Container, url, live string) error {
-	st := State{Image: built.ImageID, Builder: string(built.Builder), BuiltAt: time.Now(), BuildSeconds: built.Duration.Seconds()}
+func writeState(dir string, built *BuildResult, c *Container, url, live, configuredBy string) error {
+	st := State{Image: built.ImageID, Builder: string(built.Builder), BuiltAt: time.Now(), BuildSeconds: built.Duration.Seconds(), ConfiguredBy: configuredBy}
 	if c != nil {
 		st.Container, st.URL, st.Token = c.Name, cmp.Or(url, c.URL()), c.Token
 		if live == built.ImageID {

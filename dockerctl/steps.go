@@ -13,6 +13,7 @@ import (
 type stepTracker struct {
 	exporting func(started bool)
 	loaded    func()         // BuildKit has the context, called once
+	ctxVertex string         // the digest of BuildKit's "load build context"
 	exported  map[string]int // exporter vertex digest -> 1 started, 2 completed
 	model     *dockerfile.Model
 	all       []dockerfile.Step
@@ -255,7 +256,10 @@ func (t *stepTracker) fail(msg string) error {
 
 // contextLoaded hears when BuildKit has read the build context.
 func (t *stepTracker) contextLoaded(v traceVertex) {
-	if t.loaded != nil && v.Name == "[internal] load build context" && !v.Completed.IsZero() {
+	if v.Name == "[internal] load build context" {
+		t.ctxVertex = v.Digest // its later pieces may come without the name
+	}
+	if t.loaded != nil && v.Digest == t.ctxVertex && t.ctxVertex != "" && !v.Completed.IsZero() {
 		t.loaded()
 		t.loaded = nil
 	}

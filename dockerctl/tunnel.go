@@ -33,8 +33,8 @@ const (
 // the session reaches it.
 func (x *executor) switchDoor(c *Container) error {
 	if x.o.JupyterVia == JupyterViaExec {
-		id := c.ID
-		return x.door.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return x.eng.DialJupyter(ctx, id) })
+		id, port := c.ID, c.jupyterPort()
+		return x.door.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return x.eng.DialJupyter(ctx, id, port) })
 	}
 	return x.door.Switch(c.Base())
 }
@@ -48,7 +48,7 @@ func (x *executor) runOptions(dir, image string) RunOptions {
 	if x.door != nil {
 		port = 0
 	}
-	o := RunOptions{Dir: dir, Image: image, HostIP: "127.0.0.1", HostPort: port, Token: x.o.Token, GPUs: x.o.GPUs, GPU: x.gpu,
+	o := RunOptions{Dir: dir, Image: image, HostIP: "127.0.0.1", HostPort: port, Token: x.o.Token, GPUs: x.o.GPUs, GPU: x.gpu, Env: x.o.Env, Run: x.o.Run,
 		ViaExec: x.door != nil && x.o.JupyterVia == JupyterViaExec} // the door goes through exec: nothing to publish
 	if o.ViaExec && x.o.Publish {
 		// --publish: on the Engine's host too, for whoever is there.
@@ -62,9 +62,9 @@ var relayPy string
 
 // DialJupyter opens a connection to the container's Jupyter through an
 // exec.
-func (e *Engine) DialJupyter(ctx context.Context, id string) (net.Conn, error) {
+func (e *Engine) DialJupyter(ctx context.Context, id string, port int) (net.Conn, error) {
 	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{
-		Cmd:         []string{"python3", "-u", "-c", relayPy, strconv.Itoa(JupyterPort)},
+		Cmd:         []string{"python3", "-u", "-c", relayPy, strconv.Itoa(port)},
 		AttachStdin: true, AttachStdout: true, AttachStderr: true,
 	})
 	if err != nil {

@@ -31,7 +31,7 @@ func TestFrontDoorThroughExec(t *testing.T) {
 	dials := 0
 	if err := d.SwitchVia("http://jupyter.invalid:8888", func(ctx context.Context) (net.Conn, error) {
 		dials++
-		return testEngine.DialJupyter(ctx, c.ID)
+		return testEngine.DialJupyter(ctx, c.ID, JupyterPort)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +124,6 @@ func TestSessionViaExecAlsoPublished(t *testing.T) {
 // through the door over the Engine's exec, beside the published port.
 func BenchmarkFrontDoorExec(b *testing.B) {
 	benchDoor(b, "exec", func(d *FrontDoor, c *Container) error {
-		return d.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return testEngine.DialJupyter(ctx, c.ID) })
+		return d.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return testEngine.DialJupyter(ctx, c.ID, JupyterPort) })
 	})
 }

@@ -44,6 +44,10 @@ type Rule struct {
 	Why     string // why the step has that action, for explain
 	Chown   string // --chown of the step, for synced files
 	Chmod   string
+	// File is the file that made the rule when it is not the Dockerfile: a
+	// compose file's bind mount (compose.yaml, with Line and Step); "" for
+	// the Dockerfile, and for the workspace rule (Line 0, Why says it).
+	File string
 }
 
 // Rules are what the Dockerfile and ignore files say about every path.
@@ -52,8 +56,14 @@ type Rules struct {
 	Dockerfile string   // name of the Dockerfile, for messages
 	Always     []string // context-relative paths that always mean a rebuild
 	Steps      []Rule   // in Dockerfile order: the earliest step that reads a path decides
-	Ignore     *DockerIgnore
-	Triggers   *TriggerFilter // .tfdevignore and editors' temp files; nil: none
+	// Mounts are sync mappings that are not Dockerfile steps: a compose or
+	// dev container bind mount of a project folder, or the workspace the
+	// project syncs into when the Dockerfile copies no source. They sync
+	// every path they cover that no Dockerfile step rebuilds; the first
+	// that covers a path decides.
+	Mounts   []Rule
+	Ignore   *DockerIgnore
+	Triggers *TriggerFilter // .tfdevignore and editors' temp files; nil: none
 }
 
 // WatchRules makes Rules a Loaded of its own.
@@ -158,20 +168,36 @@ func Decide(p string, isDir bool, rules Rules) Decision {
 		}
 		return d
 	}
+	var step *Rule
+	var stepDest string
 	for i := range rules.Steps {
-		r := &rules.Steps[i]
-		dest, ok := r.match(p, isDir)
-		if !ok {
-			continue
+		if dest, ok := rules.Steps[i].match(p, isDir); ok {
+			step, stepDest = &rules.Steps[i], dest
+			break
 		}
-		d.Action, d.Line, d.File, d.Rule = r.Action, r.Line, rules.Dockerfile, r
-		d.Reason = r.Why
-		if r.Action == Sync {
-			d.Dest = dest
+	}
+	if step != nil && step.Action == Rebuild {
+		return decided(d, step, stepDest, rules.Dockerfile)
+	}
+	for i := range rules.Mounts {
+		if dest, ok := rules.Mounts[i].match(p, isDir); ok {
+			return decided(d, &rules.Mounts[i], dest, rules.Mounts[i].File)
 		}
-		return d
+	}
+	if step != nil {
+		return decided(d, step, stepDest, rules.Dockerfile)
 	}
 	d.Reason = "in the build context, but no COPY or ADD step reads it"
+	return d
+}
+
+// decided is d as rule r decides it.
+func decided(d Decision, r *Rule, dest, file string) Decision {
+	d.Action, d.Line, d.File, d.Rule = r.Action, r.Line, file, r
+	d.Reason = r.Why
+	if r.Action == Sync {
+		d.Dest = dest
+	}
 	return d
 }
 
@@ -236,11 +262,7 @@ func (r *Rule) source(p string) (string, bool) {
 // container, whatever decides about rel first: requirements.txt, a rebuild
 // input, also lands in /tf through a trailing COPY . /tf.
 func SyncDest(rel string, rules Rules) (string, bool) {
-	for i := range rules.Steps {
-		r := &rules.Steps[i]
-		if r.Action != Sync {
-			continue
-		}
+	for _, r := range rules.SyncRules() {
 		if dest, ok := r.match(cleanRel(rel), false); ok {
 			return dest, true
 		}
@@ -251,16 +273,27 @@ func SyncDest(rel string, rules Rules) (string, bool) {
 // HostPath maps a container path back to the context through the sync
 // rules: the inverse of where Decide sends a context path.
 func HostPath(p string, rules Rules) (string, bool) {
-	for i := range rules.Steps {
-		r := &rules.Steps[i]
-		if r.Action != Sync {
-			continue
-		}
+	for _, r := range rules.SyncRules() {
 		if rel, ok := r.source(p); ok {
 			return rel, true
 		}
 	}
 	return "", false
+}
+
+// SyncRules are the rules that put host paths in the container: the
+// mounts first, then the Dockerfile's sync steps.
+func (r Rules) SyncRules() []*Rule {
+	var out []*Rule
+	for i := range r.Mounts {
+		out = append(out, &r.Mounts[i])
+	}
+	for i := range r.Steps {
+		if r.Steps[i].Action == Sync {
+			out = append(out, &r.Steps[i])
+		}
+	}
+	return out
 }
 
 // String renders a decision for people:
@@ -276,7 +309,7 @@ func (d Decision) String() string {
 		b.WriteString(d.Dest)
 	}
 	switch {
-	case d.Rule != nil:
+	case d.Rule != nil && d.Line > 0:
 		fmt.Fprintf(&b, "  (%s:%d %s)", d.File, d.Line, d.Rule.Step)
 		if d.Reason != "" {
 			b.WriteString(": ")

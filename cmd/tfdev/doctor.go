@@ -35,7 +35,8 @@ project input.`,
 			if err != nil {
 				return err
 			}
-			fs, err := doctor.Check(cmd.Context(), p, doctor.Options{HostIP: hostIP})
+			spec, _ := pf.projectSpec() // load read it
+			fs, err := doctor.Check(cmd.Context(), p, doctor.Options{HostIP: hostIP, ServedDir: servedDir(cmd.Context(), spec, p.Model)})
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/runspec"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
@@ -142,20 +144,33 @@ type projectFlags struct {
 	dockerfile string
 	target     string
 	buildArgs  []string
+	service    string // the compose service; "" picks one
+
+	cmd    *cobra.Command
+	spec   *runspec.Spec // read once
+	noSpec bool          // read: there is none
 }
 
 func (pf *projectFlags) register(cmd *cobra.Command) {
+	pf.cmd = cmd
 	cmd.Flags().StringVarP(&pf.dir, "dir", "C", ".", "project (build context) directory")
-	cmd.Flags().StringVarP(&pf.dockerfile, "file", "f", "Dockerfile", "Dockerfile, relative to the project directory")
+	cmd.Flags().StringVarP(&pf.dockerfile, "file", "f", "Dockerfile", "Dockerfile, relative to the project directory (default: the compose service's or devcontainer.json's, else Dockerfile)")
 	cmd.Flags().StringVar(&pf.target, "target", "", "build stage to run (default: the last)")
 	cmd.Flags().StringArrayVar(&pf.buildArgs, "build-arg", nil, "build argument K=V (repeatable)")
+	cmd.Flags().StringVar(&pf.service, "service", "", "the compose service to run (default: the only one with a build, or the one publishing 8888)")
 }
 
+// load reads the project: its compose file or devcontainer.json, then the
+// Dockerfile they name (or the flags do).
 func (pf *projectFlags) load() (*dockerfile.Project, error) {
 	if _, err := os.Stat(pf.dir); err != nil {
 		return nil, badInput(fmt.Errorf("project directory: %w", err))
 	}
-	p, err := dockerfile.Load(pf.dir, pf.dockerfile, dockerfile.Options{BuildArgs: buildArgs(pf.buildArgs), Target: pf.target})
+	spec, err := pf.projectSpec()
+	if err != nil {
+		return nil, err
+	}
+	p, err := dockerfile.Load(pf.dir, pf.dockerfile, pf.loadOptions(context.Background(), spec))
 	return p, projectError(err)
 }
 

@@ -227,6 +227,9 @@ func printStatus(out io.Writer, c, stopped *dockerctl.Container, st dockerctl.St
 	if st.Image != "" {
 		fmt.Fprintf(out, "last build: %s, %.1fs with %s, %s\n", st.BuiltAt.Format("2006-01-02 15:04:05"), st.BuildSeconds, st.Builder, st.Image)
 	}
+	if st.ConfiguredBy != "" {
+		fmt.Fprintf(out, "configured by: %s\n", st.ConfiguredBy)
+	}
 }
 
 func newLogsCmd() *cobra.Command {

@@ -42,7 +42,7 @@ type upFlags struct {
 func newUpCmd() *cobra.Command {
 	var f upFlags
 	cmd := &cobra.Command{
-		Use:   "up",
+		Use:   "up [SERVICE]",
 		Short: "Build, run Jupyter, and keep the container in step with your files",
 		Long: `Build the project's image (cached, layer by layer), run it as a Jupyter
 container (GPU when the Engine has one) and watch the folder: source edits
@@ -53,17 +53,25 @@ with the files you made in the old one copied back first.
 Ctrl-C (or SIGTERM) stops watching, rescues files from the container and
 stops it (unless --keep); a second Ctrl-C exits at once.
 
-Settings come from, lowest first: defaults, tfdev.toml or [tool.tfdev] in
+Settings come from, lowest first: the Dockerfile alone,
+.devcontainer/devcontainer.json, the compose file (compose.yaml,
+docker-compose.yml: the service named as SERVICE, else the only one with a
+build, else the one publishing 8888), tfdev.toml or [tool.tfdev] in
 pyproject.toml, TFDEV_<FLAG> environment variables (TFDEV_PORT=8890), flags.
+A bind mount of the project in the compose file is synced, not mounted.
 
 Exit status: 0 ok, 1 runtime failure, 2 usage error or bad project input.`,
 		Example: `  tfdev up
+  tfdev up notebook                   # the compose service "notebook"
   tfdev up -C testdata/demo --build-arg BASE=tfdev-test/jupyter:bookworm
   tfdev up --no-tui --output json     # for VS Code tasks and scripts`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyConfig(cmd, f.dir); err != nil {
 				return err
+			}
+			if len(args) == 1 {
+				f.service = args[0]
 			}
 			return runUp(cmd, &f)
 		},
@@ -217,11 +225,16 @@ func (f *upFlags) usesTUI(cmd *cobra.Command) bool {
 }
 
 func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string, eng *dockerctl.Engine, emit func(event.Event)) error {
+	spec, err := f.projectSpec() // fills the Dockerfile, target and build args the flags did not give
+	if err != nil {
+		return err
+	}
 	opts := dockerctl.SessionOptions{
 		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
 		Builder: dockerctl.Builder(f.builder), ContextVia: contextVia(f.contextVia), HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
 		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload, JupyterVia: f.jupyterVia, Publish: f.publish,
 	}
+	applySpec(cmd, &opts, spec)
 	if !cmd.Flags().Changed("jupyter-via") && !strings.HasPrefix(eng.Host, "unix://") && !strings.HasPrefix(eng.Host, "npipe://") {
 		// A remote Engine publishes on its own host, which the browser may
 		// not reach: Jupyter comes through the Engine's connection.

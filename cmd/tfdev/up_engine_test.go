@@ -75,14 +75,18 @@ func engine(t *testing.T) *dockerctl.Engine {
 }
 
 // copyDemo copies testdata/demo to a temp dir: the test edits it.
-func copyDemo(t *testing.T) string {
+func copyDemo(t *testing.T) string { return copyFixture(t, "demo") }
+
+// copyFixture copies testdata/name to a folder of the same name.
+func copyFixture(t *testing.T, name string) string {
 	t.Helper()
-	dst := filepath.Join(t.TempDir(), "demo")
-	err := filepath.Walk("../../testdata/demo", func(p string, fi os.FileInfo, err error) error {
+	src := filepath.Join("../../testdata", name)
+	dst := filepath.Join(t.TempDir(), name)
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel("../../testdata/demo", p)
+		rel, _ := filepath.Rel(src, p)
 		target := filepath.Join(dst, rel)
 		if fi.IsDir() {
 			return os.MkdirAll(target, 0o755)
@@ -119,12 +123,16 @@ func startUpWith(t *testing.T, dir, base string, args ...string) *upProcess {
 	return startUpEnv(t, dir, base, nil, args...)
 }
 
-// startUpEnv runs tfdev up on dir with BASE=base and env added to the
-// environment.
+// startUpEnv runs tfdev up on dir with BASE=base (none when "") and env
+// added to the environment.
 func startUpEnv(t *testing.T, dir, base string, env []string, args ...string) *upProcess {
 	t.Helper()
 	// --port 0: any free port, so tests running side by side never collide.
-	cmd := exec.Command(tfdevBinary(t), append([]string{"up", "-C", dir, "--no-tui", "--port", "0", "--build-arg", "BASE=" + base}, args...)...)
+	flags := []string{"up", "-C", dir, "--no-tui", "--port", "0"}
+	if base != "" {
+		flags = append(flags, "--build-arg", "BASE="+base)
+	}
+	cmd := exec.Command(tfdevBinary(t), append(flags, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/tfdev-dev/tfdev/watcher"
 )
 
 // Options say how the Dockerfile will be built.
@@ -30,6 +31,17 @@ type Options struct {
 	// which relative COPY destinations resolve against before any WORKDIR.
 	// nil means "/".
 	BaseWorkdir func(image string) string
+
+	// Mounts are sync mappings from a compose file or devcontainer.json (a
+	// bind mount of a project folder).
+	Mounts []watcher.Rule
+	// Workspace is where the project syncs when the Dockerfile copies no
+	// source and no mount covers it (a devcontainer's workspaceFolder); ""
+	// lets Load choose: ServedDir's answer, else the final WORKDIR.
+	Workspace string
+	// ServedDir finds the folder the container's Jupyter serves (a compose
+	// command, the Dockerfile's CMD, the base image's); nil or "": unknown.
+	ServedDir func(m *Model) string
 }
 
 // SyntaxError is a Dockerfile that BuildKit would refuse.

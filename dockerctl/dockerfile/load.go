@@ -17,6 +17,9 @@ type Project struct {
 	DockerfilePath string // absolute path of the Dockerfile
 	Model          *Model
 	Rules          watcher.Rules
+	// Workspace is the container folder the project syncs into because the
+	// Dockerfile copies no source ("" when it does, or a mount covers it).
+	Workspace string
 }
 
 // ErrNoDockerfile is returned when the Dockerfile does not exist.
@@ -62,7 +65,9 @@ func Load(dir, dockerfile string, opts Options) (*Project, error) {
 	if r, err := filepath.Rel(dir, dfPath); err == nil && !strings.HasPrefix(r, "..") {
 		rel = filepath.ToSlash(r)
 	}
-	return &Project{Dir: dir, DockerfilePath: dfPath, Model: m, Rules: m.Rules(rel, di, tf)}, nil
+	rules := m.Rules(rel, di, tf)
+	ws := m.workspaceRules(&rules, opts.Mounts, opts.Workspace, opts.ServedDir)
+	return &Project{Dir: dir, DockerfilePath: dfPath, Model: m, Rules: rules, Workspace: ws}, nil
 }
 
 // displayName is the Dockerfile's name relative to the context when inside it.

@@ -54,6 +54,7 @@ func (f Finding) String() string {
 // Options tune the checks.
 type Options struct {
 	HostIP    string // the address tfdev publishes Jupyter on
+	ServedDir string // the folder the container's Jupyter serves, when known
 	LargeFile int64  // a context file at least this big is reported; default 50 MB
 }
 
@@ -74,6 +75,10 @@ func Check(ctx context.Context, p *dockerfile.Project, o Options) ([]Finding, er
 	c.pipWithoutCache()
 	c.unpinnedBase()
 	c.jupyterExposure()
+	c.noSource()
+	c.servedVsCode()
+	c.pipUnpinnedRun()
+	c.aptHygiene()
 	sort.SliceStable(c.out, func(i, j int) bool { return rank(c.out[i].Severity) < rank(c.out[j].Severity) })
 	return c.out, nil
 }
@@ -274,18 +279,17 @@ func (c *checker) pipWithoutCache() {
 	}
 }
 
-// unpinnedBase: FROM an image without a tag, or :latest. (Check 6.)
+// unpinnedBase: FROM an image whose tag moves. (Check 6.)
 func (c *checker) unpinnedBase() {
 	for _, st := range c.p.Model.Stages {
 		if st.BaseStage >= 0 || st.Base == "scratch" || strings.Contains(st.Base, "@sha256:") || strings.Contains(st.Base, "$") {
 			continue
 		}
 		ref := st.Base
-		name := ref[strings.LastIndex(ref, "/")+1:]
-		if !strings.Contains(name, ":") || strings.HasSuffix(ref, ":latest") {
+		if movingTag(ref) {
 			c.add(Finding{
 				Rule: "base-unpinned", Severity: Warning, Line: st.Line,
-				Message: fmt.Sprintf("the base image %q has no pinned tag", ref),
+				Message: fmt.Sprintf("the base image %q has a moving tag (none, a channel such as :latest or :nightly, or no version)", ref),
 				Cost:    "the base moves under you: every layer's cache is lost when it does, and builds differ between machines",
 				Fix:     fmt.Sprintf("pin a tag (tensorflow/tensorflow:2.9.0-gpu-jupyter) or a digest (%s@sha256:...)", strings.TrimSuffix(ref, ":latest")),
 			})

@@ -74,8 +74,20 @@ func TestChecks(t *testing.T) {
 		{"large file", good(map[string]string{"model.ckpt": strings.Repeat("x", 2000)}), Options{LargeFile: 1000}, []string{"context-large-file"}},
 		{"requirements", good(map[string]string{"requirements.txt": "numpy==1.24.2\ntensorflow\npandas>=1.5\n-e .\n./src/my_module\n--index-url https://example.invalid\ngit+https://example.invalid/x.git@v1#egg=x\n"}),
 			Options{}, []string{"requirements-local-path", "requirements-local-path", "requirements-unpinned", "requirements-unpinned"}},
-		{"apt update alone", good(map[string]string{"Dockerfile": "FROM base:1.0\nRUN apt-get update\nRUN apt-get install -y git\n" + goodDockerfile[len("FROM base:1.0\n"):]}), Options{}, []string{"apt-update-alone"}},
-		{"apt together", good(map[string]string{"Dockerfile": "FROM base:1.0\nRUN apt-get update && apt-get install -y git && rm -rf /var/lib/apt/lists/*\n" + goodDockerfile[len("FROM base:1.0\n"):]}), Options{}, nil},
+		{"apt update alone", good(map[string]string{"Dockerfile": "FROM base:1.0\nRUN apt-get update\nRUN apt-get install -y git\n" + goodDockerfile[len("FROM base:1.0\n"):]}), Options{}, []string{"apt-update-alone", "apt-install-hygiene"}},
+		{"apt together", good(map[string]string{"Dockerfile": "FROM base:1.0\nRUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*\n" + goodDockerfile[len("FROM base:1.0\n"):]}), Options{}, nil},
+		{"apt with recommends", good(map[string]string{"Dockerfile": "FROM base:1.0\nRUN apt-get update && apt-get install -y git && rm -rf /var/lib/apt/lists/*\n" + goodDockerfile[len("FROM base:1.0\n"):]}), Options{}, []string{"apt-install-hygiene"}},
+		{"nightly base", good(map[string]string{"Dockerfile": strings.Replace(goodDockerfile, "base:1.0", "tensorflow/tensorflow:nightly", 1)}), Options{}, []string{"base-unpinned"}},
+		{"channel tag", good(map[string]string{"Dockerfile": strings.Replace(goodDockerfile, "base:1.0", "tensorflow/tensorflow:latest-gpu-jupyter", 1)}), Options{}, []string{"base-unpinned"}},
+		{"versionless tag", good(map[string]string{"Dockerfile": strings.Replace(goodDockerfile, "base:1.0", "tensorflow/tensorflow:gpu-jupyter", 1)}), Options{}, []string{"base-unpinned"}},
+		{"release name", good(map[string]string{"Dockerfile": strings.Replace(goodDockerfile, "base:1.0", "debian:bookworm-slim", 1)}), Options{}, nil},
+		{"versioned tag", good(map[string]string{"Dockerfile": strings.Replace(goodDockerfile, "base:1.0", "tensorflow/tensorflow:2.9.0-gpu-jupyter", 1)}), Options{}, nil},
+		{"pip unpinned on the RUN line", good(map[string]string{"Dockerfile": goodDockerfile[:len(goodDockerfile)-len("COPY . /app\n")] +
+			"RUN --mount=type=cache,target=/root/.cache/pip pip install tensorflow pandas==1.5.0 ./wheels/x.whl -r requirements.txt\nCOPY . /app\n"}), Options{}, []string{"pip-unpinned-run"}},
+		{"pip pinned on the RUN line", good(map[string]string{"Dockerfile": goodDockerfile[:len(goodDockerfile)-len("COPY . /app\n")] +
+			"RUN --mount=type=cache,target=/root/.cache/pip python -m pip install --no-cache-dir pandas==1.5.0 -e .\nCOPY . /app\n"}), Options{}, nil},
+		{"served elsewhere", good(nil), Options{ServedDir: "/tf"}, []string{"served-vs-code"}},
+		{"served there", good(nil), Options{ServedDir: "/app"}, nil},
 		{"pip without cache", good(map[string]string{"Dockerfile": strings.Replace(goodDockerfile, "--mount=type=cache,target=/root/.cache/pip ", "", 1)}), Options{}, []string{"pip-no-cache-mount"}},
 		{"latest base", good(map[string]string{"Dockerfile": strings.Replace(goodDockerfile, "base:1.0", "tensorflow/tensorflow:latest", 1)}), Options{}, []string{"base-unpinned"}},
 		{"untagged base", good(map[string]string{"Dockerfile": strings.Replace(goodDockerfile, "base:1.0", "localhost:5000/tf", 1)}), Options{}, []string{"base-unpinned"}},
@@ -91,6 +103,57 @@ func TestChecks(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("got %q, want %q", got, want)
 			}
+		})
+	}
+}
+
+// The findings learnt from public projects say where, and what to do.
+func TestProjectsAsTheyAreFindings(t *testing.T) {
+	noSource := "FROM base:1.0\nCOPY requirements.txt /tmp/\nRUN --mount=type=cache,target=/root/.cache/pip pip install -r /tmp/requirements.txt\n"
+	for _, c := range []struct {
+		name      string
+		files     map[string]string
+		served    string
+		opts      Options
+		rule      string
+		line      int
+		says, fix string
+	}{
+		{"no source, Jupyter's folder known", good(map[string]string{"Dockerfile": noSource}), "/tf", Options{}, "no-source", 1,
+			"no step copies your source: tfdev syncs it into /tf", "COPY . /tf"},
+		{"no source, nowhere known", good(map[string]string{"Dockerfile": noSource}), "", Options{}, "no-source", 1,
+			"where Jupyter serves is not known", "COPY . /tf"},
+		{"served vs code", good(nil), "", Options{ServedDir: "/tf"}, "served-vs-code", 5,
+			"Jupyter serves /tf but your code is in /app", "--notebook-dir=/app"},
+		{"moving tag", good(map[string]string{"Dockerfile": strings.Replace(goodDockerfile, "base:1.0", "tensorflow/tensorflow:nightly", 1)}), "", Options{}, "base-unpinned", 1,
+			"moving tag", "pin a tag"},
+		{"pip on the RUN line", good(map[string]string{"Dockerfile": "FROM base:1.0\nRUN pip install --no-cache-dir tensorflow keras==2.9.0 $EXTRA\n"}), "", Options{}, "pip-unpinned-run", 2,
+			"tensorflow installs a package with no version", "tensorflow==X.Y.Z"},
+		{"apt", good(map[string]string{"Dockerfile": "FROM base:1.0\nRUN apt-get update && apt-get install -y git\n"}), "", Options{}, "apt-install-hygiene", 2,
+			"without --no-install-recommends and without removing /var/lib/apt/lists", "rm -rf /var/lib/apt/lists/*"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for rel, body := range c.files {
+				os.WriteFile(filepath.Join(dir, rel), []byte(body), 0o644)
+			}
+			p, err := dockerfile.Load(dir, "Dockerfile", dockerfile.Options{ServedDir: func(*dockerfile.Model) string { return c.served }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := Check(context.Background(), p, c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range fs {
+				if f.Rule == c.rule {
+					if f.Line != c.line || f.File != "Dockerfile" || !strings.Contains(f.Message, c.says) || !strings.Contains(f.Fix, c.fix) {
+						t.Errorf("%+v", f)
+					}
+					return
+				}
+			}
+			t.Errorf("no %s finding in %+v", c.rule, fs)
 		})
 	}
 }

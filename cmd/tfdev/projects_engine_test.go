@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
+)
+
+// Projects as they are, shaped like three public TensorFlow Jupyter
+// projects and a dev container (testdata): tfdev up serves the user's code
+// in Jupyter, an edit arrives, a requirements edit rebuilds (or, where
+// nothing in the build reads requirements.txt, is synced), the shm size
+// is the container's, and a GPU request runs on CPU here, saying why.
+func TestProjectsAsTheyAre(t *testing.T) {
+	for _, c := range []struct {
+		fixture     string
+		env         []string
+		base        string // --build-arg BASE; "" leaves it to the project's files
+		configured  string // the project event's "configured by"
+		list        string // the Jupyter folder (contents API) that lists the code
+		code        string // where model.py is in the container
+		shm         int64
+		gpu         bool // the files ask for GPUs
+		reqRebuilds bool
+	}{
+		{"compose-mount", []string{"TFDEV_BASE=" + testimage.Jupyter}, "", "compose.yaml, service notebook", "home", "/tf/home/model.py", 1 << 30, true, false},
+		{"requirements-only", nil, testimage.Jupyter, "", "", "/tf/model.py", 0, false, true},
+		{"app-vs-tf", nil, testimage.Jupyter, "compose.yaml, service lab", "", "/app/model.py", 512 << 20, false, true},
+		{"devcontainer", nil, testimage.Jupyter, ".devcontainer/devcontainer.json", "work", "/tf/work/model.py", 2 << 30, true, true},
+	} {
+		t.Run(c.fixture, func(t *testing.T) {
+			eng := engine(t)
+			dir := copyFixture(t, c.fixture)
+			t.Cleanup(func() { exec.Command("docker", "volume", "rm", "-f", c.fixture+"_pip-cache").Run() })
+			up := startUpEnv(t, dir, c.base, c.env, "--output", "json", "--deps", "rebuild")
+			project, _ := up.nextEvent(event.Project, nil)
+			if c.configured != "" && !strings.Contains(project.Message, "configured by "+c.configured) {
+				t.Errorf("the first event does not say what configured the session: %s", project.Message)
+			}
+			ready, before := up.nextEvent(event.Ready, nil)
+			saidCPU := false
+			for _, e := range before {
+				saidCPU = saidCPU || e.Kind == event.Info && strings.Contains(e.Message, "asks for GPUs") && strings.Contains(e.Message, "running on CPU")
+			}
+			if saidCPU != c.gpu {
+				t.Errorf("said the GPU request runs on CPU: %v, want %v", saidCPU, c.gpu)
+			}
+			m := tokenRe.FindStringSubmatch(ready.URL)
+			if names := contentNames(t, m[1]+"/api/contents/"+c.list, m[2]); !strings.Contains(names, " model.py ") {
+				t.Errorf("Jupyter lists %q in /%s: not the project's code", names, c.list)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "model.py"), []byte("def f():\n    return 42\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			up.nextEvent(event.Sync, func(e event.Event) bool { return strings.Contains(strings.Join(e.Paths, " "), "model.py") })
+			if got := containerFile(t, eng, ready.Container, c.code); got != "def f():\n    return 42\n" {
+				t.Errorf("%s in the container: %q", c.code, got)
+			}
+			if c.shm > 0 {
+				out, err := exec.Command("docker", "inspect", "-f", "{{.HostConfig.ShmSize}}", ready.Container).Output()
+				if got, _ := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err != nil || got != c.shm {
+					t.Errorf("shm size %s (%v), want %d", out, err, c.shm)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, "requirements.txt"), []byte("numpy==1.24.2\n# pinned\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if c.reqRebuilds {
+				up.nextEvent(event.BuildDone, nil)
+				up.nextEvent(event.Ready, nil)
+			} else {
+				up.nextEvent(event.Sync, func(e event.Event) bool { return strings.Contains(strings.Join(e.Paths, " "), "requirements.txt") })
+			}
+			up.stop()
+		})
+	}
+}
+
+// contentNames lists a Jupyter folder through its contents API, as
+// " a b c ".
+func contentNames(t *testing.T, url, token string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "token "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var folder struct {
+		Content []struct{ Name string } `json:"content"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&folder); err != nil {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	names := " "
+	for _, e := range folder.Content {
+		names += e.Name + " "
+	}
+	return names
+}
