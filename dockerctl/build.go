@@ -84,6 +84,10 @@ type BuildOptions struct {
 	// (false) writing the image: on some storage drivers the longest wait
 	// of a build, after its last step.
 	Exporting func(started bool)
+	// Pull, when set, hears a base image's layers coming down; Say, what
+	// the build does before it starts (pulling --cache-from images).
+	Pull func(PullProgress)
+	Say  func(string)
 	// Sent, when set, hears once the Engine has read the whole context,
 	// and how many bytes it was.
 	Sent func(bytes int64)
@@ -175,14 +179,53 @@ func (e *Engine) Build(ctx context.Context, opts BuildOptions) (*BuildResult, er
 	if builder == BuilderLegacy {
 		try = BuilderLegacy
 	}
+	if try == BuilderLegacy {
+		if err := e.pullCacheFrom(ctx, opts); err != nil {
+			return nil, err
+		}
+	}
 	res, err := e.build(ctx, opts, try)
 	if err != nil && builder == BuilderAuto && try == BuilderBuildKit && refusedBuildKit(err) {
+		if err := e.pullCacheFrom(ctx, opts); err != nil {
+			return nil, err
+		}
 		res, err = e.build(ctx, opts, BuilderLegacy)
 	}
+	loginError(opts.Project.Model, err)
 	if res != nil {
 		res.Duration = time.Since(start)
 	}
 	return res, err
+}
+
+// pullCacheFrom: the legacy builder takes --cache-from only from local
+// images, so they are pulled first, saying so.
+func (e *Engine) pullCacheFrom(ctx context.Context, opts BuildOptions) error {
+	for _, ref := range opts.CacheFrom {
+		if opts.Say != nil {
+			opts.Say(fmt.Sprintf("the legacy builder uses only local images for --cache-from: pulling %s first", ref))
+		}
+		if _, err := e.Pull(ctx, ref, opts.Pull); err != nil {
+			return fmt.Errorf("--cache-from %s: %w", ref, err)
+		}
+	}
+	return nil
+}
+
+// loginError rewords a FROM the registry refused for want of a login:
+// which registry, and the command that fixes it.
+func loginError(m *dockerfile.Model, err error) {
+	var be *BuildError
+	if !errors.As(err, &be) || !needsLogin(be.Msg) {
+		return
+	}
+	ref := m.ExternalBase()
+	for _, st := range m.Stages {
+		if st.Line == be.Line && st.BaseStage < 0 {
+			ref = st.Base
+		}
+	}
+	be.Msg = (&LoginError{Image: ref, Registry: RegistryOf(ref), Said: be.Msg}).Error()
 }
 
 // refusedBuildKit: the Engine cannot run BuildKit builds (too old, or
@@ -275,7 +318,7 @@ func (e *Engine) runBuild(ctx context.Context, opts BuildOptions, body io.Reader
 	defer resp.Body.Close()
 
 	t := newStepTracker(opts.Project.Model, opts.Progress)
-	t.exporting, t.loaded = opts.Exporting, loaded
+	t.exporting, t.loaded, t.pull = opts.Exporting, loaded, opts.Pull
 	res := &BuildResult{}
 	if res.ImageID, err = readBuild(ctx, resp.Body, t); err != nil {
 		return nil, err
@@ -308,6 +351,7 @@ func imageBuildOptions(opts BuildOptions, builder Builder, dockerfile string) bu
 		CacheFrom:   opts.CacheFrom,
 		Labels:      opts.Labels,
 		NoCache:     opts.NoCache,
+		AuthConfigs: buildAuth(),
 	}
 }
 
@@ -343,6 +387,11 @@ func readBuild(ctx context.Context, r io.Reader, t *stepTracker) (string, error)
 			}
 		case m.Stream != "":
 			t.stream(m.Stream)
+		case t.pull != nil && t.current > 0:
+			if p, ok := t.pulling.progress(m); ok { // the legacy builder pulling a FROM
+				p.Step, p.Image = t.current, t.all[t.current-1].Text
+				t.pull(p)
+			}
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 
 	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/filesync"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tonistiigi/fsutil"
@@ -83,6 +84,9 @@ func (e *Engine) startContextSession(ctx context.Context, p *dockerfile.Project)
 		"context":    countingFS{FS: ctxFS, dir: p.Dir, cs: cs},
 		"dockerfile": dfFS,
 	}, cs.filter))
+	// Base images and --cache-from from private registries: BuildKit asks
+	// the session for the docker CLI's logins.
+	sess.Allow(authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{AuthConfigProvider: authprovider.LoadAuthConfig(credentials())}))
 	dialed := make(chan error, 1)
 	go func() {
 		defer close(cs.ran)

@@ -24,6 +24,19 @@ type dockerContext struct {
 	TLS           *tls.Config // nil: no client certificates stored
 }
 
+// dockerConfigDir is the docker CLI's folder: $DOCKER_CONFIG, else
+// ~/.docker ("" when there is no home).
+func dockerConfigDir() string {
+	if dir := os.Getenv("DOCKER_CONFIG"); dir != "" {
+		return dir
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".docker")
+}
+
 // currentContext resolves the docker CLI's current context as the CLI does:
 // DOCKER_HOST wins (nil is returned), then DOCKER_CONTEXT, then
 // currentContext in $DOCKER_CONFIG/config.json; "default" (nil) means the
@@ -32,13 +45,9 @@ func currentContext() (*dockerContext, error) {
 	if os.Getenv("DOCKER_HOST") != "" {
 		return nil, nil
 	}
-	dir := os.Getenv("DOCKER_CONFIG")
+	dir := dockerConfigDir()
 	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return nil, nil
-		}
-		dir = filepath.Join(home, ".docker")
+		return nil, nil
 	}
 	name := os.Getenv("DOCKER_CONTEXT")
 	if name == "" {

@@ -65,6 +65,22 @@ func GPURequest(flag string, gpu GPUSupport) ([]container.DeviceRequest, error) 
 	return []container.DeviceRequest{{DeviceIDs: ids, Capabilities: [][]string{{"gpu"}}}}, nil
 }
 
+// Arch is the Engine's architecture as Go and image indexes name it
+// (amd64, arm64); "" when the Engine does not say.
+func (e *Engine) Arch(ctx context.Context) string {
+	info, err := e.api.Info(ctx)
+	if err != nil {
+		return ""
+	}
+	switch info.Architecture {
+	case "x86_64":
+		return "amd64"
+	case "aarch64":
+		return "arm64"
+	}
+	return info.Architecture
+}
+
 // Capabilities reads the Engine's Info once: GPUs, OS and architecture.
 func (e *Engine) Capabilities(ctx context.Context) (GPUSupport, string, error) {
 	info, err := e.api.Info(ctx)

@@ -59,6 +59,21 @@ func (e *Engine) ProjectImages(ctx context.Context, dir string) ([]ProjectImage,
 	return out, nil
 }
 
+// ImageSize is an image's size on the Engine (its layers, unpacked).
+func (e *Engine) ImageSize(ctx context.Context, ref string) (int64, error) {
+	insp, err := e.api.ImageInspect(ctx, ref)
+	if err != nil {
+		return 0, err
+	}
+	return insp.Size, nil
+}
+
+// ImagePresent says whether the Engine has ref.
+func (e *Engine) ImagePresent(ctx context.Context, ref string) bool {
+	_, err := e.api.ImageInspect(ctx, ref)
+	return err == nil
+}
+
 // ImageServedDir is the folder an image's Jupyter command serves, "" when
 // the image is not present or its command names none.
 func (e *Engine) ImageServedDir(ctx context.Context, ref string) string {

@@ -20,7 +20,8 @@ type SessionOptions struct {
 	BuildArgs    map[string]string
 	Target       string
 	Builder      Builder
-	ContextVia   string // BuildOptions.Context: "" (session when the Engine takes one), ContextViaSession or ContextViaTar
+	CacheFrom    []string // images whose layers (inline cache) the build may reuse
+	ContextVia   string   // BuildOptions.Context: "" (session when the Engine takes one), ContextViaSession or ContextViaTar
 	HostIP       string
 	Port         int
 	Token        string

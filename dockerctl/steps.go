@@ -12,7 +12,9 @@ import (
 // stepTracker turns either builder's progress into StepProgress events.
 type stepTracker struct {
 	exporting func(started bool)
-	loaded    func()         // BuildKit has the context, called once
+	loaded    func() // BuildKit has the context, called once
+	pull      func(PullProgress)
+	pulling   legacyPull
 	ctxVertex string         // the digest of BuildKit's "load build context"
 	exported  map[string]int // exporter vertex digest -> 1 started, 2 completed
 	model     *dockerfile.Model
@@ -148,6 +150,20 @@ func (t *stepTracker) trace(st traceStatus) {
 			t.log(idx, string(l.Msg))
 		}
 	}
+	for _, p := range st.Statuses {
+		t.pullStatus(p)
+	}
+}
+
+// pullStatus reports a FROM step's download (BuildKit's statuses under the
+// FROM vertex: a blob's digest, bytes done and in all). The blobs are the
+// image's manifest and config, and its layers that the Engine lacks.
+func (t *stepTracker) pullStatus(p traceProgress) {
+	idx := t.digests[p.Vertex]
+	if t.pull == nil || idx == 0 || t.all[idx-1].Kind != "FROM" || p.Total <= 0 || !strings.HasPrefix(p.ID, "sha256:") {
+		return // not a download: a resolve, an extraction
+	}
+	t.pull(PullProgress{Step: idx, Image: t.all[idx-1].Text, Layer: p.ID, Current: p.Current, Total: p.Total, Done: !p.Completed.IsZero()})
 }
 
 func dur(v traceVertex) time.Duration {

@@ -13,10 +13,14 @@ import (
 // few fields are needed, so they are read with protowire rather than the
 // generated types (which would pull grpc into the binary):
 //
-//	StatusResponse { repeated Vertex vertexes = 1; repeated VertexLog logs = 3; }
+//	StatusResponse { repeated Vertex vertexes = 1; repeated VertexStatus statuses = 2;
+//	                 repeated VertexLog logs = 3; }
 //	Vertex { string digest = 1; repeated string inputs = 2; string name = 3;
 //	         bool cached = 4; Timestamp started = 5; Timestamp completed = 6;
 //	         string error = 7; }
+//	VertexStatus { string ID = 1; string vertex = 2; string name = 3; int64 current = 4;
+//	               int64 total = 5; Timestamp timestamp = 6; Timestamp started = 7;
+//	               Timestamp completed = 8; }
 //	VertexLog { string vertex = 1; Timestamp timestamp = 2; int64 stream = 3; bytes msg = 4; }
 
 // traceVertex is one vertex update; absent fields are zero.
@@ -34,8 +38,18 @@ type traceLog struct {
 	Msg    []byte
 }
 
+// traceProgress is a VertexStatus: the progress of one part of a vertex,
+// such as a layer of a base image being downloaded.
+type traceProgress struct {
+	ID, Vertex, Name string
+	Current, Total   int64
+	Started          time.Time
+	Completed        time.Time
+}
+
 type traceStatus struct {
 	Vertexes []traceVertex
+	Statuses []traceProgress
 	Logs     []traceLog
 }
 
@@ -54,6 +68,12 @@ func decodeTrace(aux json.RawMessage) (traceStatus, error) {
 				return err
 			}
 			st.Vertexes = append(st.Vertexes, vx)
+		case num == 2 && typ == protowire.BytesType:
+			p, err := decodeProgress(v)
+			if err != nil {
+				return err
+			}
+			st.Statuses = append(st.Statuses, p)
 		case num == 3 && typ == protowire.BytesType:
 			l, err := decodeLog(v)
 			if err != nil {
@@ -88,6 +108,33 @@ func decodeVertex(b []byte) (traceVertex, error) {
 		return err
 	})
 	return vx, err
+}
+
+func decodeProgress(b []byte) (traceProgress, error) {
+	var p traceProgress
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
+		var err error
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			p.ID = string(v)
+		case num == 2 && typ == protowire.BytesType:
+			p.Vertex = string(v)
+		case num == 3 && typ == protowire.BytesType:
+			p.Name = string(v)
+		case num == 4 && typ == protowire.VarintType:
+			n, _ := protowire.ConsumeVarint(v)
+			p.Current = int64(n)
+		case num == 5 && typ == protowire.VarintType:
+			n, _ := protowire.ConsumeVarint(v)
+			p.Total = int64(n)
+		case num == 7 && typ == protowire.BytesType:
+			p.Started, err = decodeTimestamp(v)
+		case num == 8 && typ == protowire.BytesType:
+			p.Completed, err = decodeTimestamp(v)
+		}
+		return err
+	})
+	return p, err
 }
 
 func decodeLog(b []byte) (traceLog, error) {

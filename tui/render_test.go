@@ -55,6 +55,10 @@ func step(sec float64, idx int, state event.StepState, secs float64) event.Event
 	return event.Event{Kind: event.BuildStep, Time: at(sec), Index: idx, Total: 6, Instruction: instr, State: state, Duration: time.Duration(secs * float64(time.Second))}
 }
 
+func pull(sec float64, layer string, current, total int64) event.Event {
+	return event.Event{Kind: event.BuildPull, Time: at(sec), Index: 2, Image: "FROM ${BASE}", Layer: layer, Current: current, Total: int(total)}
+}
+
 const url = "http://127.0.0.1:8888/?token=46f720104effe81c2a0a46f2c41f2403"
 
 func cachedStart() []event.Event {
@@ -101,6 +105,13 @@ var scenarios = map[string]struct {
 	"replacing": {append(append(cachedStart(), ready()),
 		event.Event{Kind: event.Phase, Time: at(60), State: event.StepRunning, Message: "replacing: waiting for the new container's Jupyter"}), 63},
 	"gpu-ready": {append([]event.Event{project(true)}, append(cachedStart()[1:], ready())...), 95},
+	"pulling-base": {[]event.Event{
+		project(true), plan,
+		{Kind: event.BuildStart, Time: at(0), Reason: "start"},
+		step(0.1, 2, "running", 0),
+		pull(1, "sha256:aa", 100e6, 600e6), pull(1, "sha256:bb", 20e6, 400e6),
+		pull(11, "sha256:aa", 400e6, 600e6), pull(11, "sha256:bb", 220e6, 400e6),
+	}, 11.5},
 }
 
 func TestRenderGolden(t *testing.T) {

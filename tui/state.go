@@ -37,6 +37,8 @@ type Row struct {
 	Synced   int           // files synced through it
 	LastSync time.Time
 	Log      []string // its last output lines
+	// Pull follows a FROM step's base image coming down (build.pull).
+	Pull *event.PullMeter
 }
 
 // Item is one line of the activity list.
@@ -149,6 +151,14 @@ var appliers = map[event.Kind]func(*State, event.Event){
 	event.Plan:       (*State).applyPlan,
 	event.BuildStart: func(s *State, e event.Event) { s.Building, s.BuildStarted = true, e.Time },
 	event.BuildStep:  (*State).applyStep,
+	event.BuildPull: func(s *State, e event.Event) {
+		if r := s.row(e.Index); r != nil {
+			if r.Pull == nil {
+				r.Pull = &event.PullMeter{}
+			}
+			r.Pull.Add(e)
+		}
+	},
 	event.BuildDone: func(s *State, e event.Event) {
 		s.Building = false
 		s.BuiltAt, s.Image = e.Time, e.Image
@@ -257,7 +267,7 @@ func (s *State) applyStep(e event.Event) {
 	r.Log = e.Log
 	switch e.State {
 	case event.StepRunning:
-		r.State, r.Since = RowBuilding, e.Time
+		r.State, r.Since, r.Pull = RowBuilding, e.Time, nil
 	case event.StepDone:
 		r.State, r.Duration, r.StaleBy = RowBuilt, e.Duration, nil
 	case event.StepCached:

@@ -16,7 +16,7 @@ import (
 // configurable are the flags that tfdev.toml, [tool.tfdev] in pyproject.toml
 // and TFDEV_<FLAG> environment variables may set.
 var configurable = []string{
-	"file", "build-arg", "target", "port", "host-ip", "gpus", "token", "builder", "context-via",
+	"file", "build-arg", "target", "port", "host-ip", "gpus", "token", "builder", "context-via", "cache-from",
 	"debounce", "keep", "no-tui", "output", "deps", "autoreload", "jupyter-via", "publish",
 }
 

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tfdev-dev/tfdev/dockerctl"
@@ -13,6 +15,7 @@ import (
 func newDoctorCmd() *cobra.Command {
 	var pf projectFlags
 	var output, hostIP string
+	var cacheFrom []string
 	cmd := &cobra.Command{
 		Use:   "doctor [-C DIR] [-f DOCKERFILE] [--output json]",
 		Short: "Find what makes ordinary edits cost a rebuild, with the fix",
@@ -36,7 +39,17 @@ project input.`,
 				return err
 			}
 			spec, _ := pf.projectSpec() // load read it
-			fs, err := doctor.Check(cmd.Context(), p, doctor.Options{HostIP: hostIP, ServedDir: servedDir(cmd.Context(), spec, p.Model)})
+			o := doctor.Options{HostIP: hostIP, ServedDir: servedDir(cmd.Context(), spec, p.Model), CacheFrom: cacheFrom}
+			if spec != nil && spec.Context != "" && dockerctl.RegistryOf(spec.Image) != "docker.io" && dockerctl.RegistryOf(spec.Image) != "" {
+				o.Registry, o.RegistryIn = spec.Image, spec.Source
+				o.CacheFrom = append(o.CacheFrom, spec.CacheFrom...)
+			}
+			eng, engErr := dockerctl.Connect(cmd.Context())
+			if engErr == nil {
+				defer eng.Close()
+				o.Bases = baseImages(cmd.Context(), eng, p.Model.ExternalBases())
+			}
+			fs, err := doctor.Check(cmd.Context(), p, o)
 			if err != nil {
 				return err
 			}
@@ -56,7 +69,7 @@ project input.`,
 					fmt.Fprintln(out, "tfdev: no findings: edits to the source are synced, dependency changes rebuild from cache")
 				}
 			}
-			sayEngine(cmd)
+			sayEngine(cmd, eng, engErr)
 			if doctor.HasError(fs) {
 				return errSilent
 			}
@@ -66,19 +79,41 @@ project input.`,
 	pf.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "plain", "plain or json (one finding per line)")
 	cmd.Flags().StringVar(&hostIP, "host-ip", "127.0.0.1", "the address tfdev up publishes Jupyter on")
+	cmd.Flags().StringArrayVar(&cacheFrom, "cache-from", nil, cacheFromUsage)
 	return cmd
 }
 
 // sayEngine names, on stderr, the Engine tfdev up would use (local or
 // remote, over what, API, GPU), or that none answers.
-func sayEngine(cmd *cobra.Command) {
-	eng, err := dockerctl.Connect(cmd.Context())
+func sayEngine(cmd *cobra.Command, eng *dockerctl.Engine, err error) {
 	if err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "tfdev: no Engine for tfdev up: %v\n", err)
 		return
 	}
-	defer eng.Close()
 	fmt.Fprintf(cmd.ErrOrStderr(), "tfdev: engine %s\n", describeEngine(cmd.Context(), eng))
+}
+
+// registryTimeout bounds doctor's question to a registry.
+const registryTimeout = 5 * time.Second
+
+// baseImages says, of each base image, whether the Engine has it, and
+// when not, how much its registry says a pull downloads.
+func baseImages(ctx context.Context, eng *dockerctl.Engine, refs []string) []doctor.Base {
+	var out []doctor.Base
+	for _, ref := range refs {
+		b := doctor.Base{Ref: ref, Present: eng.ImagePresent(ctx, ref)}
+		if !b.Present {
+			rctx, cancel := context.WithTimeout(ctx, registryTimeout)
+			size, err := dockerctl.RegistrySize(rctx, ref, eng.Arch(ctx))
+			cancel()
+			if err != nil {
+				b.Why = err.Error()
+			}
+			b.Size = size
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 func newInitCmd() *cobra.Command {

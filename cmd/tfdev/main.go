@@ -72,7 +72,7 @@ Exit status: 0 ok, 1 runtime failure (engine, build, filesystem),
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
-	root.AddCommand(newUpCmd(), newDownCmd(), newStatusCmd(), newLogsCmd(), newBuildCmd(), newDoctorCmd(), newInitCmd(), newContextCmd(), newExplainCmd(), newVersionCmd())
+	root.AddCommand(newUpCmd(), newDownCmd(), newStatusCmd(), newLogsCmd(), newBuildCmd(), newPullCmd(), newDoctorCmd(), newInitCmd(), newContextCmd(), newExplainCmd(), newVersionCmd())
 	return root
 }
 

@@ -139,6 +139,9 @@ func applySpec(cmd *cobra.Command, opts *dockerctl.SessionOptions, spec *runspec
 	if !changed("port") && spec.HostPort > 0 {
 		opts.Port = spec.HostPort
 	}
+	if !changed("cache-from") && len(spec.CacheFrom) > 0 {
+		opts.CacheFrom = spec.CacheFrom
+	}
 	for _, w := range spec.Warnings {
 		opts.Notes = append(opts.Notes, spec.Source+": "+w)
 	}

@@ -28,6 +28,7 @@ type upFlags struct {
 	token      string
 	builder    string
 	contextVia string
+	cacheFrom  []string
 	publish    bool
 	debounce   time.Duration
 	keep       bool
@@ -89,6 +90,7 @@ func (f *upFlags) registerUp(cmd *cobra.Command) {
 	fl.StringVar(&f.token, "token", "", "Jupyter token (default: a random 128-bit one)")
 	fl.StringVar(&f.builder, "builder", "auto", "auto, buildkit or legacy")
 	fl.StringVar(&f.contextVia, "context-via", "auto", contextViaUsage)
+	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, cacheFromUsage)
 	fl.DurationVar(&f.debounce, "debounce", watcher.DefaultQuiet, "quiet time before a batch of changes is applied")
 	fl.BoolVar(&f.keep, "keep", false, "leave the container running when tfdev exits")
 	fl.StringVar(&f.deps, "deps", dockerctl.DepsLive, "live: install a dependency change in the running container when the Dockerfile allows (its kernels live on), the image catching up behind; rebuild: always rebuild and replace")
@@ -126,6 +128,8 @@ func (f *upFlags) check() error {
 	return nil
 }
 
+const cacheFromUsage = "an image (in a registry) whose layers the build may reuse: a teammate's or CI's push with its inline cache (repeatable)"
+
 const contextViaUsage = "how BuildKit gets the build context: auto (a session when the Engine takes one, so a rebuild sends only changed files), session, or tar (all of it every build)"
 
 func checkContextVia(v string) error {
@@ -149,6 +153,7 @@ func contextVia(v string) string {
 func eventPrinter(w io.Writer, format string) func(event.Event) {
 	var mu sync.Mutex
 	enc := json.NewEncoder(w)
+	var pulls pullLines
 	return event.Stamped(func(e event.Event) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -156,8 +161,53 @@ func eventPrinter(w io.Writer, format string) func(event.Event) {
 			_ = enc.Encode(e)
 			return
 		}
+		if e.Kind == event.BuildPull {
+			if line, ok := pulls.add(e); ok {
+				_, _ = fmt.Fprintln(w, line)
+			}
+			return
+		}
+		if line, ok := pulls.end(e); ok {
+			_, _ = fmt.Fprintln(w, line)
+		}
 		_, _ = fmt.Fprintln(w, e.Plain())
 	}, time.Now)
+}
+
+// pullEvery is how often plain output says how a pull goes.
+const pullEvery = 5 * time.Second
+
+// pullLines turns a base image's build.pull events into a plain line at
+// most every pullEvery, and one when its step ends.
+type pullLines struct {
+	meter event.PullMeter
+	step  int
+	image string
+	said  time.Time // the last line, or the first event
+}
+
+func (p *pullLines) add(e event.Event) (string, bool) {
+	if p.said.IsZero() {
+		p.said = e.Time
+	}
+	p.meter.Add(e)
+	p.step, p.image = e.Index, e.Image
+	if e.Time.Sub(p.said) < pullEvery {
+		return "", false
+	}
+	p.said = e.Time
+	return "tfdev: pulling " + p.image + ": " + p.meter.Summary(), true
+}
+
+// end is the last line of a pull, once the step it belongs to ends (or
+// tfdev pull does).
+func (p *pullLines) end(e event.Event) (string, bool) {
+	if p.said.IsZero() || (e.Kind != event.BuildStep || e.Index != p.step || e.State == event.StepRunning) && e.Kind != event.BuildFailed && e.Kind != event.Info {
+		return "", false
+	}
+	line := "tfdev: pulled " + p.image + ": " + p.meter.Summary()
+	*p = pullLines{}
+	return line, true
 }
 
 // withEngine runs fn with a context that the first SIGINT or SIGTERM
@@ -231,7 +281,7 @@ func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string,
 	}
 	opts := dockerctl.SessionOptions{
 		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
-		Builder: dockerctl.Builder(f.builder), ContextVia: contextVia(f.contextVia), HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
+		Builder: dockerctl.Builder(f.builder), ContextVia: contextVia(f.contextVia), CacheFrom: f.cacheFrom, HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
 		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload, JupyterVia: f.jupyterVia, Publish: f.publish,
 	}
 	applySpec(cmd, &opts, spec)

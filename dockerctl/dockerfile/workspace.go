@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -63,6 +64,21 @@ func (m *Model) ExternalBase() string {
 		return b
 	}
 	return ""
+}
+
+// ExternalBases are the images the stages the target uses are built
+// from, each once, in file order (not scratch, not a variable left
+// unexpanded).
+func (m *Model) ExternalBases() []string {
+	used := m.usedStages()
+	var out []string
+	for i, st := range m.Stages {
+		if !used[i] || st.BaseStage >= 0 || st.Base == "scratch" || strings.Contains(st.Base, "$") || slices.Contains(out, st.Base) {
+			continue
+		}
+		out = append(out, st.Base)
+	}
+	return out
 }
 
 // ServedDirFromArgs finds the folder a Jupyter command line serves

@@ -55,6 +55,14 @@ func (f Finding) String() string {
 type Options struct {
 	HostIP    string // the address tfdev publishes Jupyter on
 	ServedDir string // the folder the container's Jupyter serves, when known
+	// Bases are the base images as the Engine and their registries know
+	// them (nil when no Engine answered).
+	Bases []Base
+	// Registry is an image the project's own files name in a registry
+	// (compose image:), CacheFrom what it already reuses from one.
+	Registry   string
+	RegistryIn string // the file that names it
+	CacheFrom  []string
 	LargeFile int64  // a context file at least this big is reported; default 50 MB
 }
 
@@ -79,6 +87,8 @@ func Check(ctx context.Context, p *dockerfile.Project, o Options) ([]Finding, er
 	c.servedVsCode()
 	c.pipUnpinnedRun()
 	c.aptHygiene()
+	c.basesAbsent()
+	c.cacheFromSuggestion()
 	sort.SliceStable(c.out, func(i, j int) bool { return rank(c.out[i].Severity) < rank(c.out[j].Severity) })
 	return c.out, nil
 }

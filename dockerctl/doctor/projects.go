@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"cmp"
 	"fmt"
 	"path"
 	"strings"
@@ -193,4 +194,54 @@ func (c *checker) aptHygiene() {
 			Fix:     "RUN apt-get update && apt-get install -y --no-install-recommends <packages> && rm -rf /var/lib/apt/lists/*",
 		})
 	}
+}
+
+// Base is a base image as the Engine and its registry know it.
+type Base struct {
+	Ref     string
+	Present bool   // on the Engine
+	Size    int64  // what a pull downloads, from the registry's manifest; 0 unknown
+	Why     string // why the size is unknown
+}
+
+// basesAbsent: a base image the Engine does not have: the first build
+// pulls it, and how big it is.
+func (c *checker) basesAbsent() {
+	for _, b := range c.o.Bases {
+		if b.Present {
+			continue
+		}
+		line := c.target().Line
+		for _, st := range c.p.Model.Stages {
+			if st.Base == b.Ref {
+				line = st.Line
+				break
+			}
+		}
+		size := "its size is not known: " + b.Why
+		if b.Size > 0 {
+			size = fmt.Sprintf("%.2f GB to download, from the registry's manifest", float64(b.Size)/1e9)
+		}
+		c.add(Finding{
+			Rule: "base-not-present", Severity: Info, Line: line,
+			Message: fmt.Sprintf("the base image %s is not on the Engine: the first build pulls it (%s)", b.Ref, size),
+			Cost:    "the first tfdev up waits for the download before any step runs",
+			Fix:     "tfdev pull beforehand (it shows bytes, rate and time left); with a teammate's push, tfdev up --cache-from REF also skips the build's own steps",
+		})
+	}
+}
+
+// cacheFromSuggestion: the project names an image in a registry and
+// reuses no cache from one.
+func (c *checker) cacheFromSuggestion() {
+	if c.o.Registry == "" || len(c.o.CacheFrom) > 0 {
+		return
+	}
+	ref := c.o.Registry
+	c.add(Finding{
+		Rule: "cache-from", Severity: Info, File: cmp.Or(c.o.RegistryIn, "tfdev.toml"),
+		Message: fmt.Sprintf("the project names the image %s in a registry, and no build reuses a cache from it", ref),
+		Cost:    "every machine builds every step itself: the dependency install, minutes, on each laptop and CI run",
+		Fix:     fmt.Sprintf("push it with its cache once (tfdev build --push %s, on CI), then tfdev up --cache-from %s (or cache-from in tfdev.toml)", ref, ref),
+	})
 }

@@ -21,6 +21,7 @@ const (
 	Watch          Kind = "watch.ready"  // the tree is watched
 	BuildStart     Kind = "build.start"  // Reason
 	BuildStep      Kind = "build.step"   // Index, Total, Instruction, State, Duration
+	BuildPull      Kind = "build.pull"   // a layer of a base image downloading: Index (the FROM step; 0 for tfdev pull), Image, Layer, Current, Total (bytes), Done
 	BuildDone      Kind = "build.done"   // Image, Duration, Builder, Context (tar or session) and the Files and Bytes it sent
 	BuildFailed    Kind = "build.failed" // File, Line, Message, Log
 	Stale          Kind = "stale"        // a rebuild will start at Line because of Paths
@@ -95,6 +96,9 @@ type Event struct {
 	Files       int           `json:"files,omitempty"`
 	Removed     int           `json:"removed,omitempty"`
 	Bytes       int64         `json:"bytes,omitempty"`
+	Layer       string        `json:"layer,omitempty"`   // build.pull
+	Current     int64         `json:"current,omitempty"` // build.pull: bytes of Layer downloaded, of Total
+	Done        bool          `json:"done,omitempty"`    // build.pull: the layer is down
 	Size        int64         `json:"size,omitempty"`
 	From        string        `json:"from,omitempty"`
 	To          string        `json:"to,omitempty"`

@@ -85,6 +85,12 @@ var texts = map[Kind]func(Event) string{
 	Live: func(e Event) string {
 		return fmt.Sprintf("%s: %s (press R, or tfdev up --replace-now, for a container of the new image)", e.Container, e.Message)
 	},
+	BuildPull: func(e Event) string {
+		if e.Done {
+			return fmt.Sprintf("pulled layer %s (%s)", ShortID(e.Layer), HumanBytes(int64(e.Total)))
+		}
+		return fmt.Sprintf("pulling layer %s: %s of %s", ShortID(e.Layer), HumanBytes(e.Current), HumanBytes(int64(e.Total)))
+	},
 	BuildDone: func(e Event) string {
 		ctx := ""
 		if e.Context != "" {
@@ -204,8 +210,10 @@ func HumanBytes(n int64) string {
 		return fmt.Sprintf("%d B", n)
 	case n < 1000*1000:
 		return fmt.Sprintf("%.1f KB", float64(n)/1000)
-	default:
+	case n < 1000*1000*1000:
 		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	default:
+		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
 	}
 }
 

@@ -54,7 +54,7 @@ func Compose(dir, name, service string, env []string) (*Spec, error) {
 		if s.Context, err = contextDir(root, b.Context, where); err != nil {
 			return nil, err
 		}
-		s.Dockerfile, s.Target, s.Args = b.Dockerfile, b.Target, mapping(b.Args)
+		s.Dockerfile, s.Target, s.Args, s.CacheFrom = b.Dockerfile, b.Target, mapping(b.Args), b.CacheFrom
 		if b.DockerfileInline != "" {
 			return nil, fmt.Errorf("%s: dockerfile_inline: tfdev reads the Dockerfile from a file; write it to one", where)
 		}

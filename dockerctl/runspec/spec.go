@@ -25,6 +25,7 @@ type Spec struct {
 	Args       map[string]string
 	Target     string
 	Image      string // the image to run when there is no build
+	CacheFrom  []string
 
 	Entrypoint []string // nil: the image's
 	Command    []string // nil: the image's
