@@ -151,7 +151,7 @@ func (x *executor) build(ctx context.Context, p *dockerfile.Project) (*BuildResu
 	res, err := x.eng.Build(ctx, BuildOptions{
 		Project: p, Tags: []string{repo + ":latest"}, BuildArgs: x.o.BuildArgs, Target: x.o.Target,
 		Builder: x.o.Builder, Context: x.o.ContextVia, CacheFrom: x.o.CacheFrom,
-		Say:     func(msg string) { x.emit(event.Event{Kind: event.Info, Message: msg}) },
+		Say:      func(msg string) { x.emit(event.Event{Kind: event.Info, Message: msg}) },
 		Labels:   map[string]string{LabelProject: ProjectID(p.Dir)},
 		Progress: func(sp StepProgress) { x.emit(sp.Event(p.Model.Name)) },
 		Pull:     func(pp PullProgress) { x.emit(pp.Event()) },

@@ -63,7 +63,7 @@ type Options struct {
 	Registry   string
 	RegistryIn string // the file that names it
 	CacheFrom  []string
-	LargeFile int64  // a context file at least this big is reported; default 50 MB
+	LargeFile  int64 // a context file at least this big is reported; default 50 MB
 }
 
 // Check runs every check on a loaded project.
