@@ -13,7 +13,7 @@ FUZZTIME ?= 20000x
 DEMO_DIR ?= /tmp/tfdev-demo
 
 # What the tests and the test images use from Debian.
-DEB_PACKAGES = make curl busybox-static debootstrap tmux openssh-server openssh-client
+DEB_PACKAGES = make curl busybox-static debootstrap tmux openssh-server openssh-client docker-registry
 
 .PHONY: test build bench fmt-check demo images deps engine
 

@@ -198,6 +198,12 @@ func (t *stepTracker) legacyLine(line string) {
 	if m := legacyStep.FindStringSubmatch(line); m != nil {
 		t.completeLegacy()
 		t.current, _ = strconv.Atoi(m[1]) // the pattern matched digits
+		if t.current > len(t.all) {
+			// A step the Engine adds after the Dockerfile's: the LABEL
+			// of --label (tfdev's project label).
+			t.current = 0
+			return
+		}
 		t.usedC = false
 		t.started[t.current] = time.Now()
 		t.set(t.current, StepRunning, 0)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
@@ -220,7 +221,7 @@ func (c *checker) basesAbsent() {
 		}
 		size := "its size is not known: " + b.Why
 		if b.Size > 0 {
-			size = fmt.Sprintf("%.2f GB to download, from the registry's manifest", float64(b.Size)/1e9)
+			size = event.HumanBytes(b.Size) + " to download, from the registry's manifest"
 		}
 		c.add(Finding{
 			Rule: "base-not-present", Severity: Info, Line: line,
