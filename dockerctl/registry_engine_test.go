@@ -123,6 +123,32 @@ func TestPullProgressFromARegistry(t *testing.T) {
 	if downloaded == 0 {
 		t.Errorf("no layer's download reported (%d blobs): the image's own layer is only in the registry", len(last))
 	}
+	// The legacy builder's pull: its progress details, by short layer ID.
+	for _, id := range []string{res.ImageID, ref} {
+		testEngine.api.ImageRemove(context.Background(), id, image.RemoveOptions{Force: true, PruneChildren: true})
+	}
+	pruneBuildCache(t)
+	legacy := map[string]PullProgress{}
+	res, err = testEngine.Build(context.Background(), BuildOptions{Project: p, Tags: []string{"tfdev-test/pulled:" + tag}, Builder: BuilderLegacy,
+		Pull: func(pp PullProgress) { legacy[pp.Layer] = pp }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removeImageOnCleanup(t, res.ImageID)
+	found := 0
+	for short, pp := range legacy {
+		for digest, size := range layers {
+			if strings.HasPrefix(strings.TrimPrefix(digest, "sha256:"), short) {
+				found++
+				if !pp.Done || pp.Total != size || pp.Current != size || pp.Step != 1 {
+					t.Errorf("legacy pull of %s: %+v; the manifest says %d", short, pp, size)
+				}
+			}
+		}
+	}
+	if found == 0 {
+		t.Errorf("the legacy builder's pull reported no layer of the manifest: %+v", legacy)
+	}
 	var sum int64
 	for _, size := range layers {
 		sum += size

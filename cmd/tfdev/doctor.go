@@ -23,8 +23,12 @@ func newDoctorCmd() *cobra.Command {
 source copied before dependencies are installed, a missing or leaky
 .dockerignore (with the context's size and largest files), unpinned or
 local-path requirements, apt-get update on its own, pip without a cache
-mount, an unpinned base image, steps that execute after the source COPY,
-and a Jupyter with a fixed password, no token, or on every interface.
+mount, a moving base tag, steps that execute after the source COPY,
+unpinned packages on a RUN pip line, apt installs that keep recommends and
+lists, a Dockerfile that copies no source, a Jupyter that serves another
+folder than the code's, a base image not on the Engine (with its download
+size from the registry), and a Jupyter with a fixed password, no token,
+or on every interface.
 
 Exit status 1 when an error-level finding exists (usable in CI), 2 for bad
 project input.`,
@@ -34,46 +38,7 @@ project input.`,
 			if output != "plain" && output != "json" {
 				return badInput(fmt.Errorf("--output must be plain or json, not %q", output))
 			}
-			p, err := pf.load()
-			if err != nil {
-				return err
-			}
-			spec, _ := pf.projectSpec() // load read it
-			o := doctor.Options{HostIP: hostIP, ServedDir: servedDir(cmd.Context(), spec, p.Model), CacheFrom: cacheFrom}
-			if spec != nil && spec.Context != "" && dockerctl.RegistryOf(spec.Image) != "docker.io" && dockerctl.RegistryOf(spec.Image) != "" {
-				o.Registry, o.RegistryIn = spec.Image, spec.Source
-				o.CacheFrom = append(o.CacheFrom, spec.CacheFrom...)
-			}
-			eng, engErr := dockerctl.Connect(cmd.Context())
-			if engErr == nil {
-				defer eng.Close()
-				o.Bases = baseImages(cmd.Context(), eng, p.Model.ExternalBases())
-			}
-			fs, err := doctor.Check(cmd.Context(), p, o)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if output == "json" {
-				enc := json.NewEncoder(out)
-				for _, f := range fs {
-					if err := enc.Encode(f); err != nil {
-						return err
-					}
-				}
-			} else {
-				for _, f := range fs {
-					fmt.Fprintln(out, f)
-				}
-				if len(fs) == 0 {
-					fmt.Fprintln(out, "tfdev: no findings: edits to the source are synced, dependency changes rebuild from cache")
-				}
-			}
-			sayEngine(cmd, eng, engErr)
-			if doctor.HasError(fs) {
-				return errSilent
-			}
-			return nil
+			return runDoctor(cmd, &pf, doctor.Options{HostIP: hostIP, CacheFrom: cacheFrom}, output)
 		},
 	}
 	pf.register(cmd)
@@ -81,6 +46,51 @@ project input.`,
 	cmd.Flags().StringVar(&hostIP, "host-ip", "127.0.0.1", "the address tfdev up publishes Jupyter on")
 	cmd.Flags().StringArrayVar(&cacheFrom, "cache-from", nil, cacheFromUsage)
 	return cmd
+}
+
+// runDoctor checks the project: its files, and what the Engine and the
+// registries say of its base images when an Engine answers.
+func runDoctor(cmd *cobra.Command, pf *projectFlags, o doctor.Options, output string) error {
+	p, err := pf.load()
+	if err != nil {
+		return err
+	}
+	spec, _ := pf.projectSpec() // load read it
+	o.ServedDir = servedDir(cmd.Context(), spec, p.Model)
+	if spec != nil && spec.Context != "" && dockerctl.RegistryOf(spec.Image) != "docker.io" && dockerctl.RegistryOf(spec.Image) != "" {
+		o.Registry, o.RegistryIn = spec.Image, spec.Source
+		o.CacheFrom = append(o.CacheFrom, spec.CacheFrom...)
+	}
+	eng, engErr := dockerctl.Connect(cmd.Context())
+	if engErr == nil {
+		defer eng.Close()
+		o.Bases = baseImages(cmd.Context(), eng, p.Model.ExternalBases())
+	}
+	fs, err := doctor.Check(cmd.Context(), p, o)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if output == "json" {
+		enc := json.NewEncoder(out)
+		for _, f := range fs {
+			if err := enc.Encode(f); err != nil {
+				return err
+			}
+		}
+	} else {
+		for _, f := range fs {
+			fmt.Fprintln(out, f)
+		}
+		if len(fs) == 0 {
+			fmt.Fprintln(out, "tfdev: no findings: edits to the source are synced, dependency changes rebuild from cache")
+		}
+	}
+	sayEngine(cmd, eng, engErr)
+	if doctor.HasError(fs) {
+		return errSilent
+	}
+	return nil
 }
 
 // sayEngine names, on stderr, the Engine tfdev up would use (local or

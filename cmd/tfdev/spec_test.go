@@ -5,10 +5,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/dockerctl/runspec"
 )
 
@@ -93,5 +96,33 @@ func TestSpecGPUsBecomeDeviceRequests(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: %s, want %s", spec, got, want)
 		}
+	}
+}
+
+// Plain output says how a pull goes at most every 5 s, and once more when
+// its FROM step ends; JSON output gives every build.pull event.
+func TestPullLines(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	var buf strings.Builder
+	emit := eventPrinter(&buf, "plain")
+	for sec := 0; sec <= 12; sec++ {
+		emit(event.Event{Kind: event.BuildPull, Time: t0.Add(time.Duration(sec) * time.Second), Index: 2, Image: "FROM ${BASE}",
+			Layer: "sha256:aa", Current: int64(sec) * 10e6, Total: 120e6})
+	}
+	emit(event.Event{Kind: event.BuildStep, Time: t0.Add(13 * time.Second), Index: 2, Total: 6, Instruction: "FROM ${BASE}", State: event.StepDone})
+	want := "tfdev: pulling FROM ${BASE}: 50.0 MB of 120.0 MB (41%), 10.0 MB/s, about 7s left\n" +
+		"tfdev: pulling FROM ${BASE}: 100.0 MB of 120.0 MB (83%), 10.0 MB/s, about 2s left\n" +
+		"tfdev: pulled FROM ${BASE}: 120.0 MB of 120.0 MB (100%), 10.0 MB/s\n" +
+		"tfdev: step 2/6 FROM ${BASE} ... done\n"
+	if buf.String() != want {
+		t.Errorf("plain:\n%s\nwant:\n%s", buf.String(), want)
+	}
+	var js strings.Builder
+	emit = eventPrinter(&js, "json")
+	for sec := 0; sec < 3; sec++ {
+		emit(event.Event{Kind: event.BuildPull, Time: t0.Add(time.Duration(sec) * time.Second), Index: 2, Layer: "sha256:aa", Current: 1, Total: 2})
+	}
+	if n := strings.Count(js.String(), `"event":"build.pull"`); n != 3 || !strings.Contains(js.String(), `"layer":"sha256:aa","current":1`) {
+		t.Errorf("json: %d events\n%s", n, js.String())
 	}
 }
