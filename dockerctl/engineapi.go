@@ -16,6 +16,8 @@ type engine interface {
 	Capabilities(ctx context.Context) (GPUSupport, string, error)
 	ImageWorkdir(ctx context.Context, ref string) string
 	ImageServedDir(ctx context.Context, ref string) string
+	ImagePresent(ctx context.Context, ref string) bool
+	Pull(ctx context.Context, ref string, progress func(PullProgress)) (int64, error)
 	Ping(ctx context.Context) error
 	Deaths(ctx context.Context, dir string, since time.Time) (<-chan Death, <-chan error)
 

@@ -59,6 +59,10 @@ func (f *fakeEngine) Capabilities(context.Context) (GPUSupport, string, error) {
 func (f *fakeEngine) ImageWorkdir(context.Context, string) string { return "/tf" }
 
 func (f *fakeEngine) ImageServedDir(context.Context, string) string { return "/tf" }
+
+func (f *fakeEngine) ImagePresent(context.Context, string) bool { return true }
+
+func (f *fakeEngine) Pull(context.Context, string, func(PullProgress)) (int64, error) { return 0, nil }
 func (f *fakeEngine) Ping(context.Context) error                    { return f.record("Ping") }
 func (f *fakeEngine) Deaths(context.Context, string, time.Time) (<-chan Death, <-chan error) {
 	return f.deaths, f.lost

@@ -11,8 +11,10 @@ import (
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 	"github.com/tfdev-dev/tfdev/dockerctl/testregistry"
+	"github.com/tfdev-dev/tfdev/watcher"
 )
 
 // registryImage builds an image with a layer of its own (3 MB of random
@@ -155,5 +157,60 @@ func TestPullProgressFromARegistry(t *testing.T) {
 	}
 	if got, err := RegistrySize(context.Background(), ref, "amd64"); err != nil || got != sum {
 		t.Errorf("RegistrySize: %d (%v), the manifest's layers: %d", got, err, sum)
+	}
+}
+
+// A Dockerfile that copies no source, on a base not yet on the Engine: the
+// session pulls the base first, with its progress, to learn where its
+// Jupyter serves, and the source gets that workspace.
+func TestBaseFirstForTheWorkspace(t *testing.T) {
+	requireEngine(t)
+	ctx := context.Background()
+	reg := testregistry.Start(t, testregistry.Options{})
+	dir := t.TempDir()
+	writeFile(t, dir, "Dockerfile", "FROM "+testimage.Busybox+"\nCMD [\"sh\", \"-c\", \"jupyter notebook --notebook-dir=/srv/nb --ip 0.0.0.0\"]\n")
+	p, err := dockerfile.Load(dir, "Dockerfile", dockerfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := reg.Ref("tfdev/notebook-base:" + nonce(t))
+	res, err := testEngine.Build(ctx, BuildOptions{Project: p, Tags: []string{ref}, Builder: BuilderBuildKit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testEngine.Push(ctx, ref, nil); err != nil {
+		t.Fatal(err)
+	}
+	testEngine.api.ImageRemove(ctx, res.ImageID, image.RemoveOptions{Force: true})
+	t.Cleanup(func() { testEngine.api.ImageRemove(ctx, ref, image.RemoveOptions{Force: true}) })
+
+	project := t.TempDir()
+	writeFile(t, project, "Dockerfile", "FROM "+ref+"\nCOPY requirements.txt /tmp/\nRUN true\n")
+	writeFile(t, project, "requirements.txt", "numpy==1.24.2\n")
+	var events []event.Event
+	s := NewSession(testEngine, SessionOptions{Dir: project, Emit: func(e event.Event) { events = append(events, e) }})
+	before, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Workspace != "" {
+		t.Fatalf("a workspace before the base is here: %q", before.Workspace)
+	}
+	after, err := s.baseFirst(ctx, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Workspace != "/srv/nb" {
+		t.Errorf("the workspace after the base came: %q, want /srv/nb", after.Workspace)
+	}
+	if d, ok := watcher.SyncDest("model.py", after.Rules); !ok || d != "/srv/nb/model.py" {
+		t.Errorf("model.py syncs to %q (%v)", d, ok)
+	}
+	said := false
+	for _, e := range events {
+		said = said || e.Kind == event.Phase && strings.Contains(e.Message, "pulling "+ref+" first")
+	}
+	if !said {
+		t.Errorf("no phase said the pull: %+v", events)
 	}
 }

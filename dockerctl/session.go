@@ -110,6 +110,25 @@ func (s *Session) servedDir(ctx context.Context, m *dockerfile.Model) string {
 	return ""
 }
 
+// baseFirst: a Dockerfile that copies no source, whose base image is not
+// on the Engine yet, does not say where its Jupyter serves; the base is
+// pulled first (the build would pull it anyway), with its progress, and
+// the project read again so that the source has its workspace.
+func (s *Session) baseFirst(ctx context.Context, p *dockerfile.Project) (*dockerfile.Project, error) {
+	base := p.Model.ExternalBase()
+	if p.Workspace != "" || len(p.Rules.Mounts) > 0 || dockerfile.CopiesSource(p.Rules) || base == "" || s.eng.ImagePresent(ctx, base) {
+		return p, nil
+	}
+	done := phase(s.emit, "pulling "+base+" first: the Dockerfile copies no source, and the base image says where its Jupyter serves")
+	_, err := s.eng.Pull(ctx, base, func(pp PullProgress) { s.emit(pp.Event()) })
+	done()
+	if err != nil {
+		s.emit(event.Event{Kind: event.Error, Message: err.Error() + "; the build will try again"})
+		return p, nil
+	}
+	return s.Load(ctx)
+}
+
 // gpuFallback: a GPU request from a compose file or devcontainer.json, on
 // an Engine with no GPU, runs on CPU and says why.
 func (s *Session) gpuFallback(gpu GPUSupport) {
@@ -138,6 +157,9 @@ func (s *Session) Run(ctx context.Context) error {
 		s.emit(event.Event{Kind: event.Info, Message: n})
 	}
 	s.gpuFallback(gpu)
+	if p, err = s.baseFirst(ctx, p); err != nil {
+		return err
+	}
 	s.emit(planEvent(p))
 	s.emitDoctor(ctx, p)
 	w, err := watcher.New(watcher.Options{

@@ -202,7 +202,9 @@ func (p *pullLines) add(e event.Event) (string, bool) {
 // end is the last line of a pull, once the step it belongs to ends (or
 // tfdev pull does).
 func (p *pullLines) end(e event.Event) (string, bool) {
-	if p.said.IsZero() || (e.Kind != event.BuildStep || e.Index != p.step || e.State == event.StepRunning) && e.Kind != event.BuildFailed && e.Kind != event.Info {
+	stepEnd := e.Kind == event.BuildStep && e.Index == p.step && e.State != event.StepRunning
+	phaseEnd := e.Kind == event.Phase && e.State == event.StepDone // tfdev pull's, a session's base-first pull
+	if p.said.IsZero() || !stepEnd && !phaseEnd && e.Kind != event.BuildFailed && e.Kind != event.Info {
 		return "", false
 	}
 	line := "tfdev: pulled " + p.image + ": " + p.meter.Summary()
