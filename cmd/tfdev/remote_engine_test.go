@@ -82,3 +82,39 @@ func TestUpOverSSH(t *testing.T) {
 		t.Errorf("the notebook made over ssh, after the stop: %q %v", b, err)
 	}
 }
+
+// tfdev up through an ssh docker context (made by the docker CLI), as
+// through DOCKER_HOST: the Engine over ssh, Jupyter through its
+// connection, an edit synced.
+func TestUpOverSSHContext(t *testing.T) {
+	eng := engine(t)
+	ssh := testssh.Start(t)
+	cfg := t.TempDir()
+	mk := exec.Command("docker", "--config", cfg, "context", "create", "gpu-box", "--docker", "host="+ssh.Host())
+	mk.Env = append(os.Environ(), "PATH="+ssh.PathEnv())
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("docker context create: %v %s", err, out)
+	}
+	dir := appProject(t)
+	up := startUpEnv(t, dir, "tfdev-test/jupyter:bookworm", []string{"DOCKER_HOST=", "DOCKER_CONFIG=" + cfg, "DOCKER_CONTEXT=gpu-box", "PATH=" + ssh.PathEnv()}, "--output", "json")
+	project, _ := up.nextEvent(event.Project, nil)
+	if project.Engine != ssh.Host() {
+		t.Errorf("the project event names the engine %q, want %q", project.Engine, ssh.Host())
+	}
+	ready, _ := up.nextEvent(event.Ready, nil)
+	m := tokenRe.FindStringSubmatch(ready.URL)
+	if m == nil || statusCode(t, statusURL(ready), m[2]) != 200 {
+		t.Fatalf("ready %q does not answer with its token", ready.URL)
+	}
+	if c, err := eng.Find(context.Background(), dir); err != nil || c == nil || !c.Unpublished {
+		t.Errorf("the container %+v (%v): want Jupyter through the Engine's connection", c, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "train.py"), []byte("print('edited through the context')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	up.nextEvent(event.Sync, func(e event.Event) bool { return len(e.Paths) == 1 && e.Paths[0] == "train.py" })
+	if got := containerFile(t, eng, ready.Container, "/app/train.py"); got != "print('edited through the context')\n" {
+		t.Errorf("in the container: %q", got)
+	}
+	up.stop()
+}
