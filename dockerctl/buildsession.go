@@ -246,9 +246,15 @@ func (cs *contextSession) contextSums(cache *sumCache) ([]string, map[string]str
 			sums[rel] = sum
 		}
 	}
+	keep := map[sumKey]bool{}
+	for _, k := range cs.walked {
+		keep[k] = true
+	}
 	for rel, k := range cs.keys {
 		cache.put(k, cs.sums[rel])
+		keep[k] = true
 	}
+	cache.keepOnly(cs.dir, keep) // a file's older sizes and times go
 	return files, sums
 }
 
@@ -268,6 +274,19 @@ func (c *sumCache) get(k sumKey) (string, bool) {
 	defer c.mu.Unlock()
 	s, ok := c.m[k]
 	return s, ok
+}
+
+// keepOnly forgets the entries of the files under dir that keep does not
+// hold.
+func (c *sumCache) keepOnly(dir string, keep map[sumKey]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prefix := filepath.Clean(dir) + string(filepath.Separator)
+	for k := range c.m {
+		if strings.HasPrefix(k.path, prefix) && !keep[k] {
+			delete(c.m, k)
+		}
+	}
 }
 
 func (c *sumCache) put(k sumKey, sum string) {

@@ -232,3 +232,40 @@ func BenchmarkRebuild200MB(b *testing.B) {
 		}
 	}
 }
+
+// The session's sums stay right across builds, and its cache holds one
+// entry per context file, not one per version of it.
+func TestSessionSumsAcrossBuilds(t *testing.T) {
+	requireEngine(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "Dockerfile", "FROM "+testimage.Busybox+"\nCOPY . /app\n")
+	p, err := dockerfile.Load(dir, "Dockerfile", dockerfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ref := "tfdev-test/sums:" + nonce(t)
+	removeImageOnCleanup(t, ref)
+	for i := 0; i < 3; i++ {
+		body := strings.Repeat("x", i+1)
+		writeFile(t, dir, "train.py", body)
+		res, err := e.Build(context.Background(), BuildOptions{Project: p, Tags: []string{ref}, Builder: BuilderBuildKit, Context: ContextViaSession})
+		if err != nil {
+			t.Fatal(err)
+		}
+		removeImageOnCleanup(t, res.ImageID)
+		if res.ContextSums["train.py"] != sha(body) || res.ContextSums["Dockerfile"] == "" {
+			t.Errorf("build %d: sums %v", i, res.ContextSums)
+		}
+	}
+	e.sums.mu.Lock()
+	n := len(e.sums.m)
+	e.sums.mu.Unlock()
+	if n != 2 {
+		t.Errorf("the cache holds %d entries for a 2-file context", n)
+	}
+}

@@ -107,3 +107,22 @@ func contentNames(t *testing.T, url, token string) string {
 	}
 	return names
 }
+
+// explain says where a compose mount or the workspace puts a file, and why.
+func TestExplainProjectsAsTheyAre(t *testing.T) {
+	engine(t) // the base image's Jupyter folder comes from the Engine
+	for _, c := range []struct {
+		fixture string
+		args    []string
+		want    string
+	}{
+		{"compose-mount", nil, "model.py  sync → /tf/home/model.py  (compose.yaml:10 volume .:/tf/home)\n"},
+		{"requirements-only", []string{"--build-arg", "BASE=" + testimage.Jupyter}, "model.py  sync → /tf/model.py  (workspace: the Dockerfile copies no source)\n"},
+		{"devcontainer", []string{"--build-arg", "BASE=" + testimage.Jupyter}, "model.py  sync → /tf/work/model.py  (workspace: the Dockerfile copies no source)\n"},
+	} {
+		out, stderr, code := tfdev(t, append([]string{"explain", "-C", filepath.Join("..", "..", "testdata", c.fixture), "model.py"}, c.args...)...)
+		if code != 0 || !strings.HasPrefix(out, c.want) {
+			t.Errorf("%s: exit %d\n%s%s\nwant %s", c.fixture, code, out, stderr, c.want)
+		}
+	}
+}

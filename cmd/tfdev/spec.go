@@ -86,7 +86,7 @@ func describe(spec *runspec.Spec) string {
 func mountRules(spec *runspec.Spec) []watcher.Rule {
 	var out []watcher.Rule
 	for _, m := range spec.Mounts {
-		out = append(out, watcher.Rule{Source: m.Source, Dest: m.Target, Action: watcher.Sync, Line: m.Line, Step: m.Text, File: spec.Source, Why: "synced where " + spec.Source + " mounts it"})
+		out = append(out, watcher.Rule{Source: m.Source, Dest: m.Target, Action: watcher.Sync, Line: m.Line, Step: m.Text, File: spec.Source})
 	}
 	return out
 }
