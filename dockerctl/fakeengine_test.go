@@ -63,7 +63,7 @@ func (f *fakeEngine) ImageServedDir(context.Context, string) string { return "/t
 func (f *fakeEngine) ImagePresent(context.Context, string) bool { return true }
 
 func (f *fakeEngine) Pull(context.Context, string, func(PullProgress)) (int64, error) { return 0, nil }
-func (f *fakeEngine) Ping(context.Context) error                    { return f.record("Ping") }
+func (f *fakeEngine) Ping(context.Context) error                                      { return f.record("Ping") }
 func (f *fakeEngine) Deaths(context.Context, string, time.Time) (<-chan Death, <-chan error) {
 	return f.deaths, f.lost
 }

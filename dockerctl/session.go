@@ -139,25 +139,34 @@ func (s *Session) gpuFallback(gpu GPUSupport) {
 	s.o.GPUs = "none"
 }
 
-// Run runs the loop until ctx is cancelled, then rescues files from the
-// container and stops it (unless Keep). Errors returned are the ones that
-// stop tfdev from starting at all: bad project input, an unusable Engine,
-// an inotify limit.
-func (s *Session) Run(ctx context.Context) error {
+// open learns what the Engine can do, reads the project and says what the
+// session is: the project event, the notes of its compose file or
+// devcontainer.json, a GPU request run on CPU.
+func (s *Session) open(ctx context.Context) (*dockerfile.Project, GPUSupport, error) {
 	gpu, platform, err := s.eng.Capabilities(ctx)
 	if err != nil {
-		return err
+		return nil, gpu, err
 	}
 	p, err := s.Load(ctx)
 	if err != nil {
-		return err
+		return nil, gpu, err
 	}
 	s.emit(s.projectEvent(p, gpu, platform))
 	for _, n := range s.o.Notes {
 		s.emit(event.Event{Kind: event.Info, Message: n})
 	}
 	s.gpuFallback(gpu)
-	if p, err = s.baseFirst(ctx, p); err != nil {
+	p, err = s.baseFirst(ctx, p)
+	return p, gpu, err
+}
+
+// Run runs the loop until ctx is cancelled, then rescues files from the
+// container and stops it (unless Keep). Errors returned are the ones that
+// stop tfdev from starting at all: bad project input, an unusable Engine,
+// an inotify limit.
+func (s *Session) Run(ctx context.Context) error {
+	p, gpu, err := s.open(ctx)
+	if err != nil {
 		return err
 	}
 	s.emit(planEvent(p))
