@@ -171,7 +171,7 @@ func TestRegistryLogin(t *testing.T) {
 		t.Errorf("a build after docker login: exit %d %v\n%s", code, states, out)
 	}
 	eng.RemoveImage(context.Background(), ref, false)
-	if out, stderr, code := tfdev(t, "pull", ref); code != 0 || !strings.Contains(out, "pulled "+ref) {
+	if out, stderr, code := tfdev(t, "pull", ref); code != 0 || !strings.Contains(out, "pulled "+ref) || !strings.Contains(out, ref+": ") || !strings.Contains(out, "to download, from the registry's manifest") {
 		t.Errorf("tfdev pull after docker login: exit %d\n%s%s", code, out, stderr)
 	}
 }
