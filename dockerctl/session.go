@@ -98,16 +98,7 @@ func (s *Session) Load(ctx context.Context) (*dockerfile.Project, error) {
 // servedDir is the folder the container's Jupyter will serve: the compose
 // command's, the Dockerfile's CMD's, else the base image's.
 func (s *Session) servedDir(ctx context.Context, m *dockerfile.Model) string {
-	if d := dockerfile.ServedDirFromArgs(append(slices.Clone(s.o.Run.Entrypoint), s.o.Run.Cmd...)); d != "" {
-		return d
-	}
-	if d := dockerfile.ServedDirFromArgs(m.RunArgs()); d != "" {
-		return d
-	}
-	if base := m.ExternalBase(); base != "" {
-		return s.eng.ImageServedDir(ctx, base)
-	}
-	return ""
+	return m.ServedDir(append(slices.Clone(s.o.Run.Entrypoint), s.o.Run.Cmd...), func(base string) string { return s.eng.ImageServedDir(ctx, base) })
 }
 
 // baseFirst: a Dockerfile that copies no source, whose base image is not

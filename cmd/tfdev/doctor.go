@@ -56,7 +56,6 @@ func runDoctor(cmd *cobra.Command, pf *projectFlags, o doctor.Options, output st
 		return err
 	}
 	spec, _ := pf.projectSpec() // load read it
-	o.ServedDir = servedDir(cmd.Context(), spec, p.Model)
 	if spec != nil && spec.Context != "" && dockerctl.RegistryOf(spec.Image) != "docker.io" && dockerctl.RegistryOf(spec.Image) != "" {
 		o.Registry, o.RegistryIn = spec.Image, spec.Source
 		o.CacheFrom = append(o.CacheFrom, spec.CacheFrom...)
@@ -65,6 +64,9 @@ func runDoctor(cmd *cobra.Command, pf *projectFlags, o doctor.Options, output st
 	if engErr == nil {
 		defer eng.Close()
 		o.Bases = baseImages(cmd.Context(), eng, p.Model.ExternalBases())
+		o.ServedDir = servedDir(cmd.Context(), spec, p.Model, eng)
+	} else {
+		o.ServedDir = p.Model.ServedDir(specRun(spec), nil) // from the files alone: no Engine answers
 	}
 	fs, err := doctor.Check(cmd.Context(), p, o)
 	if err != nil {

@@ -97,29 +97,33 @@ func (pf *projectFlags) loadOptions(ctx context.Context, spec *runspec.Spec) doc
 	if spec != nil {
 		o.Mounts, o.Workspace = mountRules(spec), spec.Workspace
 	}
-	o.ServedDir = func(m *dockerfile.Model) string { return servedDir(ctx, spec, m) }
+	o.ServedDir = func(m *dockerfile.Model) string { return servedDir(ctx, spec, m, nil) }
 	return o
 }
 
 // servedDir is the folder the container's Jupyter will serve: the compose
-// command's, the Dockerfile's CMD's, else the base image's, asked of the
-// Engine only then.
-func servedDir(ctx context.Context, spec *runspec.Spec, m *dockerfile.Model) string {
-	if spec != nil {
-		if d := dockerfile.ServedDirFromArgs(append(slices.Clone(spec.Entrypoint), spec.Command...)); d != "" {
-			return d
+// command's, the Dockerfile's CMD's, else the base image's, asked of eng
+// (or, when nil, of an Engine reached only then).
+func servedDir(ctx context.Context, spec *runspec.Spec, m *dockerfile.Model, eng *dockerctl.Engine) string {
+	return m.ServedDir(specRun(spec), func(base string) string {
+		if eng == nil {
+			e, err := dockerctl.Connect(ctx)
+			if err != nil {
+				return ""
+			}
+			defer e.Close()
+			eng = e
 		}
+		return eng.ImageServedDir(ctx, base)
+	})
+}
+
+// specRun is the entrypoint and command a spec gives the container.
+func specRun(spec *runspec.Spec) []string {
+	if spec == nil {
+		return nil
 	}
-	if d := dockerfile.ServedDirFromArgs(m.RunArgs()); d != "" {
-		return d
-	}
-	if base := m.ExternalBase(); base != "" {
-		if eng, err := dockerctl.Connect(ctx); err == nil {
-			defer eng.Close()
-			return eng.ImageServedDir(ctx, base)
-		}
-	}
-	return ""
+	return append(slices.Clone(spec.Entrypoint), spec.Command...)
 }
 
 // applySpec puts what the spec says about running the container into the

@@ -81,6 +81,23 @@ func (m *Model) ExternalBases() []string {
 	return out
 }
 
+// ServedDir is the folder the container's Jupyter will serve: the one run
+// (a compose file's entrypoint and command) names, else the one the
+// Dockerfile's ENTRYPOINT and CMD name, else baseServedDir's answer for
+// the base image (asked only then; nil or "": unknown).
+func (m *Model) ServedDir(run []string, baseServedDir func(image string) string) string {
+	if d := ServedDirFromArgs(run); d != "" {
+		return d
+	}
+	if d := ServedDirFromArgs(m.RunArgs()); d != "" {
+		return d
+	}
+	if base := m.ExternalBase(); base != "" && baseServedDir != nil {
+		return baseServedDir(base)
+	}
+	return ""
+}
+
 // ServedDirFromArgs finds the folder a Jupyter command line serves
 // (--notebook-dir, --ServerApp.root_dir and their kin), "" when it names
 // none.
