@@ -388,7 +388,7 @@ func readBuild(ctx context.Context, r io.Reader, t *stepTracker) (string, error)
 		case m.Stream != "":
 			t.stream(m.Stream)
 		case t.pull != nil && t.current > 0:
-			if p, ok := t.pulling.progress(m); ok { // the legacy builder pulling a FROM
+			if p, ok := t.pulling.progress(m, pulling); ok { // the legacy builder pulling a FROM
 				p.Step, p.Image = t.current, t.all[t.current-1].Text
 				t.pull(p)
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/pkg/jsonmessage"
@@ -26,26 +27,33 @@ func (p PullProgress) Event() event.Event {
 	return event.Event{Kind: event.BuildPull, Index: p.Step, Image: p.Image, Layer: p.Layer, Current: p.Current, Total: int(p.Total), Done: p.Done}
 }
 
-// legacyPull follows the Engine's pull messages (the legacy builder's FROM,
-// and POST /images/create): "Downloading" with a progress detail, then
-// "Download complete" for the layer, whose size is the last total seen.
-type legacyPull map[string]int64
+// layerProgress follows the Engine's per-layer messages: a busy status
+// ("Downloading" of a pull, the legacy builder's FROM included; "Pushing"
+// of a push) with a progress detail, then a done status for the layer,
+// whose size is the last total seen.
+type layerProgress map[string]int64
 
-func (l *legacyPull) progress(m jsonmessage.JSONMessage) (PullProgress, bool) {
+// Statuses of pulls and pushes.
+var (
+	pulling = []string{"Downloading", "Download complete"}
+	pushing = []string{"Pushing", "Pushed", "Layer already exists"}
+)
+
+func (l *layerProgress) progress(m jsonmessage.JSONMessage, statuses []string) (PullProgress, bool) {
 	if m.ID == "" {
 		return PullProgress{}, false
 	}
 	if *l == nil {
-		*l = legacyPull{}
+		*l = layerProgress{}
 	}
-	switch m.Status {
-	case "Downloading":
+	switch {
+	case m.Status == statuses[0]:
 		if m.Progress == nil || m.Progress.Total <= 0 {
 			return PullProgress{}, false
 		}
 		(*l)[m.ID] = m.Progress.Total
 		return PullProgress{Layer: m.ID, Current: m.Progress.Current, Total: m.Progress.Total}, true
-	case "Download complete":
+	case slices.Contains(statuses[1:], m.Status):
 		total, ok := (*l)[m.ID]
 		return PullProgress{Layer: m.ID, Current: total, Total: total, Done: true}, ok
 	}
@@ -61,13 +69,13 @@ func (e *Engine) Pull(ctx context.Context, ref string, progress func(PullProgres
 		return 0, registryError(ref, "pulling", err.Error())
 	}
 	defer rc.Close()
-	var lp legacyPull
+	var lp layerProgress
 	var got int64
 	err = eachMessage(ctx, rc, func(m jsonmessage.JSONMessage) error {
 		if m.Error != nil {
 			return registryError(ref, "pulling", m.Error.Message)
 		}
-		if p, ok := lp.progress(m); ok {
+		if p, ok := lp.progress(m, pulling); ok {
 			p.Image = ref
 			if p.Done {
 				got += p.Total
@@ -89,17 +97,14 @@ func (e *Engine) Push(ctx context.Context, ref string, progress func(PullProgres
 		return registryError(ref, "pushing", err.Error())
 	}
 	defer rc.Close()
-	totals := map[string]int64{}
+	var lp layerProgress
 	return eachMessage(ctx, rc, func(m jsonmessage.JSONMessage) error {
-		switch {
-		case m.Error != nil:
+		if m.Error != nil {
 			return registryError(ref, "pushing", m.Error.Message)
-		case progress == nil || m.ID == "":
-		case m.Status == "Pushing" && m.Progress != nil && m.Progress.Total > 0:
-			totals[m.ID] = m.Progress.Total
-			progress(PullProgress{Image: ref, Layer: m.ID, Current: m.Progress.Current, Total: m.Progress.Total})
-		case m.Status == "Pushed" || m.Status == "Layer already exists":
-			progress(PullProgress{Image: ref, Layer: m.ID, Current: totals[m.ID], Total: totals[m.ID], Done: true})
+		}
+		if p, ok := lp.progress(m, pushing); ok && progress != nil {
+			p.Image = ref
+			progress(p)
 		}
 		return nil
 	})

@@ -7,6 +7,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
+	clitypes "github.com/docker/cli/cli/config/types"
 	"github.com/docker/docker/api/types/registry"
 )
 
@@ -47,6 +48,11 @@ func authFor(cfg *configfile.ConfigFile, ref string) registry.AuthConfig {
 	if err != nil {
 		return registry.AuthConfig{}
 	}
+	return engineAuth(ac)
+}
+
+// engineAuth is a docker CLI login as the Engine API takes it.
+func engineAuth(ac clitypes.AuthConfig) registry.AuthConfig {
 	return registry.AuthConfig{Username: ac.Username, Password: ac.Password, Auth: ac.Auth, ServerAddress: ac.ServerAddress,
 		IdentityToken: ac.IdentityToken, RegistryToken: ac.RegistryToken}
 }
@@ -69,8 +75,7 @@ func buildAuth() map[string]registry.AuthConfig {
 	}
 	out := map[string]registry.AuthConfig{}
 	for host, ac := range all {
-		out[host] = registry.AuthConfig{Username: ac.Username, Password: ac.Password, Auth: ac.Auth, ServerAddress: ac.ServerAddress,
-			IdentityToken: ac.IdentityToken, RegistryToken: ac.RegistryToken}
+		out[host] = engineAuth(ac)
 	}
 	return out
 }

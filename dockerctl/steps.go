@@ -14,7 +14,7 @@ type stepTracker struct {
 	exporting func(started bool)
 	loaded    func() // BuildKit has the context, called once
 	pull      func(PullProgress)
-	pulling   legacyPull
+	pulling   layerProgress
 	ctxVertex string         // the digest of BuildKit's "load build context"
 	exported  map[string]int // exporter vertex digest -> 1 started, 2 completed
 	model     *dockerfile.Model
