@@ -55,11 +55,13 @@ to run.`,
 // pullOne pulls ref with its progress as build.pull events, then says how
 // much came down and how big it is on the Engine.
 func pullOne(ctx context.Context, eng *dockerctl.Engine, ref string, emit func(event.Event)) error {
-	rctx, cancel := context.WithTimeout(ctx, registryTimeout)
-	if size, err := dockerctl.RegistrySize(rctx, ref, eng.Arch(ctx)); err == nil && !eng.ImagePresent(ctx, ref) {
-		emit(event.Event{Kind: event.Info, Image: ref, Size: size, Message: fmt.Sprintf("%s: %s to download, from the registry's manifest", ref, event.HumanBytes(size))})
+	if !eng.ImagePresent(ctx, ref) { // the registry is asked only when a download is due
+		rctx, cancel := context.WithTimeout(ctx, registryTimeout)
+		if size, err := dockerctl.RegistrySize(rctx, ref, eng.Arch(ctx)); err == nil {
+			emit(event.Event{Kind: event.Info, Image: ref, Size: size, Message: fmt.Sprintf("%s: %s to download, from the registry's manifest", ref, event.HumanBytes(size))})
+		}
+		cancel()
 	}
-	cancel()
 	emit(event.Event{Kind: event.Phase, State: event.StepRunning, Message: "pulling " + ref})
 	got, err := eng.Pull(ctx, ref, func(pp dockerctl.PullProgress) { emit(pp.Event()) })
 	if err != nil {

@@ -3,6 +3,7 @@ package runspec
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -70,7 +71,7 @@ func Devcontainer(dir, name string, env []string) (*Spec, error) {
 	if s.Context == "" && s.Image == "" {
 		return nil, fmt.Errorf("%s: neither build.dockerfile nor image: tfdev has nothing to run", name)
 	}
-	for _, k := range sortedKeys(dc.ContainerEnv) {
+	for _, k := range slices.Sorted(maps.Keys(dc.ContainerEnv)) {
 		s.Env = append(s.Env, k+"="+dc.ContainerEnv[k])
 	}
 	if err := s.runArgs(name, dc.RunArgs); err != nil {
@@ -114,13 +115,15 @@ func (s *Spec) devcontainerBuild(root, base, name string, dc devcontainerJSON) e
 	return nil
 }
 
+// appliedRunArgs are the docker run flags tfdev applies, each with a value.
+var appliedRunArgs = map[string]bool{"--gpus": true, "--shm-size": true, "--ipc": true, "-e": true, "--env": true, "-u": true, "--user": true, "-w": true, "--workdir": true}
+
 // runArgs reads the docker run flags tfdev applies: --gpus, --shm-size,
 // --ipc, -e/--env, -u/--user, -w/--workdir; others are named.
 func (s *Spec) runArgs(name string, args []string) error {
 	for i := 0; i < len(args); i++ {
 		flag, val, inline := strings.Cut(args[i], "=")
-		takes := map[string]bool{"--gpus": true, "--shm-size": true, "--ipc": true, "-e": true, "--env": true, "-u": true, "--user": true, "-w": true, "--workdir": true}
-		if !takes[flag] {
+		if !appliedRunArgs[flag] {
 			s.Unsupported = append(s.Unsupported, "runArgs "+args[i])
 			continue
 		}
@@ -239,13 +242,4 @@ func devcontainerCompose(root, base, name string, dc devcontainerJSON, env []str
 	}
 	s.Source = name + " → " + s.Source
 	return s, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
