@@ -6,15 +6,14 @@
 package testregistry
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/tfdev-dev/tfdev/dockerctl/testproc"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -67,28 +66,7 @@ func Start(t testing.TB, o Options) *Registry {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", cfg)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	var said []string
-	listening := false
-	for !listening && sc.Scan() { // the registry says when it listens
-		said = append(said, sc.Text())
-		listening = strings.Contains(sc.Text(), "listening on")
-	}
-	if !listening {
-		t.Fatalf("the registry ended before it listened:\n%s", strings.Join(said, "\n"))
-	}
-	go func() {
-		for sc.Scan() { // drained, so the registry never blocks on its log
-		}
-	}()
+	testproc.StartListening(t, "the registry", cmd, "listening on")
 	return r
 }
 

@@ -4,15 +4,15 @@
 package testssh
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/testproc"
 )
 
 // Server is a running sshd on a loopback port, and the ssh to reach it.
@@ -79,26 +79,7 @@ func StartWith(t testing.TB, o Options) *Server {
 		t.Logf("/run/sshd: %v", err)
 	}
 	cmd := exec.Command(bin, "-D", "-e", "-f", filepath.Join(dir, "sshd_config"))
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(stderr)
-	listening := false
-	for !listening && sc.Scan() { // sshd says when it listens
-		listening = strings.Contains(sc.Text(), "Server listening on")
-	}
-	if !listening {
-		t.Fatal("sshd ended before it listened")
-	}
-	go func() {
-		for sc.Scan() { // drained, so sshd never blocks on its log
-		}
-	}()
+	testproc.StartListening(t, "sshd", cmd, "Server listening on")
 	s.client(t, dir)
 	return s
 }
