@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tfdev-dev/tfdev/dockerctl"
@@ -62,11 +63,13 @@ func pullOne(ctx context.Context, eng *dockerctl.Engine, ref string, emit func(e
 		}
 		cancel()
 	}
+	start := time.Now()
 	emit(event.Event{Kind: event.Phase, State: event.StepRunning, Message: "pulling " + ref})
 	got, err := eng.Pull(ctx, ref, func(pp dockerctl.PullProgress) { emit(pp.Event()) })
 	if err != nil {
 		return err
 	}
+	emit(event.Event{Kind: event.Phase, State: event.StepDone, Message: "pulling " + ref, Duration: time.Since(start), Bytes: got})
 	size, err := eng.ImageSize(ctx, ref)
 	if err != nil {
 		return err

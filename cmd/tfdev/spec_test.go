@@ -100,7 +100,8 @@ func TestSpecGPUsBecomeDeviceRequests(t *testing.T) {
 }
 
 // Plain output says how a pull goes at most every 5 s, and once more when
-// its FROM step ends; JSON output gives every build.pull event.
+// its FROM step ends (not at another event's line); JSON output gives
+// every build.pull event.
 func TestPullLines(t *testing.T) {
 	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	var buf strings.Builder
@@ -108,9 +109,13 @@ func TestPullLines(t *testing.T) {
 	for sec := 0; sec <= 12; sec++ {
 		emit(event.Event{Kind: event.BuildPull, Time: t0.Add(time.Duration(sec) * time.Second), Index: 2, Image: "FROM ${BASE}",
 			Layer: "sha256:aa", Current: int64(sec) * 10e6, Total: 120e6})
+		if sec == 6 { // a word of something else: the pull goes on
+			emit(event.Event{Kind: event.Info, Time: t0.Add(6 * time.Second), Message: "a note"})
+		}
 	}
 	emit(event.Event{Kind: event.BuildStep, Time: t0.Add(13 * time.Second), Index: 2, Total: 6, Instruction: "FROM ${BASE}", State: event.StepDone})
 	want := "tfdev: pulling FROM ${BASE}: 50.0 MB of 120.0 MB (41%), 10.0 MB/s, about 7s left\n" +
+		"tfdev: a note\n" +
 		"tfdev: pulling FROM ${BASE}: 100.0 MB of 120.0 MB (83%), 10.0 MB/s, about 2s left\n" +
 		"tfdev: pulled FROM ${BASE}: 120.0 MB of 120.0 MB (100%), 10.0 MB/s\n" +
 		"tfdev: step 2/6 FROM ${BASE} ... done\n"

@@ -204,7 +204,7 @@ func (p *pullLines) add(e event.Event) (string, bool) {
 func (p *pullLines) end(e event.Event) (string, bool) {
 	stepEnd := e.Kind == event.BuildStep && e.Index == p.step && e.State != event.StepRunning
 	phaseEnd := e.Kind == event.Phase && e.State == event.StepDone // tfdev pull's, a session's base-first pull
-	if p.said.IsZero() || !stepEnd && !phaseEnd && e.Kind != event.BuildFailed && e.Kind != event.Info {
+	if p.said.IsZero() || !stepEnd && !phaseEnd && e.Kind != event.BuildFailed {
 		return "", false
 	}
 	line := "tfdev: pulled " + p.image + ": " + p.meter.Summary()
