@@ -118,18 +118,11 @@ func (c *checker) pipUnpinnedRun() {
 		}
 		c.add(Finding{
 			Rule: "pip-unpinned-run", Severity: Warning, Line: s.Line,
-			Message: fmt.Sprintf("%s installs %s with no version", strings.Join(loose, ", "), plural(len(loose), "a package", "packages")),
+			Message: fmt.Sprintf("%s installs %s with no version", strings.Join(loose, ", "), event.Plural(len(loose), "a package", "packages")),
 			Cost:    "each rebuild may install another version: the image changes under you, and a teammate's differs",
 			Fix:     fmt.Sprintf("pin them (%s==X.Y.Z), or list them with versions in requirements.txt", loose[0]),
 		})
 	}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // shellCommands splits a RUN line into its simple commands.

@@ -94,7 +94,7 @@ var texts = map[Kind]func(Event) string{
 	BuildDone: func(e Event) string {
 		ctx := ""
 		if e.Context != "" {
-			ctx = fmt.Sprintf("; context by %s: %d %s, %s sent", e.Context, e.Files, plural(e.Files, "file", "files"), HumanBytes(e.Bytes))
+			ctx = fmt.Sprintf("; context by %s: %d %s, %s sent", e.Context, e.Files, Plural(e.Files, "file", "files"), HumanBytes(e.Bytes))
 		}
 		return fmt.Sprintf("build done in %.1fs (%s, %s%s)", e.Duration.Seconds(), ShortID(e.Image), e.Builder, ctx)
 	},
@@ -121,7 +121,7 @@ var texts = map[Kind]func(Event) string{
 		return fmt.Sprintf("jupyter down: it stopped answering at %s (%s); tfdev keeps asking", e.Time.Format("15:04:05"), e.Message)
 	},
 	Sync: func(e Event) string {
-		s := fmt.Sprintf("synced %d %s (%s) in %s", e.Files, plural(e.Files, "file", "files"), HumanBytes(e.Bytes), humanDuration(e.Duration))
+		s := fmt.Sprintf("synced %d %s (%s) in %s", e.Files, Plural(e.Files, "file", "files"), HumanBytes(e.Bytes), humanDuration(e.Duration))
 		if e.Removed > 0 {
 			s += fmt.Sprintf(", removed %d", e.Removed)
 		}
@@ -196,7 +196,8 @@ func ShortID(id string) string {
 	return id
 }
 
-func plural(n int, one, many string) string {
+// Plural is one when n is 1, else many.
+func Plural(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}
