@@ -24,15 +24,8 @@ import (
 func TestEngineOverSSH(t *testing.T) {
 	requireEngine(t)
 	ssh := testssh.Start(t)
-	t.Setenv("PATH", ssh.PathEnv())
 	port, login := ssh.Port, ssh.User
-	t.Setenv("DOCKER_CONTEXT", "")
-	t.Setenv("DOCKER_HOST", fmt.Sprintf("ssh://%s@127.0.0.1:%d", login, port))
-	e, err := Connect(context.Background())
-	if err != nil {
-		t.Fatalf("over ssh: %v", err)
-	}
-	defer e.Close()
+	e := engineOver(t, ssh)
 	if !strings.HasPrefix(e.Host, "ssh://") {
 		t.Errorf("the Engine's address %q", e.Host)
 	}
@@ -128,15 +121,7 @@ func TestSSHContextBuilds(t *testing.T) {
 // of an Engine reached over ssh, beside the same on the local socket.
 func BenchmarkSyncOverSSH(b *testing.B) {
 	requireEngine(b)
-	ssh := testssh.Start(b)
-	b.Setenv("PATH", ssh.PathEnv())
-	b.Setenv("DOCKER_CONTEXT", "")
-	b.Setenv("DOCKER_HOST", ssh.Host())
-	remote, err := Connect(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer remote.Close()
+	remote := sshEngine(b)
 	ctx := context.Background()
 	id := runBusybox(b)
 	dir := b.TempDir()
@@ -162,7 +147,13 @@ func BenchmarkSyncOverSSH(b *testing.B) {
 // remote GPU machine.
 func sshEngine(b testing.TB) *Engine {
 	b.Helper()
-	ssh := testssh.Start(b)
+	return engineOver(b, testssh.Start(b))
+}
+
+// engineOver connects through ssh as DOCKER_HOST=ssh://user@127.0.0.1:port,
+// with the test's ssh first on PATH.
+func engineOver(b testing.TB, ssh *testssh.Server) *Engine {
+	b.Helper()
 	b.Setenv("PATH", ssh.PathEnv())
 	b.Setenv("DOCKER_CONTEXT", "")
 	b.Setenv("DOCKER_HOST", ssh.Host())
