@@ -78,7 +78,7 @@ func runSessionSeeing(b testing.TB, o SessionOptions, seen func(event.Event)) (r
 // runSessionOn is runSessionSeeing on the Engine given.
 func runSessionOn(b testing.TB, eng *Engine, o SessionOptions, seen func(event.Event)) (ready event.Event, events <-chan event.Event, stop func()) {
 	b.Helper()
-	if err := testimage.EnsureJupyter(context.Background(), testEngine.api, testLog{}); err != nil {
+	if err := testimage.EnsureJupyter(context.Background(), testEngine.API(), testLog{}); err != nil {
 		b.Fatal(err)
 	}
 	ch := make(chan event.Event, 4096)
@@ -144,13 +144,13 @@ func loopSessionOn(b *testing.B, eng *Engine, folder string) (dir string, lines 
 		for range events { // keep the session's events flowing
 		}
 	}()
-	created, err := testEngine.api.ContainerExecCreate(context.Background(), ready.Container, container.ExecOptions{
+	created, err := testEngine.API().ContainerExecCreate(context.Background(), ready.Container, container.ExecOptions{
 		Cmd: []string{"python3", "-u", "-c", waiterPy, folder}, AttachStdout: true,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	att, err := testEngine.api.ContainerExecAttach(context.Background(), created.ID, container.ExecAttachOptions{})
+	att, err := testEngine.API().ContainerExecAttach(context.Background(), created.ID, container.ExecAttachOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

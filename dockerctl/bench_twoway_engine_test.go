@@ -49,7 +49,7 @@ func jupyterSession(b *testing.B, files int) (*executor, <-chan input, *dockerfi
 // given (the container is the local Engine's: over ssh, the same one).
 func jupyterSessionOn(b *testing.B, eng *Engine, files int) (*executor, <-chan input, *dockerfile.Project, *Container) {
 	b.Helper()
-	if err := testimage.EnsureJupyter(context.Background(), testEngine.api, testLog{}); err != nil {
+	if err := testimage.EnsureJupyter(context.Background(), testEngine.API(), testLog{}); err != nil {
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
@@ -143,7 +143,7 @@ func BenchmarkStopRescue(b *testing.B) {
 				x, _, p, c := jupyterSession(b, files)
 				sh(b, c.ID, "mkdir -p /tf/out && for i in $(seq 1 20); do echo $i > /tf/out/r$i.txt; done")
 				start := time.Now()
-				if _, err := testEngine.api.ContainerDiff(context.Background(), c.ID); err != nil {
+				if _, err := testEngine.API().ContainerDiff(context.Background(), c.ID); err != nil {
 					b.Fatal(err)
 				}
 				diff += time.Since(start)

@@ -113,3 +113,7 @@ func (e *UnreachableError) Error() string {
 }
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// API is the Engine API client itself, for tests and tools that need a
+// call tfdev does not wrap.
+func (e *Engine) API() *client.Client { return e.api }

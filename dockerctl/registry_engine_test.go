@@ -37,7 +37,7 @@ func registryImage(t *testing.T, reg *testregistry.Registry, repoTag string) str
 	if err := testEngine.Push(ctx, ref, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := testEngine.api.ImageRemove(ctx, res.ImageID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
+	if _, err := testEngine.API().ImageRemove(ctx, res.ImageID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
 		t.Fatal(err)
 	}
 	pruneBuildCache(t)
@@ -48,7 +48,7 @@ func registryImage(t *testing.T, reg *testregistry.Registry, repoTag string) str
 // a fresh machine.
 func pruneBuildCache(t *testing.T) {
 	t.Helper()
-	if _, err := testEngine.api.BuildCachePrune(context.Background(), build.CachePruneOptions{All: true}); err != nil {
+	if _, err := testEngine.API().BuildCachePrune(context.Background(), build.CachePruneOptions{All: true}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -108,7 +108,7 @@ func TestPullProgressFromARegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	removeImageOnCleanup(t, res.ImageID)
-	t.Cleanup(func() { testEngine.api.ImageRemove(context.Background(), ref, image.RemoveOptions{Force: true}) })
+	t.Cleanup(func() { testEngine.API().ImageRemove(context.Background(), ref, image.RemoveOptions{Force: true}) })
 	downloaded := 0
 	for blob, pp := range last {
 		want, layer := layers[blob]
@@ -127,7 +127,7 @@ func TestPullProgressFromARegistry(t *testing.T) {
 	}
 	// The legacy builder's pull: its progress details, by short layer ID.
 	for _, id := range []string{res.ImageID, ref} {
-		testEngine.api.ImageRemove(context.Background(), id, image.RemoveOptions{Force: true, PruneChildren: true})
+		testEngine.API().ImageRemove(context.Background(), id, image.RemoveOptions{Force: true, PruneChildren: true})
 	}
 	pruneBuildCache(t)
 	legacy := map[string]PullProgress{}
@@ -181,8 +181,8 @@ func TestBaseFirstForTheWorkspace(t *testing.T) {
 	if err := testEngine.Push(ctx, ref, nil); err != nil {
 		t.Fatal(err)
 	}
-	testEngine.api.ImageRemove(ctx, res.ImageID, image.RemoveOptions{Force: true})
-	t.Cleanup(func() { testEngine.api.ImageRemove(ctx, ref, image.RemoveOptions{Force: true}) })
+	testEngine.API().ImageRemove(ctx, res.ImageID, image.RemoveOptions{Force: true})
+	t.Cleanup(func() { testEngine.API().ImageRemove(ctx, ref, image.RemoveOptions{Force: true}) })
 
 	project := t.TempDir()
 	writeFile(t, project, "Dockerfile", "FROM "+ref+"\nCOPY requirements.txt /tmp/\nRUN true\n")

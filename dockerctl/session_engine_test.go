@@ -89,9 +89,9 @@ func standInProject(t *testing.T) string {
 		for _, id := range ids {
 			testEngine.Remove(context.Background(), id)
 		}
-		imgs, _ := testEngine.api.ImageList(context.Background(), image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", ImageRepo(dir)))})
+		imgs, _ := testEngine.API().ImageList(context.Background(), image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", ImageRepo(dir)))})
 		for _, im := range imgs {
-			testEngine.api.ImageRemove(context.Background(), im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+			testEngine.API().ImageRemove(context.Background(), im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
 		}
 	})
 	return dir
@@ -144,7 +144,7 @@ func TestSessionRestartsACrashedContainer(t *testing.T) {
 	ready := r.wait(event.Ready, nil)
 	builds := r.count(event.BuildStart)
 	for i := 1; i <= 3; i++ {
-		if err := testEngine.api.ContainerKill(context.Background(), ready.Container, "KILL"); err != nil {
+		if err := testEngine.API().ContainerKill(context.Background(), ready.Container, "KILL"); err != nil {
 			t.Fatal(err)
 		}
 		exit := r.wait(event.ContainerEnd, nil)
@@ -209,7 +209,7 @@ func TestSessionReattaches(t *testing.T) {
 		t.Fatal(err)
 	}
 	second.done <- nil
-	insp, err := testEngine.api.ContainerInspect(context.Background(), c.ID)
+	insp, err := testEngine.API().ContainerInspect(context.Background(), c.ID)
 	if err != nil || insp.State.Running {
 		t.Errorf("without --keep the container should be stopped: %v", err)
 	}
