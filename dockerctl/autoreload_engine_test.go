@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 	"github.com/tfdev-dev/tfdev/watcher"
@@ -108,12 +109,12 @@ func TestAutoreloadReachesTheRunningKernel(t *testing.T) {
 			if c.user != nil {
 				home = "/home/" + c.user[0]
 			}
-			if got := sh(t, ready.Container, "test -f "+home+"/.ipython/profile_default/startup/"+AutoreloadFile+" && stat -c %U "+home+"/.ipython/profile_default/startup/"+AutoreloadFile); got != filepath.Base(home) {
+			if got := sh(t, ready.Container, "test -f "+home+"/.ipython/profile_default/startup/"+engine.AutoreloadFile+" && stat -c %U "+home+"/.ipython/profile_default/startup/"+engine.AutoreloadFile); got != filepath.Base(home) {
 				t.Errorf("the startup file in the kernel user's profile: %q", got)
 			}
 			stop()
 			filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-				if err == nil && fi.Name() == AutoreloadFile {
+				if err == nil && fi.Name() == engine.AutoreloadFile {
 					t.Errorf("the startup file came home: %s", p)
 				}
 				return nil
@@ -123,7 +124,7 @@ func TestAutoreloadReachesTheRunningKernel(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, f := range files {
-				if strings.Contains(f.Rel, ".ipython") || strings.HasSuffix(f.Rel, AutoreloadFile) {
+				if strings.Contains(f.Rel, ".ipython") || strings.HasSuffix(f.Rel, engine.AutoreloadFile) {
 					t.Errorf("in the build context: %s", f.Rel)
 				}
 			}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
@@ -47,7 +48,7 @@ func benchSession(b testing.TB, files map[string]string) (dir string, ready even
 }
 
 // benchSessionOn is benchSession on the Engine given.
-func benchSessionOn(b testing.TB, eng *Engine, files map[string]string) (dir string, ready event.Event, events <-chan event.Event) {
+func benchSessionOn(b testing.TB, eng *engine.Engine, files map[string]string) (dir string, ready event.Event, events <-chan event.Event) {
 	b.Helper()
 	dir = b.TempDir()
 	for p, content := range files {
@@ -76,7 +77,7 @@ func runSessionSeeing(b testing.TB, o SessionOptions, seen func(event.Event)) (r
 }
 
 // runSessionOn is runSessionSeeing on the Engine given.
-func runSessionOn(b testing.TB, eng *Engine, o SessionOptions, seen func(event.Event)) (ready event.Event, events <-chan event.Event, stop func()) {
+func runSessionOn(b testing.TB, eng *engine.Engine, o SessionOptions, seen func(event.Event)) (ready event.Event, events <-chan event.Event, stop func()) {
 	b.Helper()
 	if err := testimage.EnsureJupyter(context.Background(), testEngine.API(), testLog{}); err != nil {
 		b.Fatal(err)
@@ -132,7 +133,7 @@ func runSessionOn(b testing.TB, eng *Engine, o SessionOptions, seen func(event.E
 // /app, and starts the waiter in its container on folder.
 // The session is on the Engine given; the waiter runs through the local
 // socket.
-func loopSessionOn(b *testing.B, eng *Engine, folder string) (dir string, lines <-chan string) {
+func loopSessionOn(b *testing.B, eng *engine.Engine, folder string) (dir string, lines <-chan string) {
 	b.Helper()
 	dir, ready, events := benchSessionOn(b, eng, map[string]string{
 		"Dockerfile":    "FROM " + testimage.Jupyter + "\nWORKDIR /app\nCOPY . .\n",
@@ -158,9 +159,9 @@ func loopSessionOn(b *testing.B, eng *Engine, folder string) (dir string, lines 
 	out := make(chan string, 4096)
 	go func() {
 		r := bufio.NewReader(att.Reader)
-		var fl frameLines
+		var fl engine.FrameLines
 		for {
-			l, err := fl.next(r)
+			l, err := fl.Next(r)
 			if err != nil {
 				close(out)
 				return
@@ -188,7 +189,7 @@ func BenchmarkSaveToReadable(b *testing.B) {
 	saveToReadable(b, testEngine)
 }
 
-func saveToReadable(b *testing.B, eng *Engine) {
+func saveToReadable(b *testing.B, eng *engine.Engine) {
 	dir, lines := loopSessionOn(b, eng, "/app")
 	var lat []time.Duration
 	for i := 1; i <= b.N; i++ {
@@ -214,7 +215,7 @@ func BenchmarkBurst1000(b *testing.B) {
 	burst1000(b, testEngine)
 }
 
-func burst1000(b *testing.B, eng *Engine) {
+func burst1000(b *testing.B, eng *engine.Engine) {
 	dir, lines := loopSessionOn(b, eng, "/app/burst")
 	var lat []time.Duration
 	for i := 0; i < b.N; i++ {

@@ -12,7 +12,10 @@ import (
 	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
@@ -24,7 +27,7 @@ func BenchmarkSyncOneFileGuarded(b *testing.B) {
 	id := runBusybox(b)
 	dir := b.TempDir()
 	items := []watcher.SyncItem{item("train.py", watcher.Changed)}
-	ledger := NewLedger()
+	ledger := model.NewLedger()
 	lat := make([]time.Duration, 0, b.N)
 	for i := 0; i < b.N; i++ {
 		writeFile(b, dir, "train.py", fmt.Sprintf("print(%d)\n", i))
@@ -40,14 +43,14 @@ func BenchmarkSyncOneFileGuarded(b *testing.B) {
 // jupyterSession builds a Jupyter image of a project whose source goes to
 // /app while Jupyter serves /tf, and returns the executor's started,
 // watched container.
-func jupyterSession(b *testing.B, files int) (*executor, <-chan input, *dockerfile.Project, *Container) {
+func jupyterSession(b *testing.B, files int) (*executor, <-chan loop.Input, *dockerfile.Project, *model.Container) {
 	b.Helper()
 	return jupyterSessionOn(b, testEngine, files)
 }
 
 // jupyterSessionOn is jupyterSession with the executor on the Engine
 // given (the container is the local Engine's: over ssh, the same one).
-func jupyterSessionOn(b *testing.B, eng *Engine, files int) (*executor, <-chan input, *dockerfile.Project, *Container) {
+func jupyterSessionOn(b *testing.B, eng *engine.Engine, files int) (*executor, <-chan loop.Input, *dockerfile.Project, *model.Container) {
 	b.Helper()
 	if err := testimage.EnsureJupyter(context.Background(), testEngine.API(), testLog{}); err != nil {
 		b.Fatal(err)
@@ -59,21 +62,21 @@ func jupyterSessionOn(b *testing.B, eng *Engine, files int) (*executor, <-chan i
 	if err != nil {
 		b.Fatal(err)
 	}
-	res, err := testEngine.Build(context.Background(), BuildOptions{Project: p})
+	res, err := testEngine.Build(context.Background(), engine.BuildOptions{Project: p})
 	if err != nil {
 		b.Fatal(err)
 	}
 	removeImageOnCleanup(b, res.ImageID)
-	async := make(chan input, 1024)
-	x := newExecutor(engineAPI{eng}, SessionOptions{ReadyTimeout: ReadyTimeout}, GPUSupport{}, func(event.Event) {}, async)
+	async := make(chan loop.Input, 1024)
+	x := newExecutor(engineAPI{eng}, SessionOptions{ReadyTimeout: engine.ReadyTimeout}, model.GPUSupport{}, func(event.Event) {}, async)
 	b.Cleanup(x.wait)
-	var c *Container
+	var c *model.Container
 	for _, in := range x.start(context.Background(), p, res) {
-		if st, ok := in.(inStarted); ok {
-			if st.err != nil {
-				b.Fatal(st.err)
+		if st, ok := in.(loop.Started); ok {
+			if st.Err != nil {
+				b.Fatal(st.Err)
 			}
-			c = st.c
+			c = st.C
 		}
 	}
 	b.Cleanup(func() { testEngine.Remove(context.Background(), c.ID) })
@@ -114,14 +117,14 @@ func BenchmarkJupyterSaveToHost(b *testing.B) {
 		resp.Body.Close()
 		for {
 			in := <-async
-			ch, ok := in.(inContainerChanged)
+			ch, ok := in.(loop.ContainerChanged)
 			if !ok {
 				continue
 			}
-			if _, err := testEngine.PullHome(context.Background(), c.ID, p.Dir, p.Rules, ch.sums, x.ledgerOf(c.ID), nil); err != nil {
+			if _, err := testEngine.PullHome(context.Background(), c.ID, p.Dir, p.Rules, ch.Sums, x.ledgerOf(c.ID), nil); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := os.Stat(filepath.Join(p.Dir, KeptDir, "tf", name)); err == nil {
+			if _, err := os.Stat(filepath.Join(p.Dir, engine.KeptDir, "tf", name)); err == nil {
 				break
 			}
 		}
@@ -148,11 +151,11 @@ func BenchmarkStopRescue(b *testing.B) {
 				}
 				diff += time.Since(start)
 				start = time.Now()
-				ins := x.shutdown(effShutdown{project: p, c: c})
+				ins := x.shutdown(loop.Shutdown{Project: p, C: c})
 				stop += time.Since(start)
-				st := ins[0].(inStopped)
-				if st.err != nil || len(st.rescued) != 20 {
-					b.Fatalf("stop: %d rescued, %v", len(st.rescued), st.err)
+				st := ins[0].(loop.Stopped)
+				if st.Err != nil || len(st.Rescued) != 20 {
+					b.Fatalf("stop: %d rescued, %v", len(st.Rescued), st.Err)
 				}
 			}
 			b.ReportMetric(stop.Seconds()/float64(b.N), "stop-s")
@@ -177,10 +180,10 @@ func BenchmarkStopRescueOverSSH(b *testing.B) {
 				x, _, p, c := jupyterSessionOn(b, eng, 0)
 				sh(b, c.ID, "mkdir -p /tf/out && for i in $(seq 1 20); do echo $i > /tf/out/r$i.txt; done")
 				start := time.Now()
-				st := x.shutdown(effShutdown{project: p, c: c})[0].(inStopped)
+				st := x.shutdown(loop.Shutdown{Project: p, C: c})[0].(loop.Stopped)
 				stop += time.Since(start)
-				if st.err != nil || len(st.rescued) != 20 {
-					b.Fatalf("stop: %d rescued, %v", len(st.rescued), st.err)
+				if st.Err != nil || len(st.Rescued) != 20 {
+					b.Fatalf("stop: %d rescued, %v", len(st.Rescued), st.Err)
 				}
 			}
 			b.ReportMetric(stop.Seconds()/float64(b.N), "stop-s")
@@ -206,7 +209,7 @@ func BenchmarkReattach20k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ledger := NewLedger()
+	ledger := model.NewLedger()
 	if _, err := testEngine.Sync(context.Background(), id, dir, items, ledger); err != nil {
 		b.Fatal(err)
 	}

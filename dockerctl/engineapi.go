@@ -5,61 +5,63 @@ import (
 	"net"
 	"time"
 
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
 // engine is what the session asks of the Engine: the only calls it makes.
 // *Engine is the real one; the session's tests use a recording fake.
-type engine interface {
+type enginePort interface {
 	Addr() string
 	Version() string
-	Capabilities(ctx context.Context) (GPUSupport, string, error)
+	Capabilities(ctx context.Context) (model.GPUSupport, string, error)
 	ImageWorkdir(ctx context.Context, ref string) string
 	ImageServedDir(ctx context.Context, ref string) string
 	ImagePresent(ctx context.Context, ref string) bool
-	Pull(ctx context.Context, ref string, progress func(PullProgress)) (int64, error)
+	Pull(ctx context.Context, ref string, progress func(model.PullProgress)) (int64, error)
 	Ping(ctx context.Context) error
-	Deaths(ctx context.Context, dir string, since time.Time) (<-chan Death, <-chan error)
+	Deaths(ctx context.Context, dir string, since time.Time) (<-chan model.Death, <-chan error)
 
-	Build(ctx context.Context, opts BuildOptions) (*BuildResult, error)
+	Build(ctx context.Context, opts engine.BuildOptions) (*model.BuildResult, error)
 	TagImage(ctx context.Context, id, ref string) error
 	RemoveImage(ctx context.Context, ref string, force bool) error
-	ProjectImages(ctx context.Context, dir string) ([]ProjectImage, error)
+	ProjectImages(ctx context.Context, dir string) ([]model.ProjectImage, error)
 
 	ProjectContainers(ctx context.Context, dir string) ([]string, error)
-	Find(ctx context.Context, dir string) (*Container, error)
-	Inspect(ctx context.Context, id string) (*Container, error)
-	Create(ctx context.Context, o RunOptions) (*Container, error)
-	Start(ctx context.Context, c *Container) error
-	Resume(ctx context.Context, c *Container) error
+	Find(ctx context.Context, dir string) (*model.Container, error)
+	Inspect(ctx context.Context, id string) (*model.Container, error)
+	Create(ctx context.Context, o model.RunOptions) (*model.Container, error)
+	Start(ctx context.Context, c *model.Container) error
+	Resume(ctx context.Context, c *model.Container) error
 	Stop(ctx context.Context, id string) error
 	Remove(ctx context.Context, id string) error
 	Rename(ctx context.Context, id, name string) error
-	WaitJupyter(ctx context.Context, c *Container, timeout time.Duration) (string, error)
-	ProbeJupyter(ctx context.Context, c *Container) error
+	WaitJupyter(ctx context.Context, c *model.Container, timeout time.Duration) (string, error)
+	ProbeJupyter(ctx context.Context, c *model.Container) error
 	LastLogs(ctx context.Context, id string, n int) ([]string, error)
 
-	Sync(ctx context.Context, id, hostDir string, items []watcher.SyncItem, ledger *Ledger) (SyncResult, error)
+	Sync(ctx context.Context, id, hostDir string, items []watcher.SyncItem, ledger *model.Ledger) (model.SyncResult, error)
 	ExecOK(ctx context.Context, id string, cmd ...string) ([]byte, error)
-	ExecStream(ctx context.Context, id string, spec ExecSpec, line func(string)) (int, error)
+	ExecStream(ctx context.Context, id string, spec model.ExecSpec, line func(string)) (int, error)
 	ImageUser(ctx context.Context, ref string) string
 	PlaceAutoreload(ctx context.Context, id string, paths []string) (string, bool, error)
-	RunningKernels(ctx context.Context, c *Container) ([]string, error)
+	RunningKernels(ctx context.Context, c *model.Container) ([]string, error)
 	DialJupyter(ctx context.Context, id string, port int) (net.Conn, error)
-	Reconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (SyncResult, error)
-	PlanReconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *Ledger) (ReconcileWork, error)
-	Rescue(ctx context.Context, c *Container, hostDir string, rules watcher.Rules, ledger *Ledger) ([]Rescued, error)
-	PullHome(ctx context.Context, id, hostDir string, rules watcher.Rules, sums map[string]string, ledger *Ledger, progress Progress) ([]Rescued, error)
-	Prepare(ctx context.Context, id, hostDir string, ledger *Ledger) error
-	ServedDir(ctx context.Context, c *Container) string
+	Reconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *model.Ledger) (model.SyncResult, error)
+	PlanReconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *model.Ledger) (model.ReconcileWork, error)
+	Rescue(ctx context.Context, c *model.Container, hostDir string, rules watcher.Rules, ledger *model.Ledger) ([]model.Rescued, error)
+	PullHome(ctx context.Context, id, hostDir string, rules watcher.Rules, sums map[string]string, ledger *model.Ledger, progress engine.Progress) ([]model.Rescued, error)
+	Prepare(ctx context.Context, id, hostDir string, ledger *model.Ledger) error
+	ServedDir(ctx context.Context, c *model.Container) string
 	WatchContainer(ctx context.Context, id string, roots []string) (containerWatch, error)
 }
 
-var _ engine = engineAPI{}
+var _ enginePort = engineAPI{}
 
 // engineAPI is *Engine as the session's engine: the same calls, with the
 // container watch as an interface.
-type engineAPI struct{ *Engine }
+type engineAPI struct{ *engine.Engine }
 
 func (e engineAPI) WatchContainer(ctx context.Context, id string, roots []string) (containerWatch, error) {
 	w, err := e.Engine.WatchContainer(ctx, id, roots)
@@ -68,9 +70,3 @@ func (e engineAPI) WatchContainer(ctx context.Context, id string, roots []string
 	}
 	return w, nil
 }
-
-// Addr is the Engine's address, e.g. unix:///var/run/docker.sock.
-func (e *Engine) Addr() string { return e.Host }
-
-// Version is the negotiated API version.
-func (e *Engine) Version() string { return e.APIVersion }

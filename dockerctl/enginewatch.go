@@ -3,6 +3,10 @@ package dockerctl
 import (
 	"context"
 	"time"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 // Backoff of the Engine reconnection: the first retry comes soon, then
@@ -18,7 +22,7 @@ const (
 // turns a failed event stream into "engine lost", then, once the Engine
 // answers again, "engine back" and a stream that resumes from the moment
 // of the loss, so that no death is missed.
-func (s *Session) watchEngine(ctx context.Context, dir string, out chan<- input) {
+func (s *Session) watchEngine(ctx context.Context, dir string, out chan<- loop.Input) {
 	var since time.Time
 	for ctx.Err() == nil {
 		deaths, errs := s.eng.Deaths(ctx, dir, since)
@@ -27,10 +31,10 @@ func (s *Session) watchEngine(ctx context.Context, dir string, out chan<- input)
 			return
 		}
 		since = time.Now()
-		if !send(ctx, out, inEngine{lost: true, err: err}) || !waitForEngine(ctx, s.eng, nil) {
+		if !send(ctx, out, loop.EngineState{Lost: true, Err: err}) || !waitForEngine(ctx, s.eng, nil) {
 			return
 		}
-		if !send(ctx, out, inEngine{lost: false}) {
+		if !send(ctx, out, loop.EngineState{Lost: false}) {
 			return
 		}
 	}
@@ -38,7 +42,7 @@ func (s *Session) watchEngine(ctx context.Context, dir string, out chan<- input)
 
 // forwardDeaths passes deaths on, with the container's last log lines,
 // until the stream fails (its error is returned) or ctx ends.
-func (s *Session) forwardDeaths(ctx context.Context, deaths <-chan Death, errs <-chan error, out chan<- input) error {
+func (s *Session) forwardDeaths(ctx context.Context, deaths <-chan model.Death, errs <-chan error, out chan<- loop.Input) error {
 	for {
 		select {
 		case d := <-deaths:
@@ -46,7 +50,7 @@ func (s *Session) forwardDeaths(ctx context.Context, deaths <-chan Death, errs <
 			// restart still happens, so a failure to read them is not
 			// worth a second error.
 			logs, _ := s.eng.LastLogs(ctx, d.ID, deathLogLines)
-			if !send(ctx, out, inDeath{Death: d, logs: logs}) {
+			if !send(ctx, out, loop.Died{Death: d, Logs: logs}) {
 				return nil
 			}
 		case err := <-errs:
@@ -60,7 +64,7 @@ func (s *Session) forwardDeaths(ctx context.Context, deaths <-chan Death, errs <
 // waitForEngine pings with backoff until the Engine answers; false when ctx
 // ended first. waiting, when not nil, hears every waitingEvery how long it
 // has been.
-func waitForEngine(ctx context.Context, eng engine, waiting func(time.Duration)) bool {
+func waitForEngine(ctx context.Context, eng enginePort, waiting func(time.Duration)) bool {
 	began := time.Now()
 	told := began
 	wait := reconnectFirst
@@ -72,7 +76,7 @@ func waitForEngine(ctx context.Context, eng engine, waiting func(time.Duration))
 			return false
 		case <-t.C:
 		}
-		pctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
+		pctx, cancel := context.WithTimeout(ctx, engine.ConnectTimeout)
 		err := eng.Ping(pctx)
 		cancel()
 		if err == nil {
@@ -87,7 +91,7 @@ func waitForEngine(ctx context.Context, eng engine, waiting func(time.Duration))
 	}
 }
 
-func send(ctx context.Context, out chan<- input, in input) bool {
+func send(ctx context.Context, out chan<- loop.Input, in loop.Input) bool {
 	select {
 	case out <- in:
 		return true

@@ -10,7 +10,12 @@ import (
 	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/frontdoor"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
+	"github.com/tfdev-dev/tfdev/dockerctl/statefile"
 )
 
 // shutdownTimeout bounds the stop and rescue at exit, which run on their
@@ -21,13 +26,13 @@ const shutdownTimeout = 60 * time.Second
 // that finish quickly return their result as inputs; a build runs in the
 // background and posts its result to async.
 type executor struct {
-	eng     engine
+	eng     enginePort
 	o       SessionOptions
-	gpu     GPUSupport
+	gpu     model.GPUSupport
 	emit    func(event.Event)
-	async   chan<- input
+	async   chan<- loop.Input
 	builds  sync.WaitGroup
-	ledgers map[string]*Ledger        // per container: what host and container agree on
+	ledgers map[string]*model.Ledger  // per container: what host and container agree on
 	watches map[string]containerWatch // per container: what is written in it
 	watchWG sync.WaitGroup
 	// unpulled holds, per container, what its watch reported and the loop
@@ -37,20 +42,20 @@ type executor struct {
 	// reconnecting: a wait for the Engine is under way.
 	reconnecting atomic.Bool
 	// door is the front door users come in through; nil: none (tests).
-	door *FrontDoor
+	door *frontdoor.FrontDoor
 }
 
-func newExecutor(eng engine, o SessionOptions, gpu GPUSupport, emit func(event.Event), async chan<- input) *executor {
-	return &executor{eng: eng, o: o, gpu: gpu, emit: emit, async: async, ledgers: map[string]*Ledger{}, watches: map[string]containerWatch{},
+func newExecutor(eng enginePort, o SessionOptions, gpu model.GPUSupport, emit func(event.Event), async chan<- loop.Input) *executor {
+	return &executor{eng: eng, o: o, gpu: gpu, emit: emit, async: async, ledgers: map[string]*model.Ledger{}, watches: map[string]containerWatch{},
 		unpulled: map[string]map[string]string{}}
 }
 
 // ledgerOf is the container's ledger, empty for a container tfdev knows
 // nothing of.
-func (x *executor) ledgerOf(id string) *Ledger {
+func (x *executor) ledgerOf(id string) *model.Ledger {
 	l, ok := x.ledgers[id]
 	if !ok {
-		l = NewLedger()
+		l = model.NewLedger()
 		x.ledgers[id] = l
 	}
 	return l
@@ -59,58 +64,58 @@ func (x *executor) ledgerOf(id string) *Ledger {
 // Apply carries out one effect and returns what it learned as inputs. A
 // result that failed because the Engine cannot be reached comes after an
 // inEngine{lost}: the loop then knows why.
-func (x *executor) Apply(ctx context.Context, e effect) []input {
+func (x *executor) Apply(ctx context.Context, e loop.Effect) []loop.Input {
 	ins := x.apply(ctx, e)
 	for _, in := range ins {
-		if err := failure(in); engineGone(err) && ctx.Err() == nil {
-			return append([]input{inEngine{lost: true, err: err}}, ins...)
+		if err := failure(in); engine.EngineGone(err) && ctx.Err() == nil {
+			return append([]loop.Input{loop.EngineState{Lost: true, Err: err}}, ins...)
 		}
 	}
 	return ins
 }
 
-func (x *executor) apply(ctx context.Context, e effect) []input {
+func (x *executor) apply(ctx context.Context, e loop.Effect) []loop.Input {
 	switch e := e.(type) {
-	case effEmit:
-		x.emit(e.e)
-	case effBuild:
+	case loop.Emit:
+		x.emit(e.Event)
+	case loop.Build:
 		x.startBuild(ctx, e)
-	case effSync:
-		res, err := x.eng.Sync(ctx, e.c.ID, e.project.Dir, e.items, x.ledgerOf(e.c.ID))
-		return []input{inSynced{res: res, err: err, paths: e.paths, line: e.line, why: e.why, modules: e.modules, restart: e.restart}}
-	case effReconcile:
+	case loop.Sync:
+		res, err := x.eng.Sync(ctx, e.C.ID, e.Project.Dir, e.Items, x.ledgerOf(e.C.ID))
+		return []loop.Input{loop.Synced{Res: res, Err: err, Paths: e.Paths, Line: e.Line, Why: e.Why, Modules: e.Modules, Restart: e.Restart}}
+	case loop.Reconcile:
 		x.startReconcile(ctx, e)
-	case effPull:
-		rescued, err := x.eng.PullHome(ctx, e.c.ID, e.project.Dir, e.project.Rules, e.sums, x.ledgerOf(e.c.ID), x.pullProgress)
+	case loop.Pull:
+		rescued, err := x.eng.PullHome(ctx, e.C.ID, e.Project.Dir, e.Project.Rules, e.Sums, x.ledgerOf(e.C.ID), x.pullProgress)
 		if err == nil {
-			x.pulled(e.c.ID, e.sums)
+			x.pulled(e.C.ID, e.Sums)
 		}
-		return []input{inPulled{rescued: rescued, err: err}}
-	case effStart:
-		return x.start(ctx, e.project, e.built)
-	case effReattach:
+		return []loop.Input{loop.Pulled{Rescued: rescued, Err: err}}
+	case loop.Start:
+		return x.start(ctx, e.Project, e.Built)
+	case loop.Reattach:
 		return x.reattach(ctx, e)
-	case effReplace:
+	case loop.Replace:
 		return x.replace(ctx, e)
-	case effRestart:
-		return x.restart(ctx, e.c, e.how)
-	case effRecover:
+	case loop.Restart:
+		return x.restart(ctx, e.C, e.How)
+	case loop.Recover:
 		return x.recover(ctx, e)
-	case effWaitReady:
+	case loop.WaitReady:
 		x.startWaitReady(ctx, e)
-	case effServe:
+	case loop.Serve:
 		return x.serve(ctx, e)
-	case effReplay:
+	case loop.Replay:
 		x.startReplay(ctx, e)
-	case effWriteState:
+	case loop.WriteState:
 		return x.writeState(e)
-	case effPruneImages:
+	case loop.PruneImages:
 		return x.prune(ctx, e)
-	case effShutdown:
+	case loop.Shutdown:
 		return x.shutdown(e)
-	case effKeep:
+	case loop.Keep:
 		return x.keep(e)
-	case effReconnect:
+	case loop.Reconnect:
 		x.reconnect(ctx)
 	default:
 		panic(fmt.Sprintf("executor: unknown effect %T", e))
@@ -128,33 +133,33 @@ func (x *executor) wait() {
 	x.builds.Wait()
 }
 
-func (x *executor) startBuild(ctx context.Context, e effBuild) {
+func (x *executor) startBuild(ctx context.Context, e loop.Build) {
 	x.builds.Add(1)
 	go func() {
 		defer x.builds.Done()
-		res, err := x.build(ctx, e.project)
-		if engineGone(err) && ctx.Err() == nil {
-			send(ctx, x.async, inEngine{lost: true, err: err})
+		res, err := x.build(ctx, e.Project)
+		if engine.EngineGone(err) && ctx.Err() == nil {
+			send(ctx, x.async, loop.EngineState{Lost: true, Err: err})
 		}
 		select {
-		case x.async <- inBuilt{res: res, err: err, project: e.project, reason: e.reason, seq: e.seq}:
+		case x.async <- loop.Built{Res: res, Err: err, Project: e.Project, Reason: e.Reason, Seq: e.Seq}:
 		case <-ctx.Done(): // the session ended: nobody waits for it
 		}
 	}()
 }
 
-func (x *executor) build(ctx context.Context, p *dockerfile.Project) (*BuildResult, error) {
-	repo := ImageRepo(p.Dir)
+func (x *executor) build(ctx context.Context, p *dockerfile.Project) (*model.BuildResult, error) {
+	repo := model.ImageRepo(p.Dir)
 	var exporting func()
 	sending := time.Now()
 	x.emit(event.Event{Kind: event.Phase, Message: "sending the build context", State: event.StepRunning})
-	res, err := x.eng.Build(ctx, BuildOptions{
+	res, err := x.eng.Build(ctx, engine.BuildOptions{
 		Project: p, Tags: []string{repo + ":latest"}, BuildArgs: x.o.BuildArgs, Target: x.o.Target,
 		Builder: x.o.Builder, Context: x.o.ContextVia, CacheFrom: x.o.CacheFrom,
 		Say:      func(msg string) { x.emit(event.Event{Kind: event.Info, Message: msg}) },
-		Labels:   map[string]string{LabelProject: ProjectID(p.Dir)},
-		Progress: func(sp StepProgress) { x.emit(sp.Event(p.Model.Name)) },
-		Pull:     func(pp PullProgress) { x.emit(pp.Event()) },
+		Labels:   map[string]string{model.LabelProject: model.ProjectID(p.Dir)},
+		Progress: func(sp model.StepProgress) { x.emit(sp.Event(p.Model.Name)) },
+		Pull:     func(pp model.PullProgress) { x.emit(pp.Event()) },
 		Sent: func(n int64) {
 			x.emit(event.Event{Kind: event.Phase, Message: "sending the build context", State: event.StepDone, Duration: time.Since(sending), Bytes: n})
 		},
@@ -180,22 +185,22 @@ func (x *executor) build(ctx context.Context, p *dockerfile.Project) (*BuildResu
 
 // start creates and starts a container of the built image, then brings its
 // files up to date: "ready" means up to date.
-func (x *executor) start(ctx context.Context, p *dockerfile.Project, built *BuildResult) []input {
+func (x *executor) start(ctx context.Context, p *dockerfile.Project, built *model.BuildResult) []loop.Input {
 	defer x.phase("creating and starting the container")()
 	c, err := x.create(ctx, p, built, x.runOptions(p.Dir, built.ImageID))
 	if err != nil {
-		return []input{inStarted{err: err}}
+		return []loop.Input{loop.Started{Err: err}}
 	}
 	if err := x.startCreated(ctx, p, c); err != nil {
-		return []input{inStarted{err: x.dropNext(ctx, c, err)}}
+		return []loop.Input{loop.Started{Err: x.dropNext(ctx, c, err)}}
 	}
-	return []input{inStarted{c: c, how: "new"}}
+	return []loop.Input{loop.Started{C: c, How: "new"}}
 }
 
 // startCreated starts a container create made. When its port was taken
 // the Engine recreates it on a free one, under a new ID: its ledger moves
 // with it, and the kept files go in again.
-func (x *executor) startCreated(ctx context.Context, p *dockerfile.Project, c *Container) error {
+func (x *executor) startCreated(ctx context.Context, p *dockerfile.Project, c *model.Container) error {
 	id := c.ID
 	if err := x.eng.Start(ctx, c); err != nil {
 		return err
@@ -213,12 +218,12 @@ func (x *executor) startCreated(ctx context.Context, p *dockerfile.Project, c *C
 
 // create makes a container of the built image, with its ledger seeded from
 // the build (its files are the build's) and the kept files put back in.
-func (x *executor) create(ctx context.Context, p *dockerfile.Project, built *BuildResult, o RunOptions) (*Container, error) {
+func (x *executor) create(ctx context.Context, p *dockerfile.Project, built *model.BuildResult, o model.RunOptions) (*model.Container, error) {
 	c, err := x.eng.Create(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	l := NewLedger()
+	l := model.NewLedger()
 	built.SeedLedger(l, p.Rules)
 	if err := x.eng.Prepare(ctx, c.ID, p.Dir, l); err != nil {
 		return nil, x.dropNext(ctx, c, err)
@@ -227,77 +232,77 @@ func (x *executor) create(ctx context.Context, p *dockerfile.Project, built *Bui
 	return c, nil
 }
 
-func (x *executor) reattach(ctx context.Context, e effReattach) []input {
+func (x *executor) reattach(ctx context.Context, e loop.Reattach) []loop.Input {
 	end := countedPhase(x.emit, "reattaching: bringing home what changed in the container while tfdev was away")
-	if _, ok := x.ledgers[e.c.ID]; !ok {
+	if _, ok := x.ledgers[e.C.ID]; !ok {
 		// No record of what this container and the host agreed on: the
 		// build's files are the best guess (an edit made on both sides
 		// while tfdev was away then looks like the host's alone).
-		e.built.SeedLedger(x.ledgerOf(e.c.ID), e.project.Rules)
+		e.Built.SeedLedger(x.ledgerOf(e.C.ID), e.Project.Rules)
 	}
-	rescued, err := x.eng.Rescue(ctx, e.c, e.project.Dir, e.project.Rules, x.ledgerOf(e.c.ID))
+	rescued, err := x.eng.Rescue(ctx, e.C, e.Project.Dir, e.Project.Rules, x.ledgerOf(e.C.ID))
 	end(rescued)
-	x.turnOnAutoreload(ctx, e.project, e.c, true)
-	out := []input{inStarted{c: e.c, how: "reattached", rescued: rescued}}
+	x.turnOnAutoreload(ctx, e.Project, e.C, true)
+	out := []loop.Input{loop.Started{C: e.C, How: "reattached", Rescued: rescued}}
 	if err != nil {
-		out = append(out, inFailed{err})
+		out = append(out, loop.Failed{Err: err})
 	}
 	return out
 }
 
-func (x *executor) restart(ctx context.Context, c *Container, how string) []input {
+func (x *executor) restart(ctx context.Context, c *model.Container, how string) []loop.Input {
 	if err := x.eng.Resume(ctx, c); err != nil {
-		return []input{inStarted{err: err}}
+		return []loop.Input{loop.Started{Err: err}}
 	}
-	return []input{inStarted{c: c, how: how}}
+	return []loop.Input{loop.Started{C: c, How: how}}
 }
 
 // recover looks at the container after the Engine came back: a running one
 // is reconciled, a stopped one restarted, a vanished one replaced by a new
 // container of the last build.
-func (x *executor) recover(ctx context.Context, e effRecover) []input {
-	c, err := x.eng.Inspect(ctx, e.c.ID)
+func (x *executor) recover(ctx context.Context, e loop.Recover) []loop.Input {
+	c, err := x.eng.Inspect(ctx, e.C.ID)
 	switch {
-	case err != nil && e.built != nil:
-		return x.start(ctx, e.project, e.built)
+	case err != nil && e.Built != nil:
+		return x.start(ctx, e.Project, e.Built)
 	case err != nil:
-		return []input{inFailed{fmt.Errorf("the container is gone and no image is built yet: %w", err)}}
+		return []loop.Input{loop.Failed{Err: fmt.Errorf("the container is gone and no image is built yet: %w", err)}}
 	case !c.Running:
 		return x.restart(ctx, c, "restarted after the Engine came back")
 	}
-	return []input{inRecovered{c: c}}
+	return []loop.Input{loop.Recovered{C: c}}
 }
 
 // shutdown brings home what the user made in the container while it still
 // runs (one round trip to its watcher, one tar stream), then stops it and
 // records the ledger for the next run.
-func (x *executor) shutdown(e effShutdown) []input {
+func (x *executor) shutdown(e loop.Shutdown) []loop.Input {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	end := countedPhase(x.emit, "bringing your files home from the container")
-	rescued, err := x.finalPull(ctx, e.project, e.c)
+	rescued, err := x.finalPull(ctx, e.Project, e.C)
 	end(rescued)
-	x.unwatch(e.c.ID)
+	x.unwatch(e.C.ID)
 	done := x.phase("stopping the container")
-	stopErr := x.eng.Stop(ctx, e.c.ID)
+	stopErr := x.eng.Stop(ctx, e.C.ID)
 	done()
-	save := SaveLedger
+	save := statefile.SaveLedger
 	if err == nil && stopErr == nil {
-		save = func(dir, _ string, l *Ledger) error { return saveFinalLedger(dir, e.c, l) }
+		save = func(dir, _ string, l *model.Ledger) error { return statefile.SaveFinalLedger(dir, e.C, l) }
 	}
-	saveErr := save(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID))
+	saveErr := save(e.Project.Dir, e.C.ID, x.ledgerOf(e.C.ID))
 	if stopErr == nil {
-		stopErr = x.dropNextContainers(ctx, e.project.Dir, e.c.ID)
+		stopErr = x.dropNextContainers(ctx, e.Project.Dir, e.C.ID)
 	}
-	return []input{inStopped{c: e.c, rescued: rescued, err: errors.Join(err, stopErr, saveErr)}}
+	return []loop.Input{loop.Stopped{C: e.C, Rescued: rescued, Err: errors.Join(err, stopErr, saveErr)}}
 }
 
 // keep records the ledger of a container left running (--keep), so that
 // the next run knows what it and the host agree on.
-func (x *executor) keep(e effKeep) []input {
-	x.unwatch(e.c.ID)
-	if err := SaveLedger(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID)); err != nil {
-		return []input{inFailed{fmt.Errorf("recording what the container holds: %w", err)}}
+func (x *executor) keep(e loop.Keep) []loop.Input {
+	x.unwatch(e.C.ID)
+	if err := statefile.SaveLedger(e.Project.Dir, e.C.ID, x.ledgerOf(e.C.ID)); err != nil {
+		return []loop.Input{loop.Failed{Err: fmt.Errorf("recording what the container holds: %w", err)}}
 	}
 	return nil
 }
@@ -332,7 +337,7 @@ func (x *executor) reconnect(ctx context.Context) {
 		defer x.builds.Done()
 		defer x.reconnecting.Store(false)
 		if waitForEngine(ctx, x.eng, x.waiting) {
-			send(ctx, x.async, inEngine{lost: false})
+			send(ctx, x.async, loop.EngineState{Lost: false})
 		}
 	}()
 }
@@ -357,10 +362,10 @@ func phase(emit func(event.Event), what string) func() {
 
 // countedPhase is a phase that brings files home: its end says how many
 // and how large, whatever it took.
-func countedPhase(emit func(event.Event), what string) func([]Rescued) {
+func countedPhase(emit func(event.Event), what string) func([]model.Rescued) {
 	start := time.Now()
 	emit(event.Event{Kind: event.Phase, Message: what, State: event.StepRunning})
-	return func(rs []Rescued) {
+	return func(rs []model.Rescued) {
 		d := time.Since(start)
 		if d < phaseWorthSaying && len(rs) == 0 {
 			return
@@ -375,13 +380,34 @@ func countedPhase(emit func(event.Event), what string) func([]Rescued) {
 
 // writeState records the build, the container and its ledger for tfdev
 // status and the next run.
-func (x *executor) writeState(e effWriteState) []input {
-	err := writeState(e.project.Dir, e.built, e.c, e.url, e.live, x.o.ConfiguredBy)
+func (x *executor) writeState(e loop.WriteState) []loop.Input {
+	err := statefile.WriteState(e.Project.Dir, e.Built, e.C, e.URL, e.Live, x.o.ConfiguredBy)
 	if err == nil {
-		err = SaveLedger(e.project.Dir, e.c.ID, x.ledgerOf(e.c.ID))
+		err = statefile.SaveLedger(e.Project.Dir, e.C.ID, x.ledgerOf(e.C.ID))
 	}
 	if err != nil {
-		return []input{inFailed{fmt.Errorf("recording the session for tfdev status: %w", err)}}
+		return []loop.Input{loop.Failed{Err: fmt.Errorf("recording the session for tfdev status: %w", err)}}
+	}
+	return nil
+}
+
+// failure is the error an effect's result input carries, if any.
+func failure(in loop.Input) error {
+	switch in := in.(type) {
+	case loop.Built:
+		return in.Err
+	case loop.Synced:
+		return in.Err
+	case loop.Started:
+		return in.Err
+	case loop.Reconciled:
+		return in.Err
+	case loop.Health:
+		return in.Err
+	case loop.Pulled:
+		return in.Err
+	case loop.Failed:
+		return in.Err
 	}
 	return nil
 }

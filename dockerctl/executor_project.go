@@ -6,6 +6,9 @@ import (
 	"slices"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
+	"github.com/tfdev-dev/tfdev/dockerctl/statefile"
 )
 
 // The executor's work on the project as a whole: its containers from an
@@ -15,51 +18,51 @@ import (
 // one is kept (reattached once the build says its image is current), stopped
 // ones are rescued from and removed. Only a failure to list them is an
 // error: tfdev cannot know what it would run beside.
-func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (inAdopted, error) {
-	var out inAdopted
+func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (loop.Adopted, error) {
+	var out loop.Adopted
 	ids, err := x.eng.ProjectContainers(ctx, p.Dir)
 	if err != nil {
 		return out, err
 	}
-	if out.running, err = x.eng.Find(ctx, p.Dir); err != nil {
+	if out.Running, err = x.eng.Find(ctx, p.Dir); err != nil {
 		return out, err
 	}
-	var saved *Ledger
-	if out.running != nil {
-		out.running.ServedDir = x.eng.ServedDir(ctx, out.running)
-		if saved, err = LoadLedger(p.Dir, out.running.ID); err != nil {
-			out.errs = append(out.errs, fmt.Errorf("reading what the container and the project last agreed on: %w", err))
+	var saved *model.Ledger
+	if out.Running != nil {
+		out.Running.ServedDir = x.eng.ServedDir(ctx, out.Running)
+		if saved, err = statefile.LoadLedger(p.Dir, out.Running.ID); err != nil {
+			out.Errs = append(out.Errs, fmt.Errorf("reading what the container and the project last agreed on: %w", err))
 		}
 		if saved != nil {
-			x.ledgers[out.running.ID] = saved
+			x.ledgers[out.Running.ID] = saved
 		}
-		if st, err := ReadState(p.Dir); err == nil && st.LiveContainer == out.running.ID {
-			out.live = st.Image
+		if st, err := statefile.ReadState(p.Dir); err == nil && st.LiveContainer == out.Running.ID {
+			out.Live = st.Image
 		}
 	}
 	for _, id := range ids {
-		if out.running != nil && id == out.running.ID {
+		if out.Running != nil && id == out.Running.ID {
 			continue
 		}
 		c, err := x.eng.Inspect(ctx, id)
 		if err != nil {
-			out.errs = append(out.errs, err)
+			out.Errs = append(out.Errs, err)
 			continue
 		}
-		if NothingToRescue(p.Dir, c) {
+		if statefile.NothingToRescue(p.Dir, c) {
 			if err := x.eng.Remove(ctx, id); err != nil {
-				out.errs = append(out.errs, err)
+				out.Errs = append(out.Errs, err)
 			}
 			continue
 		}
-		rescued, err := x.eng.Rescue(ctx, c, p.Dir, p.Rules, RescueLedger(p.Dir, id))
-		out.rescued = append(out.rescued, rescued...)
+		rescued, err := x.eng.Rescue(ctx, c, p.Dir, p.Rules, statefile.RescueLedger(p.Dir, id))
+		out.Rescued = append(out.Rescued, rescued...)
 		if err != nil {
-			out.errs = append(out.errs, fmt.Errorf("%w; container %s is kept so nothing is lost", err, c.Name))
+			out.Errs = append(out.Errs, fmt.Errorf("%w; container %s is kept so nothing is lost", err, c.Name))
 			continue
 		}
 		if err := x.eng.Remove(ctx, id); err != nil {
-			out.errs = append(out.errs, err)
+			out.Errs = append(out.Errs, err)
 		}
 	}
 	return out, nil
@@ -68,14 +71,14 @@ func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (inAdopted,
 // prune removes the project's images other than those kept: each of their
 // tags goes, and with the last one the image. An image a container still
 // uses (even a stopped one) is refused by the Engine and stays.
-func (x *executor) prune(ctx context.Context, e effPruneImages) []input {
-	images, err := x.eng.ProjectImages(ctx, e.project.Dir)
+func (x *executor) prune(ctx context.Context, e loop.PruneImages) []loop.Input {
+	images, err := x.eng.ProjectImages(ctx, e.Project.Dir)
 	if err != nil {
-		return []input{inFailed{err}}
+		return []loop.Input{loop.Failed{Err: err}}
 	}
 	removed := 0
 	for _, im := range images {
-		if slices.Contains(e.keep, im.ID) {
+		if slices.Contains(e.Keep, im.ID) {
 			continue
 		}
 		gone := true
@@ -88,5 +91,5 @@ func (x *executor) prune(ctx context.Context, e effPruneImages) []input {
 			removed++
 		}
 	}
-	return []input{inPruned{removed: removed}}
+	return []loop.Input{loop.Pruned{Removed: removed}}
 }

@@ -8,21 +8,23 @@ import (
 	"testing"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 func fakeExecutor(f *fakeEngine) *executor {
-	return newExecutor(f, SessionOptions{}, GPUSupport{}, func(event.Event) {}, make(chan input, 16))
+	return newExecutor(f, SessionOptions{}, model.GPUSupport{}, func(event.Event) {}, make(chan loop.Input, 16))
 }
 
-func started(t *testing.T, ins []input) inStarted {
+func started(t *testing.T, ins []loop.Input) loop.Started {
 	t.Helper()
 	for _, in := range ins {
-		if st, ok := in.(inStarted); ok {
+		if st, ok := in.(loop.Started); ok {
 			return st
 		}
 	}
 	t.Fatalf("no inStarted in %v", ins)
-	return inStarted{}
+	return loop.Started{}
 }
 
 // The order of a replacement is the promise: what the user made comes home
@@ -32,13 +34,13 @@ func started(t *testing.T, ins []input) inStarted {
 func TestExecutorReplaceOrder(t *testing.T) {
 	f := newFakeEngine()
 	p := testProject(t, loopDockerfile)
-	old := &Container{ID: "old", Name: "tfdev-demo", HostPort: 8888, Token: "tok"}
-	st := started(t, fakeExecutor(f).Apply(context.Background(), effReplace{project: p, old: old, built: built("sha256:img2")}))
+	old := &model.Container{ID: "old", Name: "tfdev-demo", HostPort: 8888, Token: "tok"}
+	st := started(t, fakeExecutor(f).Apply(context.Background(), loop.Replace{Project: p, Old: old, Built: built("sha256:img2")}))
 	want := "Rescue old; Create c1; Prepare c1; Start c1; PlaceAutoreload c1; Reconcile c1; WaitJupyter c1; Rescue old; Stop old; Remove old; Rename c1 tfdev-demo"
 	if f.log() != want {
 		t.Fatalf("calls:\n got %s\nwant %s", f.log(), want)
 	}
-	if st.err != nil || st.c.ID != "c1" || st.c.Name != "tfdev-demo" || st.c.Token != "tok" {
+	if st.Err != nil || st.C.ID != "c1" || st.C.Name != "tfdev-demo" || st.C.Token != "tok" {
 		t.Errorf("result %+v", st)
 	}
 }
@@ -59,13 +61,13 @@ func TestExecutorReplaceKeepsTheOld(t *testing.T) {
 			f := newFakeEngine()
 			f.fail[c.failing] = errors.New(c.says + " failed")
 			p := testProject(t, loopDockerfile)
-			old := &Container{ID: "old", Name: "tfdev-demo"}
-			st := started(t, fakeExecutor(f).Apply(context.Background(), effReplace{project: p, old: old, built: built("sha256:img2")}))
+			old := &model.Container{ID: "old", Name: "tfdev-demo"}
+			st := started(t, fakeExecutor(f).Apply(context.Background(), loop.Replace{Project: p, Old: old, Built: built("sha256:img2")}))
 			if f.log() != c.calls {
 				t.Errorf("calls:\n got %s\nwant %s", f.log(), c.calls)
 			}
-			if st.err == nil || !strings.Contains(st.err.Error(), c.says) || st.c != nil {
-				t.Errorf("result %+v (err %v)", st, st.err)
+			if st.Err == nil || !strings.Contains(st.Err.Error(), c.says) || st.C != nil {
+				t.Errorf("result %+v (err %v)", st, st.Err)
 			}
 		})
 	}
@@ -73,15 +75,15 @@ func TestExecutorReplaceKeepsTheOld(t *testing.T) {
 	// the failure is said.
 	f := newFakeEngine()
 	f.fail["Stop"] = errors.New("stopping failed")
-	ins := fakeExecutor(f).Apply(context.Background(), effReplace{project: testProject(t, loopDockerfile), old: &Container{ID: "old", Name: "tfdev-demo"}, built: built("sha256:img2")})
-	if st := started(t, ins); st.err != nil || st.c == nil || len(ins) < 2 {
+	ins := fakeExecutor(f).Apply(context.Background(), loop.Replace{Project: testProject(t, loopDockerfile), Old: &model.Container{ID: "old", Name: "tfdev-demo"}, Built: built("sha256:img2")})
+	if st := started(t, ins); st.Err != nil || st.C == nil || len(ins) < 2 {
 		t.Errorf("inputs %+v", ins)
 	}
 }
 
 func TestExecutorRecover(t *testing.T) {
 	p := testProject(t, loopDockerfile)
-	c := &Container{ID: "c9", Name: "tfdev-demo", Image: "sha256:img1"}
+	c := &model.Container{ID: "c9", Name: "tfdev-demo", Image: "sha256:img1"}
 	for _, tc := range []struct {
 		name  string
 		setup func(*fakeEngine)
@@ -95,7 +97,7 @@ func TestExecutorRecover(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeEngine()
 			tc.setup(f)
-			ins := fakeExecutor(f).Apply(context.Background(), effRecover{project: p, c: c, built: built("sha256:img1")})
+			ins := fakeExecutor(f).Apply(context.Background(), loop.Recover{Project: p, C: c, Built: built("sha256:img1")})
 			if f.log() != tc.calls {
 				t.Errorf("calls:\n got %s\nwant %s", f.log(), tc.calls)
 			}
@@ -109,9 +111,9 @@ func TestExecutorRecover(t *testing.T) {
 func TestExecutorStartRemovesWhatDidNotStart(t *testing.T) {
 	f := newFakeEngine()
 	f.fail["Start"] = errors.New("port is already allocated twice")
-	st := started(t, fakeExecutor(f).Apply(context.Background(), effStart{project: testProject(t, loopDockerfile), built: built("sha256:img1")}))
-	if st.err == nil || f.log() != "Create c1; Prepare c1; Start c1; Remove c1" {
-		t.Errorf("calls %s, err %v", f.log(), st.err)
+	st := started(t, fakeExecutor(f).Apply(context.Background(), loop.Start{Project: testProject(t, loopDockerfile), Built: built("sha256:img1")}))
+	if st.Err == nil || f.log() != "Create c1; Prepare c1; Start c1; Remove c1" {
+		t.Errorf("calls %s, err %v", f.log(), st.Err)
 	}
 }
 
@@ -119,19 +121,19 @@ func TestExecutorStartRemovesWhatDidNotStart(t *testing.T) {
 // brought it home: the stop brings it home.
 func TestExecutorStopBringsHomeWhatTheLoopHadNotYet(t *testing.T) {
 	f := newFakeEngine()
-	async := make(chan input, 4)
-	x := newExecutor(f, SessionOptions{}, GPUSupport{}, func(event.Event) {}, async)
+	async := make(chan loop.Input, 4)
+	x := newExecutor(f, SessionOptions{}, model.GPUSupport{}, func(event.Event) {}, async)
 	p := testProject(t, loopDockerfile)
-	c := &Container{ID: "c9", Name: "tfdev-demo"}
+	c := &model.Container{ID: "c9", Name: "tfdev-demo"}
 	f.setRunning("c9", true)
 	x.watch(context.Background(), p, c)
 	f.watches[0].changes <- map[string]string{"/tf/saved.ipynb": "ab"}
-	if in := <-async; in.(inContainerChanged).sums["/tf/saved.ipynb"] != "ab" {
+	if in := <-async; in.(loop.ContainerChanged).Sums["/tf/saved.ipynb"] != "ab" {
 		t.Fatalf("forwarded %+v", in)
 	}
-	ins := x.shutdown(effShutdown{project: p, c: c})
-	if st := ins[0].(inStopped); len(st.rescued) != 1 || st.rescued[0].From != "/tf/saved.ipynb" {
-		t.Errorf("stop rescued %+v (calls %s)", st.rescued, f.log())
+	ins := x.shutdown(loop.Shutdown{Project: p, C: c})
+	if st := ins[0].(loop.Stopped); len(st.Rescued) != 1 || st.Rescued[0].From != "/tf/saved.ipynb" {
+		t.Errorf("stop rescued %+v (calls %s)", st.Rescued, f.log())
 	}
 	if !strings.Contains(f.log(), "PullHome c9 1; Stop c9") {
 		t.Errorf("calls %s", f.log())
@@ -142,15 +144,15 @@ func TestExecutorStopBringsHomeWhatTheLoopHadNotYet(t *testing.T) {
 // inEngine{lost}; one the Engine refused does not.
 func TestExecutorSaysTheEngineIsGone(t *testing.T) {
 	p := testProject(t, loopDockerfile)
-	c := &Container{ID: "c1"}
+	c := &model.Container{ID: "c1"}
 	f := newFakeEngine()
 	f.fail["Sync"] = errors.New("error during connect: Post \"http://%2Fvar%2Frun%2Fdocker.sock/v1.41/exec\": dial unix /var/run/docker.sock: connect: connection refused")
-	ins := fakeExecutor(f).Apply(context.Background(), effSync{project: p, c: c})
-	if len(ins) != 2 || !ins[0].(inEngine).lost {
+	ins := fakeExecutor(f).Apply(context.Background(), loop.Sync{Project: p, C: c})
+	if len(ins) != 2 || !ins[0].(loop.EngineState).Lost {
 		t.Errorf("inputs %+v", ins)
 	}
 	f.fail["Sync"] = errors.New("Error response from daemon: container c1 is not running")
-	if ins := fakeExecutor(f).Apply(context.Background(), effSync{project: p, c: c}); len(ins) != 1 {
+	if ins := fakeExecutor(f).Apply(context.Background(), loop.Sync{Project: p, C: c}); len(ins) != 1 {
 		t.Errorf("inputs %+v", ins)
 	}
 }
@@ -160,23 +162,18 @@ func TestExecutorSaysTheEngineIsGone(t *testing.T) {
 // them), and tfdev says how many went.
 func TestExecutorPrunesOlderImages(t *testing.T) {
 	f := newFakeEngine()
-	f.images = []ProjectImage{
+	f.images = []model.ProjectImage{
 		{ID: "img3", Tags: []string{"tfdev/demo:latest", "tfdev/demo:img3"}},
 		{ID: "img2", Tags: []string{"tfdev/demo:img2"}},
 		{ID: "img1", Tags: []string{"tfdev/demo:img1"}},
 		{ID: "img0", Tags: []string{"tfdev/demo:img0"}},
 	}
-	ins := fakeExecutor(f).Apply(context.Background(), effPruneImages{project: testProject(t, loopDockerfile), keep: []string{"img3", "img2"}})
+	ins := fakeExecutor(f).Apply(context.Background(), loop.PruneImages{Project: testProject(t, loopDockerfile), Keep: []string{"img3", "img2"}})
 	if got := f.log(); got != "ProjectImages; RemoveImage tfdev/demo:img1; RemoveImage tfdev/demo:img0" {
 		t.Errorf("calls %s", got)
 	}
-	if len(ins) != 1 || ins[0].(inPruned).removed != 2 {
+	if len(ins) != 1 || ins[0].(loop.Pruned).Removed != 2 {
 		t.Fatalf("inputs %+v", ins)
-	}
-	l := startedLoop(t)
-	l.feed(ins[0]).want("info")
-	if m := l.event(event.Info).Message; !strings.HasPrefix(m, "removed 2 older image(s) of the project") {
-		t.Errorf("says %q", m)
 	}
 }
 
@@ -184,12 +181,12 @@ func TestExecutorPrunesOlderImages(t *testing.T) {
 func TestExecutorReplaceSaysItsPhases(t *testing.T) {
 	f := newFakeEngine()
 	var phases []string
-	x := newExecutor(f, SessionOptions{}, GPUSupport{}, func(e event.Event) {
+	x := newExecutor(f, SessionOptions{}, model.GPUSupport{}, func(e event.Event) {
 		if e.Kind == event.Phase && e.State != event.StepDone {
 			phases = append(phases, e.Message)
 		}
-	}, make(chan input, 16))
-	x.Apply(context.Background(), effReplace{project: testProject(t, loopDockerfile), old: &Container{ID: "old", Name: "tfdev-demo"}, built: built("sha256:img2")})
+	}, make(chan loop.Input, 16))
+	x.Apply(context.Background(), loop.Replace{Project: testProject(t, loopDockerfile), Old: &model.Container{ID: "old", Name: "tfdev-demo"}, Built: built("sha256:img2")})
 	want := []string{
 		"replacing: bringing home what you made in the old container, which keeps serving",
 		"replacing: creating and starting the new container",

@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 // containerWatch is what the executor needs of a ContainerWatch.
@@ -20,7 +23,7 @@ type containerWatch interface {
 // watch starts watching what is written in the container's rescue roots
 // (once its Jupyter said which folder it serves); its batches come back to
 // the loop as inContainerChanged.
-func (x *executor) watch(ctx context.Context, p *dockerfile.Project, c *Container) []input {
+func (x *executor) watch(ctx context.Context, p *dockerfile.Project, c *model.Container) []loop.Input {
 	if w, ok := x.watches[c.ID]; ok {
 		select {
 		case <-w.Done(): // the container stopped since: a new watch
@@ -29,9 +32,9 @@ func (x *executor) watch(ctx context.Context, p *dockerfile.Project, c *Containe
 		}
 	}
 	c.ServedDir = x.eng.ServedDir(ctx, c)
-	w, err := x.eng.WatchContainer(ctx, c.ID, RescueRoots(p.Rules, c))
+	w, err := x.eng.WatchContainer(ctx, c.ID, engine.RescueRoots(p.Rules, c))
 	if err != nil {
-		return []input{inFailed{fmt.Errorf("files saved in the container come home only when it stops or is replaced: %w", err)}}
+		return []loop.Input{loop.Failed{Err: fmt.Errorf("files saved in the container come home only when it stops or is replaced: %w", err)}}
 	}
 	x.watches[c.ID] = w
 	x.probe(ctx, c, w.Done())
@@ -42,7 +45,7 @@ func (x *executor) watch(ctx context.Context, p *dockerfile.Project, c *Containe
 			select {
 			case sums := <-w.Changes():
 				x.reported(c.ID, sums)
-				if !send(ctx, x.async, inContainerChanged{c: c, sums: sums}) {
+				if !send(ctx, x.async, loop.ContainerChanged{C: c, Sums: sums}) {
 					return
 				}
 			case <-w.Done():
@@ -67,7 +70,7 @@ func (x *executor) unwatch(id string) {
 // about to stop: what its watcher reported that the loop has not brought
 // home yet and what it saw since, or, without a watcher, every file newer
 // than tfdev's start marker.
-func (x *executor) finalPull(ctx context.Context, p *dockerfile.Project, c *Container) ([]Rescued, error) {
+func (x *executor) finalPull(ctx context.Context, p *dockerfile.Project, c *model.Container) ([]model.Rescued, error) {
 	l := x.ledgerOf(c.ID)
 	if w, ok := x.watches[c.ID]; ok {
 		if sums, err := w.Flush(ctx); err == nil {
@@ -124,7 +127,7 @@ const probeEvery = 3 * time.Second
 // probe asks the container's Jupyter every probeEvery whether it answers,
 // until the container's watch ends, and tells the loop when the answer
 // changes: "ready" is never shown while Jupyter does not answer.
-func (x *executor) probe(ctx context.Context, c *Container, done <-chan struct{}) {
+func (x *executor) probe(ctx context.Context, c *model.Container, done <-chan struct{}) {
 	x.watchWG.Add(1)
 	go func() {
 		defer x.watchWG.Done()
@@ -144,7 +147,7 @@ func (x *executor) probe(ctx context.Context, c *Container, done <-chan struct{}
 			cancel()
 			if (err == nil) != ok {
 				ok = err == nil
-				if !send(ctx, x.async, inProbe{c: c, err: err, at: time.Now()}) {
+				if !send(ctx, x.async, loop.Probed{C: c, Err: err, At: time.Now()}) {
 					return
 				}
 			}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
@@ -21,19 +23,19 @@ type fakeEngine struct {
 	fail   map[string]error // by method name: the error it returns
 	next   int              // container numbering
 	state  map[string]bool  // container ID -> running; absent: gone
-	deaths chan Death
+	deaths chan model.Death
 	lost   chan error
-	images []ProjectImage
+	images []model.ProjectImage
 	// watches are the container watches started, in order.
 	watches []*fakeWatch
 	// reconcileWork is what PlanReconcile finds.
-	reconcileWork ReconcileWork
+	reconcileWork model.ReconcileWork
 }
 
-var _ engine = (*fakeEngine)(nil)
+var _ enginePort = (*fakeEngine)(nil)
 
 func newFakeEngine() *fakeEngine {
-	return &fakeEngine{fail: map[string]error{}, state: map[string]bool{}, deaths: make(chan Death, 4), lost: make(chan error, 1)}
+	return &fakeEngine{fail: map[string]error{}, state: map[string]bool{}, deaths: make(chan model.Death, 4), lost: make(chan error, 1)}
 }
 
 func (f *fakeEngine) record(format string, a ...any) error {
@@ -51,39 +53,54 @@ func (f *fakeEngine) log() string {
 	return strings.Join(f.calls, "; ")
 }
 
-func (f *fakeEngine) Addr() string    { return "fake://engine" }
+func (f *fakeEngine) Addr() string { return "fake://engine" }
+
 func (f *fakeEngine) Version() string { return "1.41" }
-func (f *fakeEngine) Capabilities(context.Context) (GPUSupport, string, error) {
-	return GPUSupport{Why: "no GPU: fake"}, "linux/amd64", f.record("Capabilities")
+
+func (f *fakeEngine) Capabilities(context.Context) (model.GPUSupport, string, error) {
+	return model.GPUSupport{Why: "no GPU: fake"}, "linux/amd64", f.record("Capabilities")
 }
+
 func (f *fakeEngine) ImageWorkdir(context.Context, string) string { return "/tf" }
 
 func (f *fakeEngine) ImageServedDir(context.Context, string) string { return "/tf" }
 
 func (f *fakeEngine) ImagePresent(context.Context, string) bool { return true }
 
-func (f *fakeEngine) Pull(context.Context, string, func(PullProgress)) (int64, error) { return 0, nil }
-func (f *fakeEngine) Ping(context.Context) error                                      { return f.record("Ping") }
-func (f *fakeEngine) Deaths(context.Context, string, time.Time) (<-chan Death, <-chan error) {
+func (f *fakeEngine) Pull(context.Context, string, func(model.PullProgress)) (int64, error) {
+	return 0, nil
+}
+
+func (f *fakeEngine) Ping(context.Context) error { return f.record("Ping") }
+
+func (f *fakeEngine) Deaths(context.Context, string, time.Time) (<-chan model.Death, <-chan error) {
 	return f.deaths, f.lost
 }
-func (f *fakeEngine) Build(_ context.Context, o BuildOptions) (*BuildResult, error) {
+
+func (f *fakeEngine) Build(_ context.Context, o engine.BuildOptions) (*model.BuildResult, error) {
 	if err := f.record("Build"); err != nil {
 		return nil, err
 	}
-	return &BuildResult{ImageID: "sha256:img1", Builder: BuilderBuildKit}, nil
+	return &model.BuildResult{ImageID: "sha256:img1", Builder: model.BuilderBuildKit}, nil
 }
+
 func (f *fakeEngine) TagImage(_ context.Context, id, ref string) error {
 	return f.record("TagImage %s", ref)
 }
+
 func (f *fakeEngine) RemoveImage(_ context.Context, ref string, _ bool) error {
 	return f.record("RemoveImage %s", ref)
 }
+
 func (f *fakeEngine) ProjectContainers(context.Context, string) ([]string, error) {
 	return nil, f.record("ProjectContainers")
 }
-func (f *fakeEngine) Find(context.Context, string) (*Container, error) { return nil, f.record("Find") }
-func (f *fakeEngine) Inspect(_ context.Context, id string) (*Container, error) {
+
+func (f *fakeEngine) Find(context.Context, string) (*model.Container, error) {
+	return nil, f.record("Find")
+}
+
+func (f *fakeEngine) Inspect(_ context.Context, id string) (*model.Container, error) {
 	if err := f.record("Inspect %s", id); err != nil {
 		return nil, err
 	}
@@ -93,9 +110,10 @@ func (f *fakeEngine) Inspect(_ context.Context, id string) (*Container, error) {
 	if !ok {
 		return nil, errors.New("No such container: " + id)
 	}
-	return &Container{ID: id, Name: id, Image: "sha256:img1", Running: running}, nil
+	return &model.Container{ID: id, Name: id, Image: "sha256:img1", Running: running}, nil
 }
-func (f *fakeEngine) Create(_ context.Context, o RunOptions) (*Container, error) {
+
+func (f *fakeEngine) Create(_ context.Context, o model.RunOptions) (*model.Container, error) {
 	f.mu.Lock()
 	f.next++
 	id := fmt.Sprintf("c%d", f.next)
@@ -110,27 +128,31 @@ func (f *fakeEngine) Create(_ context.Context, o RunOptions) (*Container, error)
 	if name == "" {
 		name = "tfdev-fake"
 	}
-	return &Container{ID: id, Name: name, Image: o.Image, HostIP: "127.0.0.1", HostPort: o.HostPort, Token: o.Token}, nil
+	return &model.Container{ID: id, Name: name, Image: o.Image, HostIP: "127.0.0.1", HostPort: o.HostPort, Token: o.Token}, nil
 }
+
 func (f *fakeEngine) setRunning(id string, running bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.state[id] = running
 }
-func (f *fakeEngine) Start(_ context.Context, c *Container) error {
+
+func (f *fakeEngine) Start(_ context.Context, c *model.Container) error {
 	if err := f.record("Start %s", c.ID); err != nil {
 		return err
 	}
 	f.setRunning(c.ID, true)
 	return nil
 }
-func (f *fakeEngine) Resume(_ context.Context, c *Container) error {
+
+func (f *fakeEngine) Resume(_ context.Context, c *model.Container) error {
 	if err := f.record("Resume %s", c.ID); err != nil {
 		return err
 	}
 	f.setRunning(c.ID, true)
 	return nil
 }
+
 func (f *fakeEngine) Stop(_ context.Context, id string) error {
 	if err := f.record("Stop %s", id); err != nil {
 		return err
@@ -138,6 +160,7 @@ func (f *fakeEngine) Stop(_ context.Context, id string) error {
 	f.setRunning(id, false)
 	return nil
 }
+
 func (f *fakeEngine) Remove(_ context.Context, id string) error {
 	if err := f.record("Remove %s", id); err != nil {
 		return err
@@ -147,58 +170,75 @@ func (f *fakeEngine) Remove(_ context.Context, id string) error {
 	delete(f.state, id)
 	return nil
 }
+
 func (f *fakeEngine) Rename(_ context.Context, id, name string) error {
 	return f.record("Rename %s %s", id, name)
 }
-func (f *fakeEngine) WaitJupyter(_ context.Context, c *Container, _ time.Duration) (string, error) {
+
+func (f *fakeEngine) WaitJupyter(_ context.Context, c *model.Container, _ time.Duration) (string, error) {
 	return c.URL(), f.record("WaitJupyter %s", c.ID)
 }
+
 func (f *fakeEngine) LastLogs(context.Context, string, int) ([]string, error) {
 	return []string{"last line"}, nil
 }
-func (f *fakeEngine) Sync(_ context.Context, id, _ string, items []watcher.SyncItem, _ *Ledger) (SyncResult, error) {
-	return SyncResult{Files: len(items)}, f.record("Sync %s %d", id, len(items))
+
+func (f *fakeEngine) Sync(_ context.Context, id, _ string, items []watcher.SyncItem, _ *model.Ledger) (model.SyncResult, error) {
+	return model.SyncResult{Files: len(items)}, f.record("Sync %s %d", id, len(items))
 }
-func (f *fakeEngine) Reconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *Ledger) (SyncResult, error) {
-	return SyncResult{}, f.record("Reconcile %s", id)
+
+func (f *fakeEngine) Reconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *model.Ledger) (model.SyncResult, error) {
+	return model.SyncResult{}, f.record("Reconcile %s", id)
 }
+
 func (f *fakeEngine) ExecOK(_ context.Context, id string, cmd ...string) ([]byte, error) {
 	return nil, f.record("ExecOK %s %s", id, strings.Join(cmd, " "))
 }
-func (f *fakeEngine) ExecStream(_ context.Context, id string, spec ExecSpec, line func(string)) (int, error) {
+
+func (f *fakeEngine) ExecStream(_ context.Context, id string, spec model.ExecSpec, line func(string)) (int, error) {
 	line("ran " + strings.Join(spec.Cmd, " "))
 	return 0, f.record("ExecStream %s %s", id, strings.Join(spec.Cmd, " "))
 }
+
 func (f *fakeEngine) PlaceAutoreload(_ context.Context, id string, paths []string) (string, bool, error) {
-	return "/root/.ipython/profile_default/startup/" + AutoreloadFile, false, f.record("PlaceAutoreload %s", id)
+	return "/root/.ipython/profile_default/startup/" + engine.AutoreloadFile, false, f.record("PlaceAutoreload %s", id)
 }
-func (f *fakeEngine) RunningKernels(_ context.Context, c *Container) ([]string, error) {
+
+func (f *fakeEngine) RunningKernels(_ context.Context, c *model.Container) ([]string, error) {
 	return nil, f.record("RunningKernels %s", c.ID)
 }
+
 func (f *fakeEngine) DialJupyter(_ context.Context, id string, _ int) (net.Conn, error) {
 	return nil, f.record("DialJupyter %s", id)
 }
+
 func (f *fakeEngine) ImageUser(_ context.Context, ref string) string { return "" }
-func (f *fakeEngine) PlanReconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *Ledger) (ReconcileWork, error) {
+
+func (f *fakeEngine) PlanReconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *model.Ledger) (model.ReconcileWork, error) {
 	f.mu.Lock()
 	w := f.reconcileWork
 	f.mu.Unlock()
 	return w, f.record("PlanReconcile %s", id)
 }
-func (f *fakeEngine) Rescue(_ context.Context, c *Container, _ string, _ watcher.Rules, _ *Ledger) ([]Rescued, error) {
+
+func (f *fakeEngine) Rescue(_ context.Context, c *model.Container, _ string, _ watcher.Rules, _ *model.Ledger) ([]model.Rescued, error) {
 	return nil, f.record("Rescue %s", c.ID)
 }
-func (f *fakeEngine) PullHome(_ context.Context, id, dir string, _ watcher.Rules, sums map[string]string, _ *Ledger, _ Progress) ([]Rescued, error) {
-	var out []Rescued
+
+func (f *fakeEngine) PullHome(_ context.Context, id, dir string, _ watcher.Rules, sums map[string]string, _ *model.Ledger, _ engine.Progress) ([]model.Rescued, error) {
+	var out []model.Rescued
 	for p := range sums {
-		out = append(out, Rescued{From: p, To: filepath.Join(dir, KeptDir, p), Kept: true})
+		out = append(out, model.Rescued{From: p, To: filepath.Join(dir, engine.KeptDir, p), Kept: true})
 	}
 	return out, f.record("PullHome %s %d", id, len(sums))
 }
-func (f *fakeEngine) Prepare(_ context.Context, id, _ string, _ *Ledger) error {
+
+func (f *fakeEngine) Prepare(_ context.Context, id, _ string, _ *model.Ledger) error {
 	return f.record("Prepare %s", id)
 }
-func (f *fakeEngine) ServedDir(_ context.Context, c *Container) string { return "/tf" }
+
+func (f *fakeEngine) ServedDir(_ context.Context, c *model.Container) string { return "/tf" }
+
 func (f *fakeEngine) WatchContainer(_ context.Context, id string, _ []string) (containerWatch, error) {
 	if err := f.record("WatchContainer %s", id); err != nil {
 		return nil, err
@@ -218,18 +258,21 @@ type fakeWatch struct {
 }
 
 func (w *fakeWatch) Changes() <-chan map[string]string { return w.changes }
-func (w *fakeWatch) Done() <-chan struct{}             { return w.done }
+
+func (w *fakeWatch) Done() <-chan struct{} { return w.done }
+
 func (w *fakeWatch) Flush(context.Context) (map[string]string, error) {
 	return map[string]string{}, nil
 }
+
 func (w *fakeWatch) Close() { w.once.Do(func() { close(w.done) }) }
 
-func (f *fakeEngine) ProbeJupyter(_ context.Context, c *Container) error {
+func (f *fakeEngine) ProbeJupyter(_ context.Context, c *model.Container) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.fail["ProbeJupyter"] // not recorded: it runs every few seconds
 }
 
-func (f *fakeEngine) ProjectImages(context.Context, string) ([]ProjectImage, error) {
+func (f *fakeEngine) ProjectImages(context.Context, string) ([]model.ProjectImage, error) {
 	return f.images, f.record("ProjectImages")
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/tfdev-dev/tfdev/dockerctl/frontdoor"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 // The browser's side of Jupyter, for tests: a kernel started through the
@@ -123,19 +125,19 @@ func pageLoad(t testing.TB, client *http.Client, base, token string) time.Durati
 // (kernel_info over the channels WebSocket), straight to the container's
 // Jupyter and through the front door; medians of each.
 func BenchmarkFrontDoorJupyter(b *testing.B) {
-	benchDoor(b, "door", func(d *FrontDoor, c *Container) error { return d.Switch(c.Base()) })
+	benchDoor(b, "door", func(d *frontdoor.FrontDoor, c *model.Container) error { return d.Switch(c.Base()) })
 }
 
 // benchDoor measures pages and kernel round trips straight to a Jupyter
 // container and through a front door that switch points at it.
-func benchDoor(b *testing.B, name string, switchTo func(*FrontDoor, *Container) error) {
+func benchDoor(b *testing.B, name string, switchTo func(*frontdoor.FrontDoor, *model.Container) error) {
 	requireEngine(b)
 	needJupyter(b)
-	c := runJupyter(b, RunOptions{HostPort: 0})
+	c := runJupyter(b, model.RunOptions{HostPort: 0})
 	if _, err := testEngine.WaitJupyter(context.Background(), c, 0); err != nil {
 		b.Fatal(err)
 	}
-	d, _, err := OpenFrontDoor("127.0.0.1", 0)
+	d, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
+	"github.com/tfdev-dev/tfdev/dockerctl/statefile"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
 
@@ -142,7 +145,7 @@ func TestLiveInstallKeepsTheKernel(t *testing.T) {
 	if live.Image == after.Image || !strings.Contains(live.Message, "live install (matches image "+event.ShortID(live.Image)+")") {
 		t.Errorf("container.live %+v; the container runs %s", live, after.Image)
 	}
-	st, err := ReadState(dir)
+	st, err := statefile.ReadState(dir)
 	if err != nil || st.Image != live.Image || st.LiveContainer != after.ID {
 		t.Errorf("state %+v (%v)", st, err)
 	}
@@ -164,7 +167,7 @@ func TestLiveInstallKeepsTheKernel(t *testing.T) {
 func BenchmarkDependencyChange(b *testing.B) {
 	requireEngine(b)
 	needJupyter(b)
-	for _, deps := range []string{DepsLive, DepsRebuild} {
+	for _, deps := range []string{loop.DepsLive, loop.DepsRebuild} {
 		b.Run(deps, func(b *testing.B) {
 			dir := liveProject(b)
 			ready, events, _ := runSession(b, SessionOptions{Dir: dir, Port: 0, Deps: deps})
@@ -185,11 +188,11 @@ func BenchmarkDependencyChange(b *testing.B) {
 					switch {
 					case e.Kind == event.BuildFailed || e.Kind == event.Error:
 						b.Fatalf("%s", e.Text())
-					case deps == DepsLive && e.Kind == event.ReplayStep && e.State == event.StepDone && strings.HasPrefix(e.Instruction, "RUN"):
+					case deps == loop.DepsLive && e.Kind == event.ReplayStep && e.State == event.StepDone && strings.HasPrefix(e.Instruction, "RUN"):
 						pip = append(pip, e.Duration)
-					case deps == DepsLive && e.Kind == event.ReplayDone:
+					case deps == loop.DepsLive && e.Kind == event.ReplayDone:
 						waiting = false
-					case deps == DepsRebuild && e.Kind == event.Ready:
+					case deps == loop.DepsRebuild && e.Kind == event.Ready:
 						ws.CloseNow()
 						ws = dialKernel(b, base, token, startKernel(b, base, token))
 						waiting = false
@@ -258,7 +261,7 @@ func TestLiveInstallFailureFallsBack(t *testing.T) {
 	u, _ := url.Parse(ready.URL)
 	if after == nil || after.ID != before.ID {
 		t.Errorf("the container changed: %v -> %v", before, after)
-	} else if code, err := jupyterGet(context.Background(), u.Scheme+"://"+u.Host+"/api/status", u.Query().Get("token")); err != nil || code != 200 {
+	} else if code, err := engine.JupyterGet(context.Background(), u.Scheme+"://"+u.Host+"/api/status", u.Query().Get("token")); err != nil || code != 200 {
 		t.Errorf("the container stopped serving: %d %v", code, err)
 	}
 }

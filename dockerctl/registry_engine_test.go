@@ -11,7 +11,9 @@ import (
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 	"github.com/tfdev-dev/tfdev/dockerctl/testregistry"
 	"github.com/tfdev-dev/tfdev/watcher"
@@ -30,7 +32,7 @@ func registryImage(t *testing.T, reg *testregistry.Registry, repoTag string) str
 		t.Fatal(err)
 	}
 	ref := reg.Ref(repoTag)
-	res, err := testEngine.Build(ctx, BuildOptions{Project: p, Tags: []string{ref}, Builder: BuilderBuildKit})
+	res, err := testEngine.Build(ctx, engine.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,9 +103,9 @@ func TestPullProgressFromARegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := map[string]PullProgress{}
-	res, err := testEngine.Build(context.Background(), BuildOptions{Project: p, Tags: []string{"tfdev-test/pulled:" + tag}, Builder: BuilderBuildKit,
-		Pull: func(pp PullProgress) { last[pp.Layer] = pp }})
+	last := map[string]model.PullProgress{}
+	res, err := testEngine.Build(context.Background(), engine.BuildOptions{Project: p, Tags: []string{"tfdev-test/pulled:" + tag}, Builder: model.BuilderBuildKit,
+		Pull: func(pp model.PullProgress) { last[pp.Layer] = pp }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,9 +132,9 @@ func TestPullProgressFromARegistry(t *testing.T) {
 		testEngine.API().ImageRemove(context.Background(), id, image.RemoveOptions{Force: true, PruneChildren: true})
 	}
 	pruneBuildCache(t)
-	legacy := map[string]PullProgress{}
-	res, err = testEngine.Build(context.Background(), BuildOptions{Project: p, Tags: []string{"tfdev-test/pulled:" + tag}, Builder: BuilderLegacy,
-		Pull: func(pp PullProgress) { legacy[pp.Layer] = pp }})
+	legacy := map[string]model.PullProgress{}
+	res, err = testEngine.Build(context.Background(), engine.BuildOptions{Project: p, Tags: []string{"tfdev-test/pulled:" + tag}, Builder: model.BuilderLegacy,
+		Pull: func(pp model.PullProgress) { legacy[pp.Layer] = pp }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +157,7 @@ func TestPullProgressFromARegistry(t *testing.T) {
 	for _, size := range layers {
 		sum += size
 	}
-	if got, err := RegistrySize(context.Background(), ref, "amd64"); err != nil || got != sum {
+	if got, err := engine.RegistrySize(context.Background(), ref, "amd64"); err != nil || got != sum {
 		t.Errorf("RegistrySize: %d (%v), the manifest's layers: %d", got, err, sum)
 	}
 }
@@ -174,7 +176,7 @@ func TestBaseFirstForTheWorkspace(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := reg.Ref("tfdev/notebook-base:" + nonce(t))
-	res, err := testEngine.Build(ctx, BuildOptions{Project: p, Tags: []string{ref}, Builder: BuilderBuildKit})
+	res, err := testEngine.Build(ctx, engine.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,12 +13,16 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/frontdoor"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
 
 // contents calls Jupyter's contents API as the browser would.
-func contents(t *testing.T, c *Container, method, p string, body any) (int, []byte) {
+func contents(t *testing.T, c *model.Container, method, p string, body any) (int, []byte) {
 	t.Helper()
 	var rd *bytes.Reader
 	if body != nil {
@@ -66,10 +70,10 @@ func TestReplaceLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	build := func() *BuildResult {
+	build := func() *model.BuildResult {
 		tag := "tfdev-test/replace:" + nonce(t)
 		removeImageOnCleanup(t, tag)
-		res, err := testEngine.Build(ctx, BuildOptions{Project: p, Tags: []string{tag}, BuildArgs: opts.BuildArgs})
+		res, err := testEngine.Build(ctx, engine.BuildOptions{Project: p, Tags: []string{tag}, BuildArgs: opts.BuildArgs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,9 +81,9 @@ func TestReplaceLosesNothing(t *testing.T) {
 		return res
 	}
 	first := build()
-	ledger := NewLedger()
+	ledger := model.NewLedger()
 	first.SeedLedger(ledger, p.Rules)
-	old := runJupyter(t, RunOptions{Dir: dir, Image: first.ImageID, HostPort: 0})
+	old := runJupyter(t, model.RunOptions{Dir: dir, Image: first.ImageID, HostPort: 0})
 	if _, err := testEngine.WaitJupyter(ctx, old, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +101,7 @@ func TestReplaceLosesNothing(t *testing.T) {
 	writeFile(t, dir, "notebooks/explore.ipynb", "{\"host\": true}\n") // edited on the host too
 
 	// The notebook page's kernel, through the front door.
-	door, _, err := OpenFrontDoor("127.0.0.1", 0)
+	door, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,9 +118,9 @@ func TestReplaceLosesNothing(t *testing.T) {
 	second := build()
 	x := realExecutor(old.ID, ledger)
 	x.door = door
-	done := replaceOn(t, x, effReplace{project: p, old: old, built: second})
-	if done.err != nil {
-		t.Fatal(done.err)
+	done := replaceOn(t, x, loop.Replace{Project: p, Old: old, Built: second})
+	if done.Err != nil {
+		t.Fatal(done.Err)
 	}
 	// The kernel's WebSocket was closed cleanly, "service restart", so the
 	// page reconnects; the door now serves the new container.
@@ -128,10 +132,10 @@ func TestReplaceLosesNothing(t *testing.T) {
 			break
 		}
 	}
-	if code, err := jupyterGet(ctx, door.Base()+"/api/status", old.Token); err != nil || code != http.StatusOK {
+	if code, err := engine.JupyterGet(ctx, door.Base()+"/api/status", old.Token); err != nil || code != http.StatusOK {
 		t.Errorf("through the door after the switch: %d %v", code, err)
 	}
-	nc, rescued := done.c, done.rescued
+	nc, rescued := done.C, done.Rescued
 	t.Cleanup(func() { testEngine.Remove(context.Background(), nc.ID) })
 	if nc.Token != old.Token || nc.Name != old.Name {
 		t.Errorf("new container %s token %s; old %s token %s", nc.Name, nc.Token, old.Name, old.Token)
@@ -148,7 +152,7 @@ func TestReplaceLosesNothing(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dir, "notebooks/explore.ipynb")); string(b) != "{\"host\": true}\n" {
 		t.Errorf("explore.ipynb on the host was overwritten: %q", b)
 	}
-	var conflict *Rescued
+	var conflict *model.Rescued
 	for i, r := range rescued {
 		if r.From == "/tf/requirements.txt" {
 			t.Errorf("requirements.txt, changed on the host only, came back as %+v", r)
@@ -157,7 +161,7 @@ func TestReplaceLosesNothing(t *testing.T) {
 			conflict = &rescued[i]
 		}
 	}
-	if conflict == nil || !conflict.Conflict || !strings.Contains(conflict.To, filepath.Join(dir, ConflictDir)) {
+	if conflict == nil || !conflict.Conflict || !strings.Contains(conflict.To, filepath.Join(dir, engine.ConflictDir)) {
 		t.Fatalf("rescued %+v", rescued)
 	}
 	if b, err := os.ReadFile(conflict.To); err != nil || !strings.Contains(string(b), "saved in the container") {
@@ -184,7 +188,7 @@ func TestReplaceFailureKeepsTheOldContainer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := runJupyter(t, RunOptions{Dir: dir, HostPort: 0})
+	old := runJupyter(t, model.RunOptions{Dir: dir, HostPort: 0})
 	if _, err := testEngine.WaitJupyter(ctx, old, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -192,8 +196,8 @@ func TestReplaceFailureKeepsTheOldContainer(t *testing.T) {
 	bad := t.TempDir()
 	writeFile(t, bad, "Dockerfile", "FROM "+testimage.Busybox+"\nCMD [\"/no/such/binary\"]\n")
 	res := buildDir(t, bad)
-	done := replaceOn(t, realExecutor(old.ID, NewLedger()), effReplace{project: p, old: old, built: res})
-	if done.err == nil || !strings.Contains(done.err.Error(), "the old one keeps serving") || done.c != nil {
+	done := replaceOn(t, realExecutor(old.ID, model.NewLedger()), loop.Replace{Project: p, Old: old, Built: res})
+	if done.Err == nil || !strings.Contains(done.Err.Error(), "the old one keeps serving") || done.C != nil {
 		t.Fatalf("replacement: %+v", done)
 	}
 	// Never stopped for a replacement that never served: the same run.
@@ -209,20 +213,20 @@ func TestReplaceFailureKeepsTheOldContainer(t *testing.T) {
 }
 
 // realExecutor is the session's executor on the real Engine.
-func realExecutor(id string, ledger *Ledger) *executor {
-	x := newExecutor(engineAPI{testEngine}, SessionOptions{ReadyTimeout: ReadyTimeout}, GPUSupport{}, func(event.Event) {}, make(chan input, 16))
+func realExecutor(id string, ledger *model.Ledger) *executor {
+	x := newExecutor(engineAPI{testEngine}, SessionOptions{ReadyTimeout: engine.ReadyTimeout}, model.GPUSupport{}, func(event.Event) {}, make(chan loop.Input, 16))
 	x.ledgers[id] = ledger
 	return x
 }
 
 // replaceOn carries out a replacement and returns its result.
-func replaceOn(t *testing.T, x *executor, e effReplace) inStarted {
+func replaceOn(t *testing.T, x *executor, e loop.Replace) loop.Started {
 	t.Helper()
 	for _, in := range x.Apply(context.Background(), e) {
-		if st, ok := in.(inStarted); ok {
+		if st, ok := in.(loop.Started); ok {
 			return st
 		}
 	}
 	t.Fatal("the replacement returned no inStarted")
-	return inStarted{}
+	return loop.Started{}
 }

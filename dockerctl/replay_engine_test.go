@@ -8,12 +8,14 @@ import (
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
 
 // replayIn plans the replay of changed in dir's project and carries it out
 // in the container c, returning its result and the events it said.
-func replayIn(t *testing.T, dir string, c *Container, changed ...string) (inReplayed, []event.Event) {
+func replayIn(t *testing.T, dir string, c *model.Container, changed ...string) (loop.Replayed, []event.Event) {
 	t.Helper()
 	p, err := dockerfile.Load(dir, "Dockerfile", dockerfile.Options{})
 	if err != nil {
@@ -24,8 +26,8 @@ func replayIn(t *testing.T, dir string, c *Container, changed ...string) (inRepl
 		t.Fatal(err)
 	}
 	var events []event.Event
-	x := newExecutor(engineAPI{testEngine}, SessionOptions{}, GPUSupport{}, func(e event.Event) { events = append(events, e) }, make(chan input, 16))
-	return x.replay(context.Background(), effReplay{project: p, c: c, plan: plan, changed: changed}, NewLedger()), events
+	x := newExecutor(engineAPI{testEngine}, SessionOptions{}, model.GPUSupport{}, func(e event.Event) { events = append(events, e) }, make(chan loop.Input, 16))
+	return x.replay(context.Background(), loop.Replay{Project: p, C: c, Plan: plan, Changed: changed}, model.NewLedger()), events
 }
 
 // A replay runs each step as the build did: ENV between two RUNs, a
@@ -45,8 +47,8 @@ func TestReplayStepsRunAsInTheBuild(t *testing.T) {
 	writeFile(t, dir, "requirements.txt", "tiny==2.0\n")
 	c := runSleepingContainer(t, testimage.Jupyter)
 	res, events := replayIn(t, dir, c, "requirements.txt")
-	if res.err != nil {
-		t.Fatalf("replay: %v", res.err)
+	if res.Err != nil {
+		t.Fatalf("replay: %v", res.Err)
 	}
 	got := sh(t, c.ID, "cat /tmp/run1 /tmp/run2 /tmp/bound /tmp/cached /deps/requirements.txt /tf/requirements.txt; test -e /mnt/req.txt && echo still mounted")
 	want := "one /tf root\ntwo /deps nobody\ntiny==2.0\ntiny==2.0\ntiny==2.0\ntiny==2.0"
@@ -74,9 +76,9 @@ func TestReplayFailureSaysItsLine(t *testing.T) {
 	writeFile(t, dir, "requirements.txt", "nosuchpackage-tfdev==1.0\n")
 	c := runSleepingContainer(t, testimage.Jupyter)
 	res, _ := replayIn(t, dir, c, "requirements.txt")
-	var re *ReplayError
-	if !errors.As(res.err, &re) || re.Line != 3 || re.Code == 0 || !strings.Contains(strings.Join(re.Log, "\n"), "nosuchpackage-tfdev") {
-		t.Fatalf("result %v (%+v)", res.err, re)
+	var re *model.ReplayError
+	if !errors.As(res.Err, &re) || re.Line != 3 || re.Code == 0 || !strings.Contains(strings.Join(re.Log, "\n"), "nosuchpackage-tfdev") {
+		t.Fatalf("result %v (%+v)", res.Err, re)
 	}
 	if got := sh(t, c.ID, "test -e /tmp/after && echo ran"); got == "ran" {
 		t.Error("the step after the failure ran")
@@ -84,7 +86,7 @@ func TestReplayFailureSaysItsLine(t *testing.T) {
 }
 
 // runSleepingContainer is runSleeping as a Container.
-func runSleepingContainer(t *testing.T, image string) *Container {
+func runSleepingContainer(t *testing.T, image string) *model.Container {
 	id := runSleeping(t, image)
-	return &Container{ID: id, Name: id[:12], Image: image}
+	return &model.Container{ID: id, Name: id[:12], Image: image}
 }

@@ -9,7 +9,12 @@ import (
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/doctor"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/frontdoor"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
+	"github.com/tfdev-dev/tfdev/dockerctl/statefile"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
@@ -19,7 +24,7 @@ type SessionOptions struct {
 	Dockerfile   string
 	BuildArgs    map[string]string
 	Target       string
-	Builder      Builder
+	Builder      model.Builder
 	CacheFrom    []string // images whose layers (inline cache) the build may reuse
 	ContextVia   string   // BuildOptions.Context: "" (session when the Engine takes one), ContextViaSession or ContextViaTar
 	HostIP       string
@@ -40,7 +45,7 @@ type SessionOptions struct {
 	// mounts tfdev syncs, the workspace the project syncs into when the
 	// Dockerfile copies no source, and the source of GPUs when it asked.
 	ConfiguredBy string
-	Run          RunSettings
+	Run          model.RunSettings
 	Env          []string
 	Mounts       []watcher.Rule
 	Workspace    string
@@ -54,21 +59,21 @@ type SessionOptions struct {
 // the watcher, the reducer (reducer.go: what to do) and the executor
 // (executor.go: doing it) together.
 type Session struct {
-	eng  engine
+	eng  enginePort
 	o    SessionOptions
 	reqs chan event.Request
 	emit func(event.Event)
 }
 
 // NewSession prepares a session on the Engine; Run starts it.
-func NewSession(eng *Engine, o SessionOptions) *Session { return newSession(engineAPI{eng}, o) }
+func NewSession(eng *engine.Engine, o SessionOptions) *Session { return newSession(engineAPI{eng}, o) }
 
-func newSession(eng engine, o SessionOptions) *Session {
+func newSession(eng enginePort, o SessionOptions) *Session {
 	if o.Emit == nil {
 		o.Emit = func(event.Event) {}
 	}
 	if o.Builder == "" {
-		o.Builder = BuilderAuto
+		o.Builder = model.BuilderAuto
 	}
 	var mu sync.Mutex
 	emit := func(e event.Event) {
@@ -111,7 +116,7 @@ func (s *Session) baseFirst(ctx context.Context, p *dockerfile.Project) (*docker
 		return p, nil
 	}
 	done := phase(s.emit, "pulling "+base+" first: the Dockerfile copies no source, and the base image says where its Jupyter serves")
-	_, err := s.eng.Pull(ctx, base, func(pp PullProgress) { s.emit(pp.Event()) })
+	_, err := s.eng.Pull(ctx, base, func(pp model.PullProgress) { s.emit(pp.Event()) })
 	done()
 	if err != nil {
 		s.emit(event.Event{Kind: event.Error, Message: err.Error() + "; the build will try again"})
@@ -122,7 +127,7 @@ func (s *Session) baseFirst(ctx context.Context, p *dockerfile.Project) (*docker
 
 // gpuFallback: a GPU request from a compose file or devcontainer.json, on
 // an Engine with no GPU, runs on CPU and says why.
-func (s *Session) gpuFallback(gpu GPUSupport) {
+func (s *Session) gpuFallback(gpu model.GPUSupport) {
 	if s.o.GPUsFrom == "" || gpu.Available || s.o.GPUs == "" || s.o.GPUs == "auto" || s.o.GPUs == "none" {
 		return
 	}
@@ -133,7 +138,7 @@ func (s *Session) gpuFallback(gpu GPUSupport) {
 // open learns what the Engine can do, reads the project and says what the
 // session is: the project event, the notes of its compose file or
 // devcontainer.json, a GPU request run on CPU.
-func (s *Session) open(ctx context.Context) (*dockerfile.Project, GPUSupport, error) {
+func (s *Session) open(ctx context.Context) (*dockerfile.Project, model.GPUSupport, error) {
 	gpu, platform, err := s.eng.Capabilities(ctx)
 	if err != nil {
 		return nil, gpu, err
@@ -160,7 +165,7 @@ func (s *Session) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.emit(planEvent(p))
+	s.emit(loop.PlanEvent(p))
 	s.emitDoctor(ctx, p)
 	w, err := watcher.New(watcher.Options{
 		Dir: p.Dir, Rules: p.Rules, Quiet: s.o.Quiet, Ceiling: s.o.Ceiling,
@@ -177,7 +182,7 @@ func (s *Session) Run(ctx context.Context) error {
 		return err
 	}
 	defer door.Close()
-	async := make(chan input, 16)
+	async := make(chan loop.Input, 16)
 	x := newExecutor(s.eng, s.o, gpu, s.emit, async)
 	x.door = door
 	defer x.wait() // no orphaned build: its context is ctx
@@ -189,19 +194,19 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	go s.watchEngine(ctx, p.Dir, async)
 
-	st := newLoopState(loopConfig{Door: door.Base(), Keep: s.o.Keep, Engine: s.eng.Addr(), Deps: s.o.Deps, ReplaceNow: s.o.ReplaceNow, Autoreload: !s.o.NoAutoreload}, p)
-	queue := []input{adopted}
+	st := loop.NewState(loop.Config{Door: door.Base(), Keep: s.o.Keep, Engine: s.eng.Addr(), Deps: s.o.Deps, ReplaceNow: s.o.ReplaceNow, Autoreload: !s.o.NoAutoreload}, p)
+	queue := []loop.Input{adopted}
 	for {
 		for len(queue) > 0 {
 			in := queue[0]
 			queue = queue[1:]
-			var fx []effect
-			st, fx = reduce(st, in)
+			var fx []loop.Effect
+			st, fx = loop.Reduce(st, in)
 			for _, e := range fx {
 				queue = append(queue, x.Apply(ctx, e)...)
 			}
 		}
-		if st.done {
+		if st.Done {
 			return nil
 		}
 		queue = append(queue, s.next(ctx, w, async))
@@ -209,32 +214,32 @@ func (s *Session) Run(ctx context.Context) error {
 }
 
 // next waits for the next input from outside the loop.
-func (s *Session) next(ctx context.Context, w *watcher.Watcher, async <-chan input) input {
+func (s *Session) next(ctx context.Context, w *watcher.Watcher, async <-chan loop.Input) loop.Input {
 	select {
 	case <-ctx.Done():
-		return inQuit{}
+		return loop.Quit{}
 	case b, ok := <-w.Batches():
 		if !ok {
-			return inQuit{}
+			return loop.Quit{}
 		}
-		return inBatch{b}
+		return loop.Batch{Batch: b}
 	case err := <-w.Errors():
-		return inFailed{err}
+		return loop.Failed{Err: err}
 	case r := <-s.reqs:
-		return inRequest{r}
+		return loop.Requested{Request: r}
 	case in := <-async:
 		return in
 	}
 }
 
-func (s *Session) projectEvent(p *dockerfile.Project, gpu GPUSupport, platform string) event.Event {
+func (s *Session) projectEvent(p *dockerfile.Project, gpu model.GPUSupport, platform string) event.Event {
 	gpuOn := gpu.Available && s.o.GPUs != "none"
 	mode := "CPU mode: " + gpu.Why
 	if gpuOn {
 		mode = "GPU mode: " + gpu.Why
 	}
 	builder := "BuildKit"
-	if s.o.Builder == BuilderLegacy {
+	if s.o.Builder == model.BuilderLegacy {
 		builder = "legacy builder"
 	}
 	return event.Event{Kind: event.Project, GPU: &gpuOn, Builder: builder, Project: p.Dir, Engine: s.eng.Addr(), Reason: gpu.Why,
@@ -272,13 +277,13 @@ func (s *Session) emitDoctor(ctx context.Context, p *dockerfile.Project) {
 // openDoor opens the front door on the user's port, with the project's
 // token (kept across runs, so the URL does not change), and says so when
 // the port was taken.
-func (s *Session) openDoor(dir string) (*FrontDoor, error) {
-	token, err := SessionToken(dir, s.o.Token)
+func (s *Session) openDoor(dir string) (*frontdoor.FrontDoor, error) {
+	token, err := statefile.SessionToken(dir, s.o.Token)
 	if err != nil {
 		return nil, err
 	}
 	s.o.Token = token
-	door, taken, err := OpenFrontDoor(s.o.HostIP, s.o.Port)
+	door, taken, err := frontdoor.OpenFrontDoor(s.o.HostIP, s.o.Port)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
 
@@ -89,7 +90,7 @@ func standInProject(t *testing.T) string {
 		for _, id := range ids {
 			testEngine.Remove(context.Background(), id)
 		}
-		imgs, _ := testEngine.API().ImageList(context.Background(), image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", ImageRepo(dir)))})
+		imgs, _ := testEngine.API().ImageList(context.Background(), image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", model.ImageRepo(dir)))})
 		for _, im := range imgs {
 			testEngine.API().ImageRemove(context.Background(), im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
 		}

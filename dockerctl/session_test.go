@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 // The session's wiring on a fake Engine: watcher → reducer → executor →
@@ -61,7 +62,7 @@ func TestSessionWiringOnAFakeEngine(t *testing.T) {
 
 	// The container dies: it is restarted (and watched again).
 	watch.Close()
-	f.deaths <- Death{ID: "c1", Code: 137, At: time.Now()}
+	f.deaths <- model.Death{ID: "c1", Code: 137, At: time.Now()}
 	wait(event.ContainerEnd, nil)
 	wait(event.Container, func(e event.Event) bool { return strings.HasPrefix(e.Message, "restarted after exit code 137") })
 

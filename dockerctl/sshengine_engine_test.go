@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
+	"github.com/tfdev-dev/tfdev/dockerctl/frontdoor"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 	"github.com/tfdev-dev/tfdev/dockerctl/testssh"
 	"github.com/tfdev-dev/tfdev/watcher"
@@ -29,21 +32,21 @@ func TestEngineOverSSH(t *testing.T) {
 	if !strings.HasPrefix(e.Host, "ssh://") {
 		t.Errorf("the Engine's address %q", e.Host)
 	}
-	ctx := context.Background()
-	c, err := e.api.ContainerCreate(ctx, &container.Config{Image: testimage.Busybox, Cmd: []string{"sleep", "3600"}}, &container.HostConfig{Init: boolPtr(true)}, nil, nil, "")
+	ctx, yes := context.Background(), true
+	c, err := e.API().ContainerCreate(ctx, &container.Config{Image: testimage.Busybox, Cmd: []string{"sleep", "3600"}}, &container.HostConfig{Init: &yes}, nil, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Remove(context.Background(), c.ID)
-	if err := e.api.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+	if err := e.API().ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	writeFile(t, dir, "train.py", "print('over ssh')\n")
-	if _, err := e.Sync(ctx, c.ID, dir, []watcher.SyncItem{item("train.py", watcher.Changed)}, NewLedger()); err != nil {
+	if _, err := e.Sync(ctx, c.ID, dir, []watcher.SyncItem{item("train.py", watcher.Changed)}, model.NewLedger()); err != nil {
 		t.Fatal(err)
 	}
-	if a := e.agentFor(ctx, c.ID); a == nil {
+	if a := e.AgentFor(ctx, c.ID); a == nil {
 		t.Error("no sync agent over ssh")
 	}
 	if out, err := e.ExecOK(ctx, c.ID, "cat", "/app/train.py"); err != nil || string(out) != "print('over ssh')\n" {
@@ -56,7 +59,7 @@ func TestEngineOverSSH(t *testing.T) {
 		{fmt.Sprintf("ssh://nosuchuser-tfdev@127.0.0.1:%d", port), "Permission denied"},
 	} {
 		t.Setenv("DOCKER_HOST", bad.host)
-		_, err := Connect(context.Background())
+		_, err := engine.Connect(context.Background())
 		if err == nil || !strings.Contains(err.Error(), bad.host) || !strings.Contains(err.Error(), "ssh says") || !strings.Contains(err.Error(), bad.says) {
 			t.Errorf("%s: %v", bad.host, err)
 		}
@@ -64,14 +67,14 @@ func TestEngineOverSSH(t *testing.T) {
 	// A key the machine does not accept.
 	t.Setenv("PATH", ssh.WrongKeyBin+":"+ssh.PathEnv())
 	t.Setenv("DOCKER_HOST", ssh.Host())
-	if _, err := Connect(context.Background()); err == nil || !strings.Contains(err.Error(), ssh.Host()) || !strings.Contains(err.Error(), "Permission denied") {
+	if _, err := engine.Connect(context.Background()); err == nil || !strings.Contains(err.Error(), ssh.Host()) || !strings.Contains(err.Error(), "Permission denied") {
 		t.Errorf("a refused key: %v", err)
 	}
 	// A machine with no docker to dial the Engine with.
 	bare := testssh.StartWith(t, testssh.Options{NoDocker: true})
 	t.Setenv("PATH", bare.PathEnv())
 	t.Setenv("DOCKER_HOST", bare.Host())
-	if _, err := Connect(context.Background()); err == nil || !strings.Contains(err.Error(), bare.Host()) || !strings.Contains(err.Error(), "no docker command") {
+	if _, err := engine.Connect(context.Background()); err == nil || !strings.Contains(err.Error(), bare.Host()) || !strings.Contains(err.Error(), "no docker command") {
 		t.Errorf("a machine without docker: %v", err)
 	}
 }
@@ -90,7 +93,7 @@ func TestSSHContextBuilds(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", cfg)
 	t.Setenv("DOCKER_CONTEXT", "gpu-box")
 	t.Setenv("DOCKER_HOST", "")
-	e, err := Connect(context.Background())
+	e, err := engine.Connect(context.Background())
 	if err != nil {
 		t.Fatalf("through the ssh context: %v", err)
 	}
@@ -103,12 +106,12 @@ func TestSSHContextBuilds(t *testing.T) {
 	removeImageOnCleanup(t, ref)
 	for i, want := range []string{"", "train.py"} {
 		writeFile(t, dir, "train.py", fmt.Sprintf("print(%d)\n", i))
-		res, err := e.Build(context.Background(), BuildOptions{Project: p, Tags: []string{ref}, Builder: BuilderBuildKit})
+		res, err := e.Build(context.Background(), engine.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
 		if err != nil {
 			t.Fatal(err)
 		}
 		removeImageOnCleanup(t, res.ImageID)
-		if res.ContextVia != ContextViaSession {
+		if res.ContextVia != engine.ContextViaSession {
 			t.Errorf("over ssh the context went as %s", res.ContextVia)
 		}
 		if want != "" && !slices.Equal(res.ContextSent, []string{want}) {
@@ -125,7 +128,7 @@ func BenchmarkSyncOverSSH(b *testing.B) {
 	ctx := context.Background()
 	id := runBusybox(b)
 	dir := b.TempDir()
-	measure := func(e *Engine, ledger *Ledger) time.Duration {
+	measure := func(e *engine.Engine, ledger *model.Ledger) time.Duration {
 		var lat []time.Duration
 		for i := 0; i < b.N; i++ {
 			writeFile(b, dir, "train.py", fmt.Sprintf("print(%d)\n", i))
@@ -137,27 +140,25 @@ func BenchmarkSyncOverSSH(b *testing.B) {
 		}
 		return median(lat)
 	}
-	local := measure(testEngine, NewLedger())
-	over := measure(remote, NewLedger())
+	local := measure(testEngine, model.NewLedger())
+	over := measure(remote, model.NewLedger())
 	b.ReportMetric(float64(local.Microseconds())/1000, "local-ms")
 	b.ReportMetric(float64(over.Microseconds())/1000, "ssh-ms")
 }
 
 // sshEngine connects to the local Engine through a real sshd, as to a
 // remote GPU machine.
-func sshEngine(b testing.TB) *Engine {
+func sshEngine(b testing.TB) *engine.Engine {
 	b.Helper()
 	return engineOver(b, testssh.Start(b))
 }
 
 // engineOver connects through ssh as DOCKER_HOST=ssh://user@127.0.0.1:port,
 // with the test's ssh first on PATH.
-func engineOver(b testing.TB, ssh *testssh.Server) *Engine {
+func engineOver(b testing.TB, ssh *testssh.Server) *engine.Engine {
 	b.Helper()
-	b.Setenv("PATH", ssh.PathEnv())
-	b.Setenv("DOCKER_CONTEXT", "")
-	b.Setenv("DOCKER_HOST", ssh.Host())
-	e, err := Connect(context.Background())
+	ssh.UseAsDockerHost(b)
+	e, err := engine.Connect(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func BenchmarkBurst1000OverSSH(b *testing.B) {
 func BenchmarkFrontDoorExecOverSSH(b *testing.B) {
 	requireEngine(b)
 	remote := sshEngine(b)
-	benchDoor(b, "ssh-exec", func(d *FrontDoor, c *Container) error {
-		return d.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return remote.DialJupyter(ctx, c.ID, JupyterPort) })
+	benchDoor(b, "ssh-exec", func(d *frontdoor.FrontDoor, c *model.Container) error {
+		return d.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return remote.DialJupyter(ctx, c.ID, model.JupyterPort) })
 	})
 }

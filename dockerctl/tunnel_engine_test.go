@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/frontdoor"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 // The front door reaches a real Jupyter through the Engine's exec, with
@@ -19,11 +22,11 @@ import (
 func TestFrontDoorThroughExec(t *testing.T) {
 	requireEngine(t)
 	needJupyter(t)
-	c := runJupyter(t, RunOptions{HostPort: 0})
+	c := runJupyter(t, model.RunOptions{HostPort: 0})
 	if _, err := testEngine.WaitJupyter(context.Background(), c, 0); err != nil {
 		t.Fatal(err)
 	}
-	d, _, err := OpenFrontDoor("127.0.0.1", 0)
+	d, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +34,7 @@ func TestFrontDoorThroughExec(t *testing.T) {
 	dials := 0
 	if err := d.SwitchVia("http://jupyter.invalid:8888", func(ctx context.Context) (net.Conn, error) {
 		dials++
-		return testEngine.DialJupyter(ctx, c.ID, JupyterPort)
+		return testEngine.DialJupyter(ctx, c.ID, model.JupyterPort)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +126,9 @@ func TestSessionViaExecAlsoPublished(t *testing.T) {
 // BenchmarkFrontDoorExec: the notebook page and a kernel round trip
 // through the door over the Engine's exec, beside the published port.
 func BenchmarkFrontDoorExec(b *testing.B) {
-	benchDoor(b, "exec", func(d *FrontDoor, c *Container) error {
-		return d.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return testEngine.DialJupyter(ctx, c.ID, JupyterPort) })
+	benchDoor(b, "exec", func(d *frontdoor.FrontDoor, c *model.Container) error {
+		return d.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) {
+			return testEngine.DialJupyter(ctx, c.ID, model.JupyterPort)
+		})
 	})
 }

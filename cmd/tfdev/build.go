@@ -5,9 +5,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 func newBuildCmd() *cobra.Command {
@@ -34,7 +35,7 @@ its layers. Logins come from the docker CLI (docker login).`,
 			if err != nil {
 				return err
 			}
-			return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
+			return withEngine(cmd, func(ctx context.Context, eng *engine.Engine) error {
 				return buildOnce(ctx, cmd, eng, p, &pf, bf)
 			})
 		},
@@ -53,10 +54,10 @@ type buildFlags struct {
 	cacheFrom                  []string
 }
 
-func buildOnce(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *dockerfile.Project, pf *projectFlags, bf buildFlags) error {
+func buildOnce(ctx context.Context, cmd *cobra.Command, eng *engine.Engine, p *dockerfile.Project, pf *projectFlags, bf buildFlags) error {
 	emit := eventPrinter(cmd.OutOrStdout(), bf.output)
 	emit(event.Event{Kind: event.BuildStart, Reason: "tfdev build"})
-	args, tags := buildArgs(pf.buildArgs), []string{dockerctl.ImageRepo(p.Dir) + ":latest"}
+	args, tags := buildArgs(pf.buildArgs), []string{model.ImageRepo(p.Dir) + ":latest"}
 	if bf.push != "" {
 		args["BUILDKIT_INLINE_CACHE"] = "1" // the cache travels in the image's config
 		tags = append(tags, bf.push)
@@ -65,16 +66,16 @@ func buildOnce(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p
 	if spec, _ := pf.projectSpec(); spec != nil && !cmd.Flags().Changed("cache-from") && len(spec.CacheFrom) > 0 {
 		cacheFrom = spec.CacheFrom
 	}
-	res, err := eng.Build(ctx, dockerctl.BuildOptions{
+	res, err := eng.Build(ctx, engine.BuildOptions{
 		Project: p, Tags: tags, BuildArgs: args, CacheFrom: cacheFrom,
-		Target: pf.target, Builder: dockerctl.Builder(bf.builder), Context: contextVia(bf.via),
-		Labels:   map[string]string{dockerctl.LabelProject: dockerctl.ProjectID(p.Dir)},
-		Progress: func(sp dockerctl.StepProgress) { emit(sp.Event(p.Model.Name)) },
-		Pull:     func(pp dockerctl.PullProgress) { emit(pp.Event()) },
+		Target: pf.target, Builder: model.Builder(bf.builder), Context: contextVia(bf.via),
+		Labels:   map[string]string{model.LabelProject: model.ProjectID(p.Dir)},
+		Progress: func(sp model.StepProgress) { emit(sp.Event(p.Model.Name)) },
+		Pull:     func(pp model.PullProgress) { emit(pp.Event()) },
 		Say:      func(msg string) { emit(event.Event{Kind: event.Info, Message: msg}) },
 	})
 	if err != nil {
-		var be *dockerctl.BuildError
+		var be *model.BuildError
 		if ok := asBuildError(err, &be); ok {
 			emit(event.Event{Kind: event.BuildFailed, File: be.File, Line: be.Line, Instruction: be.Instruction, Message: be.Detail(), Log: be.Log})
 			return errSilent
@@ -89,7 +90,7 @@ func buildOnce(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p
 	emit(event.Event{Kind: event.Phase, State: event.StepRunning, Message: "pushing " + bf.push})
 	var meter event.PullMeter
 	said := time.Now()
-	err = eng.Push(ctx, bf.push, func(pp dockerctl.PullProgress) {
+	err = eng.Push(ctx, bf.push, func(pp model.PullProgress) {
 		e := pp.Event()
 		e.Time = time.Now()
 		meter.Add(e)

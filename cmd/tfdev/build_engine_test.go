@@ -12,7 +12,7 @@ import (
 )
 
 func TestBuildCommand(t *testing.T) {
-	engine(t)
+	needEngine(t)
 	dir := standInProject(t)
 	base := "BASE=tfdev-test/busybox:1.35"
 	out, stderr, code := tfdev(t, "build", "-C", dir, "--build-arg", base)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
 )
 
@@ -86,7 +86,7 @@ func (p *upProcess) stop() {
 	waitExit(p.t, p)
 }
 
-func noNextContainers(t *testing.T, eng *dockerctl.Engine, dir string) {
+func noNextContainers(t *testing.T, eng *engine.Engine, dir string) {
 	t.Helper()
 	ids, err := eng.ProjectContainers(context.Background(), dir)
 	if err != nil {
@@ -105,7 +105,7 @@ func noNextContainers(t *testing.T, eng *dockerctl.Engine, dir string) {
 // conflict. A second up on the project is refused; two SIGTERMs in a row
 // (as timeout(1) sends them) stop cleanly.
 func TestNotebookWhereNothingSyncsSurvives(t *testing.T) {
-	eng := engine(t)
+	eng := needEngine(t)
 	dir := appProject(t)
 	up := startUp(t, dir, "--output", "json", "--deps", "rebuild") // the rebuild and replacement path
 	ready, before := up.nextEvent(event.Ready, nil)
@@ -159,7 +159,7 @@ func TestNotebookWhereNothingSyncsSurvives(t *testing.T) {
 // same file on the host: both are kept, the host's in place and the
 // container's in .tfdev/conflicts, and tfdev says so.
 func TestEditsOnBothSidesWhileAwayAreBothKept(t *testing.T) {
-	eng := engine(t)
+	eng := needEngine(t)
 	dir := appProject(t)
 	up := startUp(t, dir, "--output", "json", "--keep")
 	ready, _ := up.nextEvent(event.Ready, nil)

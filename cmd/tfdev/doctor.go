@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/doctor"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 )
 
 func newDoctorCmd() *cobra.Command {
@@ -56,11 +56,11 @@ func runDoctor(cmd *cobra.Command, pf *projectFlags, o doctor.Options, output st
 		return err
 	}
 	spec, _ := pf.projectSpec() // load read it
-	if spec != nil && spec.Context != "" && dockerctl.RegistryOf(spec.Image) != "docker.io" && dockerctl.RegistryOf(spec.Image) != "" {
+	if spec != nil && spec.Context != "" && engine.RegistryOf(spec.Image) != "docker.io" && engine.RegistryOf(spec.Image) != "" {
 		o.Registry, o.RegistryIn = spec.Image, spec.Source
 		o.CacheFrom = append(o.CacheFrom, spec.CacheFrom...)
 	}
-	eng, engErr := dockerctl.Connect(cmd.Context())
+	eng, engErr := engine.Connect(cmd.Context())
 	if engErr == nil {
 		defer eng.Close()
 		o.Bases = baseImages(cmd.Context(), eng, p.Model.ExternalBases())
@@ -97,7 +97,7 @@ func runDoctor(cmd *cobra.Command, pf *projectFlags, o doctor.Options, output st
 
 // sayEngine names, on stderr, the Engine tfdev up would use (local or
 // remote, over what, API, GPU), or that none answers.
-func sayEngine(cmd *cobra.Command, eng *dockerctl.Engine, err error) {
+func sayEngine(cmd *cobra.Command, eng *engine.Engine, err error) {
 	if err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "tfdev: no Engine for tfdev up: %v\n", err)
 		return
@@ -110,13 +110,13 @@ const registryTimeout = 5 * time.Second
 
 // baseImages says, of each base image, whether the Engine has it, and
 // when not, how much its registry says a pull downloads.
-func baseImages(ctx context.Context, eng *dockerctl.Engine, refs []string) []doctor.Base {
+func baseImages(ctx context.Context, eng *engine.Engine, refs []string) []doctor.Base {
 	var out []doctor.Base
 	for _, ref := range refs {
 		b := doctor.Base{Ref: ref, Present: eng.ImagePresent(ctx, ref)}
 		if !b.Present {
 			rctx, cancel := context.WithTimeout(ctx, registryTimeout)
-			size, err := dockerctl.RegistrySize(rctx, ref, eng.Arch(ctx))
+			size, err := engine.RegistrySize(rctx, ref, eng.Arch(ctx))
 			cancel()
 			if err != nil {
 				b.Why = err.Error()

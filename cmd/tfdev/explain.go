@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
 	"github.com/tfdev-dev/tfdev/dockerctl/runspec"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
@@ -51,7 +51,7 @@ its change in the running container, and why not when it cannot.`,
 					continue
 				}
 				fmt.Fprintln(out, d)
-				if mods, restart := dockerctl.ReloadNote([]watcher.SyncItem{{Change: watcher.Change{Path: d.Path}, Dest: d.Dest}}, dockerctl.KernelPathRoots(p.Rules)); d.Action == watcher.Sync && len(mods)+len(restart) > 0 {
+				if mods, restart := loop.ReloadNote([]watcher.SyncItem{{Change: watcher.Change{Path: d.Path}, Dest: d.Dest}}, loop.KernelPathRoots(p.Rules)); d.Action == watcher.Sync && len(mods)+len(restart) > 0 {
 					fmt.Fprintf(out, "  running kernels: %s\n", kernelNote(mods, restart))
 				}
 				if v.Deps != "" {

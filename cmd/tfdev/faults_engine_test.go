@@ -122,7 +122,7 @@ func getOK(url string) bool {
 // container, sends the edit, serves again and says "engine back"; a kill
 // after that is noticed too. Whenever tfdev says "ready", Jupyter answers.
 func TestEngineLostAndBack(t *testing.T) {
-	eng := engine(t)
+	eng := needEngine(t)
 	dir := standInProject(t)
 	p := startProxy(t)
 	up := startUpEnv(t, dir, testimage.Busybox, []string{"DOCKER_HOST=" + p.host()}, "--output", "json")
@@ -168,7 +168,7 @@ func TestEngineLostAndBack(t *testing.T) {
 
 // A cut during a build: the build is built again once the Engine is back.
 func TestEngineLostDuringABuild(t *testing.T) {
-	engine(t)
+	needEngine(t)
 	dir := standInProject(t)
 	p := startProxy(t)
 	up := startUpEnv(t, dir, testimage.Busybox, []string{"DOCKER_HOST=" + p.host()}, "--output", "json")
@@ -209,7 +209,7 @@ func TestEngineLostDuringABuild(t *testing.T) {
 // Rebuilds do not pile images up: the project keeps its current image and
 // the one before.
 func TestOlderImagesArePruned(t *testing.T) {
-	eng := engine(t)
+	eng := needEngine(t)
 	dir := standInProject(t)
 	up := startUpWith(t, dir, testimage.Busybox, "--output", "json", "--deps", "rebuild")
 	up.nextEvent(event.Ready, nil)
@@ -239,7 +239,7 @@ func TestOlderImagesArePruned(t *testing.T) {
 
 // A cut of two minutes: tfdev keeps waiting, says so, and recovers.
 func TestEngineLostForTwoMinutes(t *testing.T) {
-	engine(t)
+	needEngine(t)
 	if testing.Short() {
 		t.Skip("two minutes without the Engine")
 	}
@@ -297,7 +297,7 @@ func kill(t *testing.T, name string) {
 // (refused, with a message). The container ends with exactly the host's
 // files, md5 for md5.
 func TestFileTour(t *testing.T) {
-	eng := engine(t)
+	eng := needEngine(t)
 	dir := standInProject(t)
 	up := startUpWith(t, dir, testimage.Busybox, "--output", "json")
 	ready, _ := up.nextEvent(event.Ready, nil)
@@ -376,7 +376,7 @@ func TestFileTour(t *testing.T) {
 // /api/status through tfdev's URL every 200 ms during the whole rebuild
 // and replacement sees no failed request, and the URL stays the same.
 func TestReplacementWithoutDowntime(t *testing.T) {
-	engine(t)
+	needEngine(t)
 	dir := standInProject(t)
 	up := startUpWith(t, dir, testimage.Busybox, "--output", "json", "--deps", "rebuild")
 	ready, _ := up.nextEvent(event.Ready, nil)

@@ -15,7 +15,7 @@ import (
 // TestInitThenUp: a project made by tfdev init passes tfdev doctor and runs
 // under tfdev up on the real Engine with the local Jupyter base.
 func TestInitThenUp(t *testing.T) {
-	engine(t)
+	needEngine(t)
 	dir := filepath.Join(t.TempDir(), "fresh")
 	os.MkdirAll(dir, 0o755)
 	if out, stderr, code := tfdev(t, "init", "-C", dir, "--base", testimage.Jupyter); code != 0 || !strings.Contains(out, "wrote Dockerfile") {
@@ -50,7 +50,7 @@ func TestInitThenUp(t *testing.T) {
 // TestUpReportsDoctorFindings: tfdev up shows doctor's findings once, as
 // events, and goes on.
 func TestUpReportsDoctorFindings(t *testing.T) {
-	engine(t)
+	needEngine(t)
 	dir := copyDemo(t)
 	df := filepath.Join(dir, "Dockerfile")
 	b, _ := os.ReadFile(df)

@@ -10,7 +10,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 // Exit statuses, documented in --help and the README.
@@ -32,7 +32,7 @@ func badInput(err error) error { return usageError{err} }
 // without saying it twice.
 var errSilent = errors.New("failed")
 
-func asBuildError(err error, be **dockerctl.BuildError) bool { return errors.As(err, be) }
+func asBuildError(err error, be **model.BuildError) bool { return errors.As(err, be) }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
+	"github.com/tfdev-dev/tfdev/dockerctl/statefile"
 )
 
 func newDownCmd() *cobra.Command {
@@ -33,7 +35,7 @@ changed too they go to .tfdev/rescued/. Images are kept unless --rmi.`,
 			if err != nil {
 				return err
 			}
-			return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
+			return withEngine(cmd, func(ctx context.Context, eng *engine.Engine) error {
 				return down(ctx, cmd, eng, p, rmi)
 			})
 		},
@@ -46,7 +48,7 @@ changed too they go to .tfdev/rescued/. Images are kept unless --rmi.`,
 // down asks a running `tfdev up` of the project to stop, then brings home
 // what the user made in each container of the project (while it runs,
 // when it does), stops and removes it.
-func down(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *dockerfile.Project, rmi bool) error {
+func down(ctx context.Context, cmd *cobra.Command, eng *engine.Engine, p *dockerfile.Project, rmi bool) error {
 	out := cmd.OutOrStdout()
 	if err := stopSession(ctx, out, p.Dir); err != nil {
 		return err
@@ -60,7 +62,7 @@ func down(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *doc
 		if err != nil {
 			return err
 		}
-		if dockerctl.NothingToRescue(p.Dir, c) {
+		if statefile.NothingToRescue(p.Dir, c) {
 			if err := eng.Remove(ctx, id); err != nil {
 				return err
 			}
@@ -70,7 +72,7 @@ func down(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, p *doc
 		if c.Running {
 			c.ServedDir = eng.ServedDir(ctx, c)
 		}
-		rs, err := eng.Rescue(ctx, c, p.Dir, p.Rules, dockerctl.RescueLedger(p.Dir, id))
+		rs, err := eng.Rescue(ctx, c, p.Dir, p.Rules, statefile.RescueLedger(p.Dir, id))
 		for _, r := range rs {
 			fmt.Fprintln(out, r.Event(p.Dir).Plain())
 		}
@@ -116,7 +118,7 @@ func newStatusCmd() *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
-			return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
+			return withEngine(cmd, func(ctx context.Context, eng *engine.Engine) error {
 				return status(ctx, cmd, eng, dir, output)
 			})
 		},
@@ -126,12 +128,12 @@ func newStatusCmd() *cobra.Command {
 	return cmd
 }
 
-func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir, output string) error {
+func status(ctx context.Context, cmd *cobra.Command, eng *engine.Engine, dir, output string) error {
 	c, err := eng.Find(ctx, dir)
 	if err != nil {
 		return err
 	}
-	st, err := dockerctl.ReadState(dir)
+	st, err := statefile.ReadState(dir)
 	if err != nil {
 		return err
 	}
@@ -146,14 +148,14 @@ func status(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, dir,
 		Image     string          `json:"image,omitempty"`
 		URL       string          `json:"url,omitempty"`
 		GPU       bool            `json:"gpu"`
-		LastBuild dockerctl.State `json:"last_build"`
+		LastBuild statefile.State `json:"last_build"`
 		Engine    engineInfo      `json:"engine"`
 	}
 	s := status{LastBuild: st, Engine: describeEngine(ctx, eng)}
 	if c != nil {
 		s.Running, s.Container, s.Image, s.URL, s.GPU = true, c.Name, c.Image, c.URL(), c.GPU
 		switch {
-		case dockerctl.LockHolder(dir) != 0 && st.URL != "":
+		case statefile.LockHolder(dir) != 0 && st.URL != "":
 			s.URL = st.URL // a session runs: its front door's URL, which stays the same
 		case c.Unpublished:
 			s.URL = "" // reached only through the Engine (--jupyter-via exec), by a running tfdev up
@@ -181,7 +183,7 @@ type engineInfo struct {
 	Why    string `json:"gpu_reason,omitempty"`
 }
 
-func describeEngine(ctx context.Context, eng *dockerctl.Engine) engineInfo {
+func describeEngine(ctx context.Context, eng *engine.Engine) engineInfo {
 	via, _, _ := strings.Cut(eng.Host, "://")
 	e := engineInfo{Host: eng.Host, Via: via, Remote: via != "unix" && via != "npipe", API: eng.APIVersion}
 	if gpu, _, err := eng.Capabilities(ctx); err == nil {
@@ -203,7 +205,7 @@ func (e engineInfo) String() string {
 }
 
 // printStatus writes status as lines.
-func printStatus(out io.Writer, c, stopped *dockerctl.Container, st dockerctl.State, url string) {
+func printStatus(out io.Writer, c, stopped *model.Container, st statefile.State, url string) {
 	switch {
 	case c == nil && stopped != nil:
 		fmt.Fprintf(out, "container: %s (stopped; tfdev up starts it again, tfdev down brings its files home and removes it)\n", stopped.Name)
@@ -245,7 +247,7 @@ func newLogsCmd() *cobra.Command {
 			if err != nil {
 				return badInput(err)
 			}
-			return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
+			return withEngine(cmd, func(ctx context.Context, eng *engine.Engine) error {
 				return logs(ctx, cmd, eng, abs, follow, tail)
 			})
 		},
@@ -256,7 +258,7 @@ func newLogsCmd() *cobra.Command {
 	return cmd
 }
 
-func logs(ctx context.Context, cmd *cobra.Command, eng *dockerctl.Engine, abs string, follow bool, tail string) error {
+func logs(ctx context.Context, cmd *cobra.Command, eng *engine.Engine, abs string, follow bool, tail string) error {
 	c, err := eng.Find(ctx, abs)
 	if err != nil {
 		return err
@@ -275,7 +277,7 @@ const sessionStopWait = 2 * time.Minute
 // Ctrl-C would: it brings the files home and stops the container), and
 // waits until it has.
 func stopSession(ctx context.Context, out io.Writer, dir string) error {
-	pid := dockerctl.LockHolder(dir)
+	pid := statefile.LockHolder(dir)
 	if pid == 0 || pid == os.Getpid() {
 		return nil
 	}
@@ -290,7 +292,7 @@ func stopSession(ctx context.Context, out io.Writer, dir string) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(sessionStopWait)
-	for dockerctl.LockHolder(dir) != 0 {
+	for statefile.LockHolder(dir) != 0 {
 		select {
 		case <-tick.C:
 		case <-deadline:
@@ -303,7 +305,7 @@ func stopSession(ctx context.Context, out io.Writer, dir string) error {
 }
 
 // stoppedContainer is a stopped container of the project when none runs.
-func stoppedContainer(ctx context.Context, eng *dockerctl.Engine, dir string, running *dockerctl.Container) (*dockerctl.Container, error) {
+func stoppedContainer(ctx context.Context, eng *engine.Engine, dir string, running *model.Container) (*model.Container, error) {
 	if running != nil {
 		return nil, nil
 	}

@@ -16,7 +16,7 @@ import (
 // TestKeepStatusDown: up --keep leaves the container running; status shows
 // it; down rescues what was made in it, then removes it.
 func TestKeepStatusDown(t *testing.T) {
-	eng := engine(t)
+	eng := needEngine(t)
 	dir := standInProject(t)
 	upArgs := []string{"--output", "json", "--keep"}
 	up := startUpWith(t, dir, testimage.Busybox, upArgs...)
@@ -55,7 +55,7 @@ func TestKeepStatusDown(t *testing.T) {
 // session brings the files home and exits 0), then removes the container;
 // status works beside the session meanwhile.
 func TestDownStopsARunningSession(t *testing.T) {
-	eng := engine(t)
+	eng := needEngine(t)
 	dir := standInProject(t)
 	up := startUpWith(t, dir, testimage.Busybox, "--output", "json")
 	ready, _ := up.nextEvent(event.Ready, nil)

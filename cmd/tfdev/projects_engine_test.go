@@ -37,7 +37,7 @@ func TestProjectsAsTheyAre(t *testing.T) {
 		{"devcontainer", nil, testimage.Jupyter, ".devcontainer/devcontainer.json", "work", "/tf/work/model.py", 2 << 30, true, true},
 	} {
 		t.Run(c.fixture, func(t *testing.T) {
-			eng := engine(t)
+			eng := needEngine(t)
 			dir := copyFixture(t, c.fixture)
 			t.Cleanup(func() { exec.Command("docker", "volume", "rm", "-f", c.fixture+"_pip-cache").Run() })
 			up := startUpEnv(t, dir, c.base, c.env, "--output", "json", "--deps", "rebuild")
@@ -110,7 +110,7 @@ func contentNames(t *testing.T, url, token string) string {
 
 // explain says where a compose mount or the workspace puts a file, and why.
 func TestExplainProjectsAsTheyAre(t *testing.T) {
-	engine(t) // the base image's Jupyter folder comes from the Engine
+	needEngine(t) // the base image's Jupyter folder comes from the Engine
 	for _, c := range []struct {
 		fixture string
 		args    []string

@@ -6,8 +6,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 func newPullCmd() *cobra.Command {
@@ -38,7 +39,7 @@ to run.`,
 				}
 			}
 			emit := eventPrinter(cmd.OutOrStdout(), output)
-			return withEngine(cmd, func(ctx context.Context, eng *dockerctl.Engine) error {
+			return withEngine(cmd, func(ctx context.Context, eng *engine.Engine) error {
 				for _, ref := range refs {
 					if err := pullOne(ctx, eng, ref, emit); err != nil {
 						return err
@@ -55,17 +56,17 @@ to run.`,
 
 // pullOne pulls ref with its progress as build.pull events, then says how
 // much came down and how big it is on the Engine.
-func pullOne(ctx context.Context, eng *dockerctl.Engine, ref string, emit func(event.Event)) error {
+func pullOne(ctx context.Context, eng *engine.Engine, ref string, emit func(event.Event)) error {
 	if !eng.ImagePresent(ctx, ref) { // the registry is asked only when a download is due
 		rctx, cancel := context.WithTimeout(ctx, registryTimeout)
-		if size, err := dockerctl.RegistrySize(rctx, ref, eng.Arch(ctx)); err == nil {
+		if size, err := engine.RegistrySize(rctx, ref, eng.Arch(ctx)); err == nil {
 			emit(event.Event{Kind: event.Info, Image: ref, Size: size, Message: fmt.Sprintf("%s: %s to download, from the registry's manifest", ref, event.HumanBytes(size))})
 		}
 		cancel()
 	}
 	start := time.Now()
 	emit(event.Event{Kind: event.Phase, State: event.StepRunning, Message: "pulling " + ref})
-	got, err := eng.Pull(ctx, ref, func(pp dockerctl.PullProgress) { emit(pp.Event()) })
+	got, err := eng.Pull(ctx, ref, func(pp model.PullProgress) { emit(pp.Event()) })
 	if err != nil {
 		return err
 	}

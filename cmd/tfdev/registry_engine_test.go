@@ -10,8 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 	"github.com/tfdev-dev/tfdev/dockerctl/testregistry"
 )
@@ -54,7 +55,7 @@ func stepStates(t *testing.T, args ...string) (map[string]event.StepState, strin
 
 // forget removes the project's images and BuildKit's cache: a fresh
 // machine, as far as this project goes.
-func forget(t *testing.T, eng *dockerctl.Engine, refs ...string) {
+func forget(t *testing.T, eng *engine.Engine, refs ...string) {
 	t.Helper()
 	for _, ref := range refs {
 		eng.RemoveImage(context.Background(), ref, true)
@@ -70,12 +71,12 @@ const installStep = "RUN echo installing $(cat requirements.txt) > /installed.tx
 // machine with neither the image nor the build cache, --cache-from makes
 // the dependency step cached; without it, the step runs.
 func TestTeamCacheThroughARegistry(t *testing.T) {
-	eng := engine(t)
+	eng := needEngine(t)
 	reg := testregistry.Start(t, testregistry.Options{})
 	dir := seedProject(t)
 	ref := reg.Ref("team/project:cache")
 	base := "BASE=" + testimage.Busybox
-	local := dockerctl.ImageRepo(dir) + ":latest"
+	local := model.ImageRepo(dir) + ":latest"
 	t.Cleanup(func() {
 		eng.RemoveImage(context.Background(), local, true)
 		eng.RemoveImage(context.Background(), ref, true)
@@ -117,7 +118,7 @@ func TestTeamCacheThroughARegistry(t *testing.T) {
 	os.WriteFile(filepath.Join(other, ".dockerignore"), []byte(".tfdev\n"), 0o644)
 	os.WriteFile(filepath.Join(other, "compose.yaml"), []byte("services:\n  nb:\n    build: .\n    image: "+reg.Ref("team/nb:dev")+"\n"), 0o644)
 	eng.RemoveImage(context.Background(), ref, true)
-	size, err := dockerctl.RegistrySize(context.Background(), ref, "amd64")
+	size, err := engine.RegistrySize(context.Background(), ref, "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func TestTeamCacheThroughARegistry(t *testing.T) {
 // build and tfdev pull fail naming the registry and the command; after
 // it (the docker CLI writes the config tfdev reads), both succeed.
 func TestRegistryLogin(t *testing.T) {
-	eng := engine(t)
+	eng := needEngine(t)
 	reg := testregistry.Start(t, testregistry.Options{Auth: true})
 	ref := reg.Ref("tfdev/private:1")
 	pusher := t.TempDir()
@@ -155,7 +156,7 @@ func TestRegistryLogin(t *testing.T) {
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+ref+"\nCOPY train.py /app/\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "train.py"), []byte("print('"+dir+"')\n"), 0o644) // a step of this run's own
-	t.Cleanup(func() { eng.RemoveImage(context.Background(), dockerctl.ImageRepo(dir)+":latest", true) })
+	t.Cleanup(func() { eng.RemoveImage(context.Background(), model.ImageRepo(dir)+":latest", true) })
 
 	user := t.TempDir()
 	t.Setenv("DOCKER_CONFIG", user)

@@ -18,7 +18,7 @@ import (
 // without; an edit syncs over ssh; a requirements change rebuilds with
 // only that file sent; a notebook made in Jupyter comes home at the stop.
 func TestUpOverSSH(t *testing.T) {
-	eng := engine(t)
+	eng := needEngine(t)
 	ssh := testssh.Start(t)
 	dir := appProject(t)
 	up := startUpEnv(t, dir, "tfdev-test/jupyter:bookworm", []string{"DOCKER_HOST=" + ssh.Host(), "DOCKER_CONTEXT=", "PATH=" + ssh.PathEnv()}, "--output", "json", "--deps", "rebuild")
@@ -87,7 +87,7 @@ func TestUpOverSSH(t *testing.T) {
 // through DOCKER_HOST: the Engine over ssh, Jupyter through its
 // connection, an edit synced.
 func TestUpOverSSHContext(t *testing.T) {
-	eng := engine(t)
+	eng := needEngine(t)
 	ssh := testssh.Start(t)
 	cfg := t.TempDir()
 	mk := exec.Command("docker", "--config", cfg, "context", "create", "gpu-box", "--docker", "host="+ssh.Host())

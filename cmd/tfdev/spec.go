@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/dockerctl/runspec"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
@@ -104,10 +106,10 @@ func (pf *projectFlags) loadOptions(ctx context.Context, spec *runspec.Spec) doc
 // servedDir is the folder the container's Jupyter will serve: the compose
 // command's, the Dockerfile's CMD's, else the base image's, asked of eng
 // (or, when nil, of an Engine reached only then).
-func servedDir(ctx context.Context, spec *runspec.Spec, m *dockerfile.Model, eng *dockerctl.Engine) string {
+func servedDir(ctx context.Context, spec *runspec.Spec, m *dockerfile.Model, eng *engine.Engine) string {
 	return m.ServedDir(specRun(spec), func(base string) string {
 		if eng == nil {
-			e, err := dockerctl.Connect(ctx)
+			e, err := engine.Connect(ctx)
 			if err != nil {
 				return ""
 			}
@@ -134,7 +136,7 @@ func applySpec(cmd *cobra.Command, opts *dockerctl.SessionOptions, spec *runspec
 	}
 	changed := cmd.Flags().Changed
 	opts.ConfiguredBy = describe(spec)
-	opts.Run = dockerctl.RunSettings{Entrypoint: spec.Entrypoint, Cmd: spec.Command, WorkingDir: spec.WorkingDir, User: spec.User,
+	opts.Run = model.RunSettings{Entrypoint: spec.Entrypoint, Cmd: spec.Command, WorkingDir: spec.WorkingDir, User: spec.User,
 		JupyterPort: spec.JupyterPort, ShmSize: spec.ShmSize, IPC: spec.IPC, Binds: spec.Binds, Tmpfs: spec.Tmpfs}
 	opts.Env, opts.Mounts, opts.Workspace = spec.Env, mountRules(spec), spec.Workspace
 	if !changed("gpus") && spec.GPUs != "" {

@@ -11,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/dockerctl/runspec"
 )
 
@@ -83,9 +85,9 @@ func TestSpecPrecedence(t *testing.T) {
 // A GPU request from compose or devcontainer.json is tfdev's --gpus: on an
 // Engine with GPUs it becomes the container's DeviceRequests.
 func TestSpecGPUsBecomeDeviceRequests(t *testing.T) {
-	gpus := dockerctl.GPUSupport{Available: true, Why: "nvidia runtime"}
+	gpus := model.GPUSupport{Available: true, Why: "nvidia runtime"}
 	for spec, want := range map[string]string{"all": "count -1", "2": "count 2", "0,1": "ids [0 1]"} {
-		reqs, err := dockerctl.GPURequest((&runspec.Spec{GPUs: spec}).GPUs, gpus)
+		reqs, err := engine.GPURequest((&runspec.Spec{GPUs: spec}).GPUs, gpus)
 		if err != nil || len(reqs) != 1 || !slices.Equal(reqs[0].Capabilities[0], []string{"gpu"}) {
 			t.Fatalf("%s: %+v %v", spec, reqs, err)
 		}

@@ -73,7 +73,7 @@ func TestTerminalUIUnderTmux(t *testing.T) {
 		t.Fatal("tmux is needed (Debian package tmux; .ci/run installs it)")
 	}
 	bin := tfdevBinary(t)
-	engine(t)
+	needEngine(t)
 	dir := standInProject(t)
 	x := tmux{t: t, socket: fmt.Sprintf("tfdev-test-%d", time.Now().UnixNano())}
 	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })

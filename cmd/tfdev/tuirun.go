@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/muesli/termenv"
 	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/tui"
 )
@@ -22,7 +23,7 @@ func isTerminal(f *os.File) bool {
 // runWithTUI runs the session under the terminal UI. The UI quits when the
 // session has stopped; the session's start-up error, if any, is returned
 // after the terminal is restored.
-func runWithTUI(ctx context.Context, eng *dockerctl.Engine, opts dockerctl.SessionOptions) error {
+func runWithTUI(ctx context.Context, eng *engine.Engine, opts dockerctl.SessionOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var sess *dockerctl.Session

@@ -15,7 +15,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
+	"github.com/tfdev-dev/tfdev/dockerctl/statefile"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
@@ -84,7 +88,7 @@ Exit status: 0 ok, 1 runtime failure, 2 usage error or bad project input.`,
 func (f *upFlags) registerUp(cmd *cobra.Command) {
 	f.register(cmd)
 	fl := cmd.Flags()
-	fl.IntVar(&f.port, "port", dockerctl.JupyterPort, "host port for Jupyter (a free one is taken if it is busy; 0: any free port)")
+	fl.IntVar(&f.port, "port", model.JupyterPort, "host port for Jupyter (a free one is taken if it is busy; 0: any free port)")
 	fl.StringVar(&f.hostIP, "host-ip", "127.0.0.1", "host address to publish Jupyter on")
 	fl.StringVar(&f.gpus, "gpus", "auto", "auto, all, none, a count, or device IDs (0,1)")
 	fl.StringVar(&f.token, "token", "", "Jupyter token (default: a random 128-bit one)")
@@ -93,7 +97,7 @@ func (f *upFlags) registerUp(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, cacheFromUsage)
 	fl.DurationVar(&f.debounce, "debounce", watcher.DefaultQuiet, "quiet time before a batch of changes is applied")
 	fl.BoolVar(&f.keep, "keep", false, "leave the container running when tfdev exits")
-	fl.StringVar(&f.deps, "deps", dockerctl.DepsLive, "live: install a dependency change in the running container when the Dockerfile allows (its kernels live on), the image catching up behind; rebuild: always rebuild and replace")
+	fl.StringVar(&f.deps, "deps", loop.DepsLive, "live: install a dependency change in the running container when the Dockerfile allows (its kernels live on), the image catching up behind; rebuild: always rebuild and replace")
 	fl.BoolVar(&f.autoreload, "autoreload", true, "turn on IPython autoreload in the container's new kernels, with the project on sys.path, so an edit reaches a running kernel at its next cell")
 	fl.StringVar(&f.jupyterVia, "jupyter-via", dockerctl.JupyterViaPublish, "how tfdev's URL reaches the container's Jupyter: publish (a loopback port) or exec (a relay through the Engine's connection, nothing published)")
 	fl.BoolVar(&f.publish, "publish", false, "with --jupyter-via exec (the default for a remote Engine), also publish Jupyter on the Engine's host at --host-ip:--port (for an ssh -L of your own, or a browser on that machine)")
@@ -108,8 +112,8 @@ func (f *upFlags) check() error {
 	default:
 		return badInput(fmt.Errorf("--output must be plain or json, not %q", f.output))
 	}
-	switch dockerctl.Builder(f.builder) {
-	case dockerctl.BuilderAuto, dockerctl.BuilderBuildKit, dockerctl.BuilderLegacy:
+	switch model.Builder(f.builder) {
+	case model.BuilderAuto, model.BuilderBuildKit, model.BuilderLegacy:
 	default:
 		return badInput(fmt.Errorf("--builder must be auto, buildkit or legacy, not %q", f.builder))
 	}
@@ -122,7 +126,7 @@ func (f *upFlags) check() error {
 	if f.jupyterVia != dockerctl.JupyterViaPublish && f.jupyterVia != dockerctl.JupyterViaExec {
 		return badInput(fmt.Errorf("--jupyter-via must be publish or exec, not %q", f.jupyterVia))
 	}
-	if f.deps != dockerctl.DepsLive && f.deps != dockerctl.DepsRebuild {
+	if f.deps != loop.DepsLive && f.deps != loop.DepsRebuild {
 		return badInput(fmt.Errorf("--deps must be live or rebuild, not %q", f.deps))
 	}
 	return nil
@@ -134,7 +138,7 @@ const contextViaUsage = "how BuildKit gets the build context: auto (a session wh
 
 func checkContextVia(v string) error {
 	switch v {
-	case "auto", dockerctl.ContextViaSession, dockerctl.ContextViaTar:
+	case "auto", engine.ContextViaSession, engine.ContextViaTar:
 		return nil
 	}
 	return badInput(fmt.Errorf("--context-via must be auto, session or tar, not %q", v))
@@ -214,15 +218,15 @@ func (p *pullLines) end(e event.Event) (string, bool) {
 
 // withEngine runs fn with a context that the first SIGINT or SIGTERM
 // cancels and a connection to the Engine, closed afterwards.
-func withEngine(cmd *cobra.Command, fn func(ctx context.Context, eng *dockerctl.Engine) error) error {
+func withEngine(cmd *cobra.Command, fn func(ctx context.Context, eng *engine.Engine) error) error {
 	return withEngineSaying(cmd, sayOn(cmd.ErrOrStderr()), fn)
 }
 
 // withEngineSaying is withEngine with what signals say going to say.
-func withEngineSaying(cmd *cobra.Command, say func(string), fn func(ctx context.Context, eng *dockerctl.Engine) error) error {
+func withEngineSaying(cmd *cobra.Command, say func(string), fn func(ctx context.Context, eng *engine.Engine) error) error {
 	ctx, stop := signalContext(cmd.Context(), say)
 	defer stop()
-	eng, err := dockerctl.Connect(ctx)
+	eng, err := engine.Connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -252,7 +256,7 @@ func runUp(cmd *cobra.Command, f *upFlags) error {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return badInput(fmt.Errorf("project directory %s: not a directory", f.dir))
 	}
-	lock, err := dockerctl.TakeLock(dir)
+	lock, err := statefile.TakeLock(dir)
 	if err != nil {
 		return err
 	}
@@ -264,7 +268,7 @@ func runUp(cmd *cobra.Command, f *upFlags) error {
 	if !f.usesTUI(cmd) {
 		say = func(msg string) { emit(event.Event{Kind: event.Info, Message: msg}) }
 	}
-	return withEngineSaying(cmd, say, func(ctx context.Context, eng *dockerctl.Engine) error {
+	return withEngineSaying(cmd, say, func(ctx context.Context, eng *engine.Engine) error {
 		return runSession(ctx, cmd, f, dir, eng, emit)
 	})
 }
@@ -276,14 +280,14 @@ func (f *upFlags) usesTUI(cmd *cobra.Command) bool {
 	return ok && isTerminal(out) && !f.noTUI && f.output == "plain"
 }
 
-func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string, eng *dockerctl.Engine, emit func(event.Event)) error {
+func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string, eng *engine.Engine, emit func(event.Event)) error {
 	spec, err := f.projectSpec() // fills the Dockerfile, target and build args the flags did not give
 	if err != nil {
 		return err
 	}
 	opts := dockerctl.SessionOptions{
 		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
-		Builder: dockerctl.Builder(f.builder), ContextVia: contextVia(f.contextVia), CacheFrom: f.cacheFrom, HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
+		Builder: model.Builder(f.builder), ContextVia: contextVia(f.contextVia), CacheFrom: f.cacheFrom, HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
 		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload, JupyterVia: f.jupyterVia, Publish: f.publish,
 	}
 	applySpec(cmd, &opts, spec)

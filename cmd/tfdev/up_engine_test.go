@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
@@ -50,12 +50,12 @@ func tfdevBinary(t *testing.T) string {
 	return binPath
 }
 
-// engine connects to the Engine for a test that needs it, with the test
+// needEngine connects to the Engine for a test that needs it, with the test
 // images made. Without an Engine the test skips, unless
 // TFDEV_REQUIRE_ENGINE=1 (as in CI): then it fails.
-func engine(t *testing.T) *dockerctl.Engine {
+func needEngine(t *testing.T) *engine.Engine {
 	t.Helper()
-	eng, err := dockerctl.Connect(context.Background())
+	eng, err := engine.Connect(context.Background())
 	if err != nil {
 		if os.Getenv("TFDEV_REQUIRE_ENGINE") == "1" {
 			t.Fatalf("TFDEV_REQUIRE_ENGINE=1 and no Docker Engine: %v", err)
@@ -187,7 +187,7 @@ func (b *lockedBuffer) String() string {
 // images the project still has.
 func cleanupProject(t *testing.T, dir string) {
 	t.Cleanup(func() {
-		eng, err := dockerctl.Connect(context.Background())
+		eng, err := engine.Connect(context.Background())
 		if err != nil {
 			return
 		}
@@ -269,7 +269,7 @@ func statusCode(t *testing.T, url, token string) int {
 
 var tokenRe = regexp.MustCompile(`^(http://[^/]+)/.*\?token=([0-9a-f]+)$`)
 
-func containerFile(t *testing.T, eng *dockerctl.Engine, name, p string) string {
+func containerFile(t *testing.T, eng *engine.Engine, name, p string) string {
 	t.Helper()
 	out, err := eng.ExecOK(context.Background(), name, "cat", p)
 	if err != nil {
@@ -278,7 +278,7 @@ func containerFile(t *testing.T, eng *dockerctl.Engine, name, p string) string {
 	return string(out)
 }
 
-func containerImage(t *testing.T, eng *dockerctl.Engine, name string) (string, bool) {
+func containerImage(t *testing.T, eng *engine.Engine, name string) (string, bool) {
 	t.Helper()
 	c, err := eng.Inspect(context.Background(), name)
 	if err != nil {
@@ -291,7 +291,7 @@ func containerImage(t *testing.T, eng *dockerctl.Engine, name string) (string, b
 // Jupyter base image and checks the whole loop through its JSON events and
 // the Engine API.
 func TestUpEndToEnd(t *testing.T) {
-	eng := engine(t)
+	eng := needEngine(t)
 	dir := copyDemo(t)
 	up := startUp(t, dir, "--output", "json", "--deps", "rebuild") // the rebuild and replacement path; live installs: dockerctl/live_engine_test.go
 

@@ -53,7 +53,7 @@ func TestVSCodeTaskMatchesRealOutput(t *testing.T) {
 	ends := regexp.MustCompile(pm.Background.EndsPattern)
 	problem := regexp.MustCompile(pm.Pattern.Regexp)
 
-	engine(t)
+	needEngine(t)
 	dir := copyDemo(t)
 	up := startUp(t, dir)
 	up.next("a line matching beginsPattern", begins.MatchString)

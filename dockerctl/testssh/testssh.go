@@ -125,3 +125,12 @@ func write(t testing.TB, p, content string, mode os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// UseAsDockerHost points the test's DOCKER_HOST at this server, with its
+// ssh first on PATH and no docker context, as a user of a remote GPU
+// machine would: the next engine.Connect goes through ssh.
+func (s *Server) UseAsDockerHost(t testing.TB) {
+	t.Setenv("PATH", s.PathEnv())
+	t.Setenv("DOCKER_CONTEXT", "")
+	t.Setenv("DOCKER_HOST", s.Host())
+}

@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/client"
+)
+
+// ConnectTimeout bounds how long Connect waits for the Engine to answer.
+const ConnectTimeout = 2 * time.Second
+
+// Engine is a connection to the Docker Engine with what tfdev learned about
+// it once, at connect time.
+type Engine struct {
+	api        *client.Client
+	Host       string // the address used, e.g. unix:///var/run/docker.sock
+	APIVersion string // negotiated
+	BuildKit   bool   // the Engine reports BuildKit as its default builder
+	OSType     string
+
+	uploads atomic.Int64 // tars Sync sent (agent or archive API), for tests and stats
+
+	agentsMu sync.Mutex
+	agents   map[string]*agent // container ID -> its sync agent; nil: cannot run one
+
+	sums sumCache // context files' SHA-256 by path, size and time, across session builds
+}
+
+// Connect reaches the Engine named by DOCKER_HOST, or else by the docker
+// CLI's current context (DOCKER_CONTEXT, or currentContext in
+// ~/.docker/config.json; unix and tcp with TLS), else the local socket,
+// negotiates the API version (DOCKER_API_VERSION pins it) and pings it. An Engine that does not answer within ConnectTimeout is an error that
+// says which address was tried and what to check.
+func Connect(ctx context.Context) (*Engine, error) {
+	dctx, err := currentContext()
+	if err != nil {
+		return nil, err
+	}
+	opts := append([]client.Opt{client.FromEnv}, dctx.opts()...)
+	host, timeout := os.Getenv("DOCKER_HOST"), ConnectTimeout
+	if dctx != nil {
+		host = dctx.Host
+	}
+	ssh := strings.HasPrefix(host, "ssh://")
+	if ssh {
+		sopts, err := sshClientOpts(host)
+		if err != nil {
+			return nil, err
+		}
+		opts = append([]client.Opt{client.FromEnv}, sopts...)
+		timeout += sshConnectTimeout // ssh's own connection first
+	}
+	cli, err := client.NewClientWithOpts(append(opts, client.WithAPIVersionNegotiation())...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w (check DOCKER_HOST=%q)", err, os.Getenv("DOCKER_HOST"))
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ping, err := cli.Ping(pctx)
+	if err != nil {
+		_ = cli.Close() // the ping's error is the one to report
+		if ssh {
+			return nil, &UnreachableError{Host: host, Hint: sshHint(err), Err: err}
+		}
+		return nil, unreachable(cli.DaemonHost(), err)
+	}
+	cli.NegotiateAPIVersionPing(ping)
+	if !ssh {
+		host = cli.DaemonHost()
+	}
+	return &Engine{
+		api:        cli,
+		Host:       host,
+		APIVersion: cli.ClientVersion(),
+		BuildKit:   ping.BuilderVersion == build.BuilderBuildKit,
+		OSType:     ping.OSType,
+	}, nil
+}
+
+// Close releases the connection.
+func (e *Engine) Close() error { return e.api.Close() }
+
+func unreachable(host string, err error) error {
+	hint := "is the Docker Engine running? (systemctl status docker, or start dockerd)"
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		hint = fmt.Sprintf("it did not answer within %v; is the Engine running and DOCKER_HOST right?", ConnectTimeout)
+	case strings.Contains(err.Error(), "permission denied"):
+		hint = "permission denied: add your user to the docker group, or run as root"
+	case strings.HasPrefix(host, "unix://"):
+		hint = "no Engine listens on that socket: start it (systemctl start docker) or set DOCKER_HOST"
+	}
+	return &UnreachableError{Host: host, Hint: hint, Err: err}
+}
+
+// UnreachableError is an Engine that did not answer.
+type UnreachableError struct {
+	Host string
+	Hint string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the Docker Engine at %s: %s", e.Host, e.Hint)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// API is the Engine API client itself, for tests and tools that need a
+// call tfdev does not wrap.
+func (e *Engine) API() *client.Client { return e.api }

@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
+)
+
+// TagImage tags an image.
+func (e *Engine) TagImage(ctx context.Context, id, ref string) error {
+	if err := e.api.ImageTag(ctx, id, ref); err != nil {
+		return fmt.Errorf("tagging %s as %s: %w", event.ShortID(id), ref, err)
+	}
+	return nil
+}
+
+// RemoveImage removes a tag, and the image when nothing else holds it.
+// Force removes an image that tags or stopped containers still use.
+func (e *Engine) RemoveImage(ctx context.Context, ref string, force bool) error {
+	if _, err := e.api.ImageRemove(ctx, ref, image.RemoveOptions{Force: force, PruneChildren: true}); err != nil {
+		return fmt.Errorf("removing image %s: %w", ref, err)
+	}
+	return nil
+}
+
+// ProjectImages lists the images tagged in the project's repository.
+func (e *Engine) ProjectImages(ctx context.Context, dir string) ([]model.ProjectImage, error) {
+	imgs, err := e.api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", model.ImageRepo(dir)))})
+	if err != nil {
+		return nil, fmt.Errorf("listing the project's images: %w", err)
+	}
+	out := make([]model.ProjectImage, 0, len(imgs))
+	for _, im := range imgs {
+		var tags []string
+		for _, t := range im.RepoTags {
+			if strings.HasPrefix(t, model.ImageRepo(dir)+":") {
+				tags = append(tags, t)
+			}
+		}
+		out = append(out, model.ProjectImage{ID: im.ID, Tags: tags})
+	}
+	return out, nil
+}
+
+// ImageSize is an image's size on the Engine (its layers, unpacked).
+func (e *Engine) ImageSize(ctx context.Context, ref string) (int64, error) {
+	insp, err := e.api.ImageInspect(ctx, ref)
+	if err != nil {
+		return 0, err
+	}
+	return insp.Size, nil
+}
+
+// ImagePresent says whether the Engine has ref.
+func (e *Engine) ImagePresent(ctx context.Context, ref string) bool {
+	_, err := e.api.ImageInspect(ctx, ref)
+	return err == nil
+}
+
+// ImageServedDir is the folder an image's Jupyter command serves, "" when
+// the image is not present or its command names none.
+func (e *Engine) ImageServedDir(ctx context.Context, ref string) string {
+	insp, err := e.api.ImageInspect(ctx, ref)
+	if err != nil || insp.Config == nil {
+		return "" // not here yet: the build pulls it
+	}
+	return dockerfile.ServedDirFromArgs(append(slices.Clone(insp.Config.Entrypoint), insp.Config.Cmd...))
+}
+
+// ImageWorkdir is an image's working directory, "" when the image is not
+// present or sets none: what a Dockerfile's first WORKDIR is relative to.
+func (e *Engine) ImageWorkdir(ctx context.Context, ref string) string {
+	insp, err := e.api.ImageInspect(ctx, ref)
+	if err != nil || insp.Config == nil {
+		return "" // not here yet: the build pulls it, and "/" is Docker's default too
+	}
+	return insp.Config.WorkingDir
+}

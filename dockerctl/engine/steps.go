@@ -1,0 +1,310 @@
+package engine
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
+)
+
+// stepTracker turns either builder's progress into StepProgress events.
+type stepTracker struct {
+	exporting func(started bool)
+	loaded    func() // BuildKit has the context, called once
+	pull      func(model.PullProgress)
+	pulling   layerProgress
+	ctxVertex string         // the digest of BuildKit's "load build context"
+	exported  map[string]int // exporter vertex digest -> 1 started, 2 completed
+	model     *dockerfile.Model
+	all       []dockerfile.Step
+	progress  func(model.StepProgress)
+	byIndex   map[int]*model.StepProgress
+	order     []int
+	digests   map[string]int // BuildKit vertex digest -> step index
+	started   map[int]time.Time
+	// legacy stream state
+	partial string
+	current int  // index of the step the legacy builder is on
+	usedC   bool // the current legacy step said "Using cache"
+}
+
+func newStepTracker(m *dockerfile.Model, progress func(model.StepProgress)) *stepTracker {
+	return &stepTracker{
+		model: m, all: m.AllSteps(), progress: progress,
+		byIndex: map[int]*model.StepProgress{}, digests: map[string]int{}, started: map[int]time.Time{},
+	}
+}
+
+func (t *stepTracker) set(idx int, state model.StepState, d time.Duration) {
+	if idx < 1 || idx > len(t.all) {
+		return
+	}
+	sp, ok := t.byIndex[idx]
+	if !ok {
+		st := t.all[idx-1]
+		sp = &model.StepProgress{Index: idx, Total: len(t.all), Line: st.Line, Instruction: st.Text}
+		t.byIndex[idx] = sp
+		t.order = append(t.order, idx)
+	}
+	if sp.State == state && d == 0 {
+		return
+	}
+	sp.State, sp.At = state, time.Now()
+	if d > 0 {
+		sp.Duration = d
+	}
+	if t.progress != nil {
+		cp := *sp
+		cp.Log = append([]string(nil), sp.Log...)
+		t.progress(cp)
+	}
+}
+
+func (t *stepTracker) log(idx int, text string) {
+	sp, ok := t.byIndex[idx]
+	if !ok {
+		return
+	}
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		sp.Log = append(sp.Log, strings.TrimRight(l, "\r"))
+	}
+	if len(sp.Log) > model.LogLines {
+		sp.Log = sp.Log[len(sp.Log)-model.LogLines:]
+	}
+}
+
+func (t *stepTracker) steps() []model.StepProgress {
+	out := make([]model.StepProgress, 0, len(t.order))
+	for _, i := range t.order {
+		out = append(out, *t.byIndex[i])
+	}
+	return out
+}
+
+var vertexName = regexp.MustCompile(`^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$`)
+
+// vertexStep maps a BuildKit vertex name such as "[stage-1 3/5] RUN ..." to
+// the step's index among all instructions, or 0 for internal vertexes.
+func (t *stepTracker) vertexStep(name string) int {
+	m := vertexName.FindStringSubmatch(name)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[2]) // the pattern matched digits
+	for si := range t.model.Stages {
+		s := &t.model.Stages[si]
+		if m[1] != "" && s.Label(si) != m[1] {
+			continue
+		}
+		if m[1] == "" && si != t.model.Target && len(t.model.Stages) > 1 {
+			continue // unprefixed names belong to the target stage
+		}
+		ops := s.OpSteps()
+		if n < 1 || n > len(ops) {
+			continue
+		}
+		return t.indexOf(ops[n-1])
+	}
+	return 0
+}
+
+func (t *stepTracker) indexOf(st dockerfile.Step) int {
+	for i, s := range t.all {
+		if s.Line == st.Line && s.Stage == st.Stage {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func (t *stepTracker) trace(st traceStatus) {
+	for _, v := range st.Vertexes {
+		idx, ok := t.digests[v.Digest]
+		if !ok {
+			idx = t.vertexStep(v.Name)
+			t.digests[v.Digest] = idx
+		}
+		if idx == 0 {
+			t.exporter(v)
+			t.contextLoaded(v)
+			continue
+		}
+		kind := t.all[idx-1].Kind
+		switch {
+		case v.Error != "":
+			t.set(idx, model.StepFailed, dur(v))
+		case !v.Completed.IsZero() && (v.Cached || kind == "FROM"):
+			t.set(idx, model.StepCached, 0) // a FROM of a present image builds nothing
+		case !v.Completed.IsZero():
+			t.set(idx, model.StepDone, dur(v))
+		case !v.Started.IsZero():
+			t.set(idx, model.StepRunning, 0)
+		default:
+			// announced, not started: nothing to say yet
+		}
+	}
+	for _, l := range st.Logs {
+		if idx := t.digests[l.Vertex]; idx > 0 {
+			t.log(idx, string(l.Msg))
+		}
+	}
+	for _, p := range st.Statuses {
+		t.pullStatus(p)
+	}
+}
+
+// pullStatus reports a FROM step's download (BuildKit's statuses under the
+// FROM vertex: a blob's digest, bytes done and in all). The blobs are the
+// image's manifest and config, and its layers that the Engine lacks.
+func (t *stepTracker) pullStatus(p traceProgress) {
+	idx := t.digests[p.Vertex]
+	if t.pull == nil || idx == 0 || t.all[idx-1].Kind != "FROM" || p.Total <= 0 || !strings.HasPrefix(p.ID, "sha256:") {
+		return // not a download: a resolve, an extraction
+	}
+	t.pull(model.PullProgress{Step: idx, Image: t.all[idx-1].Text, Layer: p.ID, Current: p.Current, Total: p.Total, Done: !p.Completed.IsZero()})
+}
+
+func dur(v traceVertex) time.Duration {
+	if v.Started.IsZero() || v.Completed.IsZero() {
+		return 0
+	}
+	return v.Completed.Sub(v.Started)
+}
+
+var legacyStep = regexp.MustCompile(`^Step (\d+)/(\d+) : `)
+
+// stream reads the legacy builder's output, which arrives in pieces.
+func (t *stepTracker) stream(s string) {
+	t.partial += s
+	for {
+		i := strings.IndexByte(t.partial, '\n')
+		if i < 0 {
+			// "Step N/M : ..." comes without its newline; take it whole.
+			if legacyStep.MatchString(t.partial) {
+				t.legacyLine(t.partial)
+				t.partial = ""
+			}
+			return
+		}
+		line := t.partial[:i]
+		t.partial = t.partial[i+1:]
+		t.legacyLine(line)
+	}
+}
+
+func (t *stepTracker) legacyLine(line string) {
+	if m := legacyStep.FindStringSubmatch(line); m != nil {
+		t.completeLegacy()
+		t.current, _ = strconv.Atoi(m[1]) // the pattern matched digits
+		if t.current > len(t.all) {
+			// A step the Engine adds after the Dockerfile's: the LABEL
+			// of --label (tfdev's project label).
+			t.current = 0
+			return
+		}
+		t.usedC = false
+		t.started[t.current] = time.Now()
+		t.set(t.current, model.StepRunning, 0)
+		return
+	}
+	switch {
+	case t.current == 0 || line == "":
+	case strings.HasPrefix(line, " ---> Using cache"):
+		t.usedC = true
+	case strings.HasPrefix(line, " ---> "), strings.HasPrefix(line, "Removing intermediate container"),
+		strings.HasPrefix(line, "Successfully built"), strings.HasPrefix(line, "Successfully tagged"):
+	default:
+		t.log(t.current, line)
+	}
+}
+
+// completeLegacy closes the step the legacy builder was on.
+func (t *stepTracker) completeLegacy() {
+	if t.current == 0 {
+		return
+	}
+	kind := t.all[t.current-1].Kind
+	st := t.all[t.current-1]
+	if t.usedC || kind == "FROM" || st.Stage < 0 {
+		t.set(t.current, model.StepCached, 0) // FROM and global ARGs build nothing
+	} else {
+		t.set(t.current, model.StepDone, time.Since(t.started[t.current]))
+	}
+	t.current = 0
+}
+
+// finish closes the last legacy step at the end of a good build.
+func (t *stepTracker) finish() {
+	if t.partial != "" {
+		t.legacyLine(t.partial)
+		t.partial = ""
+	}
+	t.completeLegacy()
+}
+
+var exitCode = regexp.MustCompile(`(?:exit code: |returned a non-zero code: )(\d+)`)
+
+// fail turns the build's error message into a BuildError naming the step.
+func (t *stepTracker) fail(msg string) error {
+	if t.partial != "" {
+		t.legacyLine(t.partial)
+		t.partial = ""
+	}
+	idx := t.current
+	if idx == 0 {
+		for _, i := range t.order {
+			if t.byIndex[i].State == model.StepFailed || t.byIndex[i].State == model.StepRunning {
+				idx = i
+			}
+		}
+	}
+	be := &model.BuildError{File: t.model.Name, ExitCode: -1, Msg: strings.TrimSpace(msg)}
+	if m := exitCode.FindStringSubmatch(msg); m != nil {
+		be.ExitCode, _ = strconv.Atoi(m[1]) // the pattern matched digits
+	}
+	if idx > 0 {
+		st := t.all[idx-1]
+		be.Line, be.Instruction = st.Line, st.Text
+		if sp := t.byIndex[idx]; sp != nil {
+			be.Log = append([]string(nil), sp.Log...)
+		}
+		t.set(idx, model.StepFailed, 0)
+		t.current = 0
+	}
+	return be
+}
+
+// contextLoaded hears when BuildKit has read the build context.
+func (t *stepTracker) contextLoaded(v traceVertex) {
+	if v.Name == "[internal] load build context" {
+		t.ctxVertex = v.Digest // its later pieces may come without the name
+	}
+	if t.loaded != nil && v.Digest == t.ctxVertex && t.ctxVertex != "" && !v.Completed.IsZero() {
+		t.loaded()
+		t.loaded = nil
+	}
+}
+
+// exporter follows BuildKit's exporter vertexes ("exporting to image").
+func (t *stepTracker) exporter(v traceVertex) {
+	if t.exporting == nil || !strings.HasPrefix(v.Name, "exporting") {
+		return
+	}
+	if t.exported == nil {
+		t.exported = map[string]int{}
+	}
+	switch state := t.exported[v.Digest]; {
+	case !v.Completed.IsZero() && state < 2:
+		if state == 0 {
+			t.exporting(true)
+		}
+		t.exported[v.Digest] = 2
+		t.exporting(false)
+	case !v.Started.IsZero() && state == 0:
+		t.exported[v.Digest] = 1
+		t.exporting(true)
+	}
+}

@@ -1,0 +1,339 @@
+package engine
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+// Sync applies a batch's sync items to a running container. The host
+// path's state at sync time wins over the event: a file that vanished since
+// is removed. But nothing the user made in the container is lost: the
+// guard first reads the container's state at every destination, and one
+// the container changed since host and container last agreed (the ledger)
+// is a conflict, left as it is in the container, its copy saved on the
+// host under .tfdev/conflicts and reported in Conflicts. Then removals go
+// in one round trip and every file, directory and symlink in one tar,
+// through the container's agent or CopyToContainer. Files are streamed,
+// never read whole into memory. With a nil ledger nothing is guarded: the
+// host wins.
+func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.SyncItem, ledger *model.Ledger) (model.SyncResult, error) {
+	start := time.Now()
+	var res model.SyncResult
+	sp := planSync(hostDir, items, ledger, &res)
+	if len(sp.writes) == 0 && len(sp.removes) == 0 {
+		res.Duration = time.Since(start)
+		return res, nil
+	}
+	// Resolve --chown names first: during an upload the Engine holds the
+	// container, so an exec then would wait forever.
+	owners := &ownerCache{e: e, id: id, m: map[string][2]int{}}
+	for _, it := range sp.writes {
+		if it.Rule != nil && it.Rule.Chown != "" {
+			if _, _, err := owners.resolve(it.Rule.Chown); err != nil {
+				return res, err
+			}
+		}
+	}
+	if ledger != nil { // no ledger, no agreement to keep: the host wins
+		if err := e.guard(ctx, id, hostDir, &sp, ledger, &res); err != nil {
+			return res, err
+		}
+	}
+	resolved := &ownerCache{m: owners.m} // no Engine: no exec while writing the tar
+	before := res
+	small := len(sp.writes) <= agentBatchFiles && sp.size <= agentBatchLimit
+	if a := e.AgentFor(ctx, id); a != nil && (small || a.bulk) {
+		if err := e.syncViaAgent(ctx, a, id, hostDir, sp.writes, sp.removes, !small, resolved, ledger, &res); err == nil {
+			res.Duration = time.Since(start)
+			return res, nil
+		}
+		e.dropAgent(id) // fall back to the archive API below, from scratch
+		res = before
+	}
+	if err := e.syncViaArchive(ctx, id, hostDir, sp.writes, sp.removes, resolved, ledger, &res); err != nil {
+		return res, err
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// syncPlan is a batch split into what to write and what to remove.
+type syncPlan struct {
+	writes  []watcher.SyncItem
+	removes []string
+	size    int64             // of what writes will send, as Lstat saw it
+	sums    map[string]string // host content of small regular files, by destination
+	files   map[string]bool   // destinations that are regular files on the host
+	rels    map[string]string // destination -> host path (context-relative)
+	modes   map[string]string // destination -> the permissions it should have, in octal
+}
+
+func planSync(hostDir string, items []watcher.SyncItem, ledger *model.Ledger, res *model.SyncResult) syncPlan {
+	sp := syncPlan{sums: map[string]string{}, files: map[string]bool{}, rels: map[string]string{}, modes: map[string]string{}}
+	for _, it := range items {
+		if !model.SafeDest(it.Dest) {
+			res.Errors = append(res.Errors, model.PathError{Path: it.Path, Err: fmt.Errorf("refusing to sync to %q", it.Dest)})
+			continue
+		}
+		sp.rels[path.Clean(it.Dest)] = it.Path
+		full := filepath.Join(hostDir, filepath.FromSlash(it.Path))
+		fi, err := os.Lstat(full)
+		if errors.Is(err, fs.ErrNotExist) {
+			sp.removes = append(sp.removes, path.Clean(it.Dest))
+			continue
+		}
+		if err == nil && fi.Mode().IsRegular() {
+			dest := path.Clean(it.Dest)
+			sp.files[dest] = true
+			sp.modes[dest] = fmt.Sprintf("%o", fi.Mode().Perm())
+			if it.Rule != nil && it.Rule.Chmod != "" {
+				sp.modes[dest] = strings.TrimLeft(it.Rule.Chmod, "0")
+			}
+			if fi.Size() <= unchangedLimit {
+				if sum, err := FileSHA256(full); err == nil {
+					if want, ok := ledger.Get(dest); ok && want == sum && it.Op != watcher.ModeChanged {
+						continue // the container already holds this content: an editor's touch, our own rescue
+					}
+					sp.sums[dest] = sum
+				}
+			}
+			sp.size += fi.Size()
+		}
+		sp.writes = append(sp.writes, it)
+	}
+	sort.Strings(sp.removes)
+	return sp
+}
+
+// guard drops from the plan every destination the container changed since
+// the last agreement, saving the container's copy on the host.
+func (e *Engine) guard(ctx context.Context, id, hostDir string, sp *syncPlan, ledger *model.Ledger, res *model.SyncResult) error {
+	var dests []string
+	for _, it := range sp.writes {
+		if d := path.Clean(it.Dest); sp.files[d] {
+			dests = append(dests, d)
+		}
+	}
+	state, err := e.containerState(ctx, id, append(dests, sp.removes...))
+	if err != nil {
+		return err
+	}
+	var conflicts []string
+	writes := sp.writes[:0]
+	for _, it := range sp.writes {
+		d := path.Clean(it.Dest)
+		agreed, ok := ledger.Get(d)
+		v := guardWrite
+		if sp.files[d] {
+			v = guardOne(state.content[d], sp.sums[d], agreed, ok)
+		}
+		if v == guardSame && state.mode[d] != sp.modes[d] {
+			v = guardWrite // the same content, other permissions (a chmod)
+		}
+		switch v {
+		case guardSame:
+			ledger.Set(d, state.content[d])
+		case guardConflict:
+			conflicts = append(conflicts, d)
+		default:
+			writes = append(writes, it)
+		}
+	}
+	sp.writes = writes
+	removes := sp.removes[:0]
+	for _, d := range sp.removes {
+		agreed, ok := ledger.Get(d)
+		got := state.content[d]
+		switch {
+		case got == "", got == dirState, ok && got == agreed:
+			removes = append(removes, d)
+		default:
+			conflicts = append(conflicts, d) // changed in the container: not deleted
+		}
+	}
+	sp.removes = removes
+	if len(conflicts) == 0 {
+		return nil
+	}
+	saved, err := e.saveConflicts(ctx, id, hostDir, conflicts, sp.rels, ledger)
+	res.Conflicts = append(res.Conflicts, saved...)
+	return err
+}
+
+// Batches up to these sizes go through the agent, built in memory. Larger
+// ones go through the agent too where the image has GNU tar, spooled
+// through a temporary file (memory stays flat); else they are streamed
+// through the archive API, whose untar is faster than busybox tar for many
+// files.
+const (
+	agentBatchLimit = 8 << 20
+	agentBatchFiles = 5000
+)
+
+// syncViaAgent removes and writes through the container's agent.
+func (e *Engine) syncViaAgent(ctx context.Context, a *agent, id, hostDir string, writes []watcher.SyncItem, removes []string, large bool, owners *ownerCache, ledger *model.Ledger, res *model.SyncResult) error {
+	if len(removes) > 0 {
+		if _, err := a.roundTrip('r', nulList(deepestFirst(removes))); err != nil {
+			return err
+		}
+		res.Removed = len(removes)
+		for _, r := range removes {
+			ledger.Set(r, "")
+		}
+	}
+	if len(writes) == 0 {
+		return nil
+	}
+	var tw tarStats
+	body, n, release, err := spoolTar(func(w io.Writer) error {
+		return writeSyncTar(ctx, w, hostDir, writes, owners, ledger, &tw)
+	}, large)
+	if err != nil {
+		return err
+	}
+	defer release()
+	e.uploads.Add(1)
+	if _, err := a.send('x', body, n); err != nil {
+		return err
+	}
+	res.Files, res.Bytes = tw.files, tw.bytes
+	res.Errors = append(res.Errors, tw.errs...)
+	return nil
+}
+
+// syncViaArchive removes with one exec and writes with one streamed tar
+// through CopyToContainer (PUT /containers/{id}/archive).
+func (e *Engine) syncViaArchive(ctx context.Context, id, hostDir string, writes []watcher.SyncItem, removes []string, owners *ownerCache, ledger *model.Ledger, res *model.SyncResult) error {
+	if len(removes) > 0 {
+		if err := e.removeSafely(ctx, id, removes); err != nil {
+			return err
+		}
+		res.Removed = len(removes)
+		for _, r := range removes {
+			ledger.Set(r, "")
+		}
+	}
+	if len(writes) == 0 {
+		return nil
+	}
+	pr, pw := io.Pipe()
+	var tw tarStats
+	go func() {
+		pw.CloseWithError(writeSyncTar(ctx, pw, hostDir, writes, owners, ledger, &tw))
+	}()
+	e.uploads.Add(1)
+	err := e.api.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{AllowOverwriteDirWithFile: true})
+	pr.CloseWithError(err)
+	if err != nil {
+		return fmt.Errorf("copying %d paths into the container: %w", len(writes), err)
+	}
+	res.Files, res.Bytes = tw.files, tw.bytes
+	res.Errors = append(res.Errors, tw.errs...)
+	return nil
+}
+
+// unchangedLimit bounds the files Sync hashes before sending: above it,
+// hashing would cost about what sending does.
+const unchangedLimit = 1 << 20
+
+type tarStats struct {
+	files int
+	bytes int64
+	errs  []model.PathError
+}
+
+func writeSyncTar(ctx context.Context, w io.Writer, hostDir string, items []watcher.SyncItem, owners *ownerCache, ledger *model.Ledger, st *tarStats) error {
+	tw := tar.NewWriter(w)
+	for _, it := range items {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		err := addSyncEntry(tw, hostDir, it, owners, ledger, st)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// Vanished since the first look: its removal event follows,
+			// and the guard decides about it then.
+		case errors.Is(err, errTarBroken):
+			return err
+		case err != nil:
+			st.errs = append(st.errs, model.PathError{Path: it.Path, Err: err})
+		}
+	}
+	return tw.Close()
+}
+
+var errTarBroken = errors.New("the upload broke")
+
+func addSyncEntry(tw *tar.Writer, hostDir string, it watcher.SyncItem, owners *ownerCache, ledger *model.Ledger, st *tarStats) error {
+	full := filepath.Join(hostDir, filepath.FromSlash(it.Path))
+	fi, err := os.Lstat(full)
+	if err != nil {
+		return err
+	}
+	var f *os.File
+	switch {
+	case fi.Mode().IsRegular():
+		// Open first and stat the open file: the header then describes
+		// exactly what is streamed.
+		if f, err = os.Open(full); err != nil {
+			return err
+		}
+		defer f.Close()
+		if fi, err = f.Stat(); err != nil {
+			return err
+		}
+	case fi.Mode()&fs.ModeSymlink != 0, fi.IsDir():
+	default:
+		return fmt.Errorf("not a regular file, directory or symlink")
+	}
+	hdr, err := rootHeader(full, fi, strings.TrimPrefix(path.Clean(it.Dest), "/"))
+	if err != nil {
+		return err
+	}
+	if it.Rule != nil {
+		if it.Rule.Chown != "" {
+			uid, gid, err := owners.resolve(it.Rule.Chown)
+			if err != nil {
+				return err
+			}
+			hdr.Uid, hdr.Gid = uid, gid
+		}
+		if it.Rule.Chmod != "" && fi.Mode()&fs.ModeSymlink == 0 {
+			m, err := strconv.ParseUint(it.Rule.Chmod, 8, 32)
+			if err != nil {
+				return fmt.Errorf("--chmod=%s: %w", it.Rule.Chmod, err)
+			}
+			hdr.Mode = int64(m)
+		}
+	}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("%w: %v", errTarBroken, err)
+	}
+	st.files++
+	if f == nil {
+		return nil
+	}
+	n, sum, err := copyHashed(tw, f, hdr.Size)
+	st.bytes += n
+	if err != nil {
+		// The file shrank under us: the tar cannot be mended.
+		return fmt.Errorf("%w: %s changed while being sent: %v", errTarBroken, it.Path, err)
+	}
+	ledger.Set(path.Clean(it.Dest), sum)
+	return nil
+}

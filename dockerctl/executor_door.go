@@ -1,0 +1,51 @@
+package dockerctl
+
+import (
+	"context"
+	_ "embed"
+	"net"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
+)
+
+// Jupyter through the Engine's own connection: each connection the front
+// door makes to the container's Jupyter is an exec of a small relay
+// (scripts/relay.py, the image's python3) that connects to Jupyter on the
+// container's loopback. Nothing needs to be published, so it works where
+// the Engine is remote; with a local Engine it is selectable
+// (--jupyter-via exec) and tested on every run. The door's transport keeps
+// connections alive, so an exec is paid per connection, not per request.
+
+// How the front door reaches the container's Jupyter (--jupyter-via).
+const (
+	JupyterViaPublish = "publish" // the port published on the Engine's host loopback
+	JupyterViaExec    = "exec"    // a relay through the Engine's exec
+)
+
+// switchDoor sends the front door's new requests to c's Jupyter, the way
+// the session reaches it.
+func (x *executor) switchDoor(c *model.Container) error {
+	if x.o.JupyterVia == JupyterViaExec {
+		id, port := c.ID, c.JupyterPort()
+		return x.door.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return x.eng.DialJupyter(ctx, id, port) })
+	}
+	return x.door.Switch(c.Base())
+}
+
+// runOptions says how to run a container of image.
+func (x *executor) runOptions(dir, image string) model.RunOptions {
+	// Published on a free loopback port of its own: users come in through
+	// the front door, so a replacement can start beside the container that
+	// serves.
+	port := x.o.Port
+	if x.door != nil {
+		port = 0
+	}
+	o := model.RunOptions{Dir: dir, Image: image, HostIP: "127.0.0.1", HostPort: port, Token: x.o.Token, GPUs: x.o.GPUs, GPU: x.gpu, Env: x.o.Env, Run: x.o.Run,
+		ViaExec: x.door != nil && x.o.JupyterVia == JupyterViaExec} // the door goes through exec: nothing to publish
+	if o.ViaExec && x.o.Publish {
+		// --publish: on the Engine's host too, for whoever is there.
+		o.Publish, o.HostIP, o.HostPort = true, x.o.HostIP, x.o.Port
+	}
+	return o
+}

@@ -1,0 +1,119 @@
+package loop
+
+import (
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
+	"github.com/tfdev-dev/tfdev/watcher"
+)
+
+// Effect is something the reducer decided to do: one of the eff* types,
+// carried out by the executor's Apply.
+type Effect interface{ isEffect() }
+
+type (
+	Emit  struct{ Event event.Event } // tell the user
+	Build struct {                // build in the background; an inBuilt follows
+		Reason  string
+		Project *dockerfile.Project
+		Seq     int // the build's number in the session
+	}
+	Sync struct { // copy these files into the container; an inSynced follows
+		Project *dockerfile.Project
+		C       *model.Container
+		Items   []watcher.SyncItem
+		Paths   []string
+		Line    int
+		Why     string   // a reconcile's: why it ran
+		Modules []string // what kernels reload (autoreload)
+		Restart []string // what they cannot
+	}
+	Reconcile struct { // compare the whole tree with the container, beside the loop; an inReconciled follows
+		Project *dockerfile.Project
+		C       *model.Container
+		Built   []string
+		Why     string
+	}
+	Start struct { // create and start a container of the built image; an inStarted follows
+		Project *dockerfile.Project
+		Built   *model.BuildResult
+	}
+	Reattach struct { // adopt a container of an earlier run: rescue, then reconcile
+		Project *dockerfile.Project
+		C       *model.Container
+		Built   *model.BuildResult
+	}
+	Replace struct { // a container of the new image in place of old; an inStarted follows
+		Project *dockerfile.Project
+		Old     *model.Container
+		Built   *model.BuildResult
+	}
+	Restart struct { // start a container that died again; an inStarted follows
+		C   *model.Container
+		How string
+	}
+	Recover struct { // after an Engine loss: restart or reconcile the container
+		Project *dockerfile.Project
+		C       *model.Container
+		Built   *model.BuildResult // the last build, nil when none finished
+	}
+	WaitReady struct { // probe Jupyter until it answers, beside the loop; an inHealth follows
+		Project *dockerfile.Project
+		C       *model.Container
+	}
+	Serve struct { // switch the front door to c and watch what is written in it; an inServing follows
+		Project *dockerfile.Project
+		C       *model.Container
+		URL     string
+	}
+	Pull struct { // bring these container files home; an inPulled follows
+		Project *dockerfile.Project
+		C       *model.Container
+		Sums    map[string]string
+	}
+	Replay struct { // install a dependency change in the running container, beside the loop; an inReplayed follows
+		Project *dockerfile.Project
+		C       *model.Container
+		Plan    *dockerfile.Replay
+		Changed []string
+	}
+	Reconnect struct{} // wait until the Engine answers again; an inEngine{lost: false} follows
+	Keep      struct { // leave the container running (--keep), its ledger recorded
+		Project *dockerfile.Project
+		C       *model.Container
+	}
+	WriteState struct { // record the build and container for tfdev status
+		Project *dockerfile.Project
+		Built   *model.BuildResult
+		C       *model.Container
+		URL     string
+		Live    string // the image c matches through live installs ("" none)
+	}
+	PruneImages struct { // remove the project's older images that nothing uses; an inPruned follows
+		Project *dockerfile.Project
+		Keep    []string // image IDs: the current and the one before
+	}
+	Shutdown struct { // stop the container and rescue from it; an inStopped follows
+		Project *dockerfile.Project
+		C       *model.Container
+	}
+)
+
+func (Emit) isEffect()        {}
+func (Build) isEffect()       {}
+func (Sync) isEffect()        {}
+func (Reconcile) isEffect()   {}
+func (Start) isEffect()       {}
+func (Reattach) isEffect()    {}
+func (Replace) isEffect()     {}
+func (Restart) isEffect()     {}
+func (Recover) isEffect()     {}
+func (WaitReady) isEffect()   {}
+func (Serve) isEffect()       {}
+func (Replay) isEffect()      {}
+func (Pull) isEffect()        {}
+func (Keep) isEffect()        {}
+func (Reconnect) isEffect()   {}
+func (WriteState) isEffect()  {}
+func (PruneImages) isEffect() {}
+func (Shutdown) isEffect()    {}
