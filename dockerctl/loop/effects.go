@@ -13,7 +13,7 @@ type Effect interface{ isEffect() }
 
 type (
 	Emit  struct{ Event event.Event } // tell the user
-	Build struct {                // build in the background; an inBuilt follows
+	Build struct {                    // build in the background; an inBuilt follows
 		Reason  string
 		Project *dockerfile.Project
 		Seq     int // the build's number in the session
