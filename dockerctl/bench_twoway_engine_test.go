@@ -62,13 +62,13 @@ func jupyterSessionOn(b *testing.B, eng *engine.Engine, files int) (*executor, <
 	if err != nil {
 		b.Fatal(err)
 	}
-	res, err := testEngine.Build(context.Background(), engine.BuildOptions{Project: p})
+	res, err := testEngine.Build(context.Background(), model.BuildOptions{Project: p})
 	if err != nil {
 		b.Fatal(err)
 	}
 	removeImageOnCleanup(b, res.ImageID)
 	async := make(chan loop.Input, 1024)
-	x := newExecutor(engineAPI{eng}, SessionOptions{ReadyTimeout: engine.ReadyTimeout}, model.GPUSupport{}, func(event.Event) {}, async)
+	x := newExecutor(enginePorts(eng), SessionOptions{ReadyTimeout: engine.ReadyTimeout}, model.GPUSupport{}, func(event.Event) {}, async)
 	b.Cleanup(x.wait)
 	var c *model.Container
 	for _, in := range x.start(context.Background(), p, res) {

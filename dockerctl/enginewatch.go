@@ -64,7 +64,7 @@ func (s *Session) forwardDeaths(ctx context.Context, deaths <-chan model.Death, 
 // waitForEngine pings with backoff until the Engine answers; false when ctx
 // ended first. waiting, when not nil, hears every waitingEvery how long it
 // has been.
-func waitForEngine(ctx context.Context, eng enginePort, waiting func(time.Duration)) bool {
+func waitForEngine(ctx context.Context, eng ports, waiting func(time.Duration)) bool {
 	began := time.Now()
 	told := began
 	wait := reconnectFirst

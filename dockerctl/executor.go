@@ -22,19 +22,18 @@ import (
 // own context: the session's is already cancelled.
 const shutdownTimeout = 60 * time.Second
 
-// executor carries out the reducer's effects against the Engine. Effects
-// that finish quickly return their result as inputs; a build runs in the
-// background and posts its result to async.
+// executor carries out the reducer's effects against the Engine, each as
+// one job (job, below: the one place that says how each effect runs).
 type executor struct {
-	eng     enginePort
-	o       SessionOptions
-	gpu     model.GPUSupport
-	emit    func(event.Event)
-	async   chan<- loop.Input
-	builds  sync.WaitGroup
-	ledgers map[string]*model.Ledger  // per container: what host and container agree on
-	watches map[string]containerWatch // per container: what is written in it
-	watchWG sync.WaitGroup
+	eng   ports
+	o     SessionOptions
+	gpu   model.GPUSupport
+	emit  func(event.Event)
+	async chan<- loop.Input
+	// tasks is the work beside the loop, each task named for what it is.
+	tasks background
+	// book holds each container's ledger and watch.
+	book *containerBook
 	// unpulled holds, per container, what its watch reported and the loop
 	// has not brought home yet: a stop brings these home too.
 	unpulledMu sync.Mutex
@@ -45,27 +44,123 @@ type executor struct {
 	door *frontdoor.FrontDoor
 }
 
-func newExecutor(eng enginePort, o SessionOptions, gpu model.GPUSupport, emit func(event.Event), async chan<- loop.Input) *executor {
-	return &executor{eng: eng, o: o, gpu: gpu, emit: emit, async: async, ledgers: map[string]*model.Ledger{}, watches: map[string]containerWatch{},
-		unpulled: map[string]map[string]string{}}
+func newExecutor(eng ports, o SessionOptions, gpu model.GPUSupport, emit func(event.Event), async chan<- loop.Input) *executor {
+	return &executor{eng: eng, o: o, gpu: gpu, emit: emit, async: async, book: newContainerBook(), unpulled: map[string]map[string]string{}}
 }
 
 // ledgerOf is the container's ledger, empty for a container tfdev knows
 // nothing of.
-func (x *executor) ledgerOf(id string) *model.Ledger {
-	l, ok := x.ledgers[id]
-	if !ok {
-		l = model.NewLedger()
-		x.ledgers[id] = l
-	}
-	return l
+func (x *executor) ledgerOf(id string) *model.Ledger { return x.book.ledger(id) }
+
+// Where an effect runs. Inline: the loop waits for it and the reducer
+// sees its inputs next, in order (emits, syncs, starts, state). Beside: a
+// background task, named for what it is, whose inputs come back through
+// async while the loop goes on taking batches, deaths, requests and the
+// Engine's events: every effect that waits on something slow (a build, a
+// comparison, Jupyter, pip, a replacement, the Engine) runs beside.
+type placement int
+
+const (
+	inline placement = iota
+	beside
+)
+
+type job struct {
+	where placement
+	task  string // what the work is, as the background list names it
+	run   func(ctx context.Context) []loop.Input
 }
 
-// Apply carries out one effect and returns what it learned as inputs. A
-// result that failed because the Engine cannot be reached comes after an
-// inEngine{lost}: the loop then knows why.
+func now(run func(ctx context.Context) []loop.Input) job { return job{where: inline, run: run} }
+
+func aside(task string, run func(ctx context.Context) []loop.Input) job {
+	return job{where: beside, task: task, run: run}
+}
+
+// job says how each effect runs, and what running it is.
+func (x *executor) job(e loop.Effect) job {
+	switch e := e.(type) {
+	case loop.Emit:
+		return now(func(context.Context) []loop.Input { x.emit(e.Event); return nil })
+	case loop.Build:
+		return aside("build", func(ctx context.Context) []loop.Input {
+			res, err := x.build(ctx, e.Project)
+			return []loop.Input{loop.Built{Res: res, Err: err, Project: e.Project, Reason: e.Reason, Seq: e.Seq}}
+		})
+	case loop.Sync:
+		return now(func(ctx context.Context) []loop.Input {
+			res, err := x.eng.Sync(ctx, e.C.ID, e.Project.Dir, e.Items, x.ledgerOf(e.C.ID))
+			return []loop.Input{loop.Synced{Res: res, Err: err, Paths: e.Paths, Line: e.Line, Why: e.Why, Modules: e.Modules, Restart: e.Restart}}
+		})
+	case loop.Reconcile:
+		return aside("compare the project with the container", func(ctx context.Context) []loop.Input { return x.compare(ctx, e) })
+	case loop.Pull:
+		return now(func(ctx context.Context) []loop.Input {
+			rescued, err := x.eng.PullHome(ctx, e.C.ID, e.Project.Dir, e.Project.Rules, e.Sums, x.ledgerOf(e.C.ID), x.pullProgress)
+			if err == nil {
+				x.pulled(e.C.ID, e.Sums)
+			}
+			return []loop.Input{loop.Pulled{Rescued: rescued, Err: err}}
+		})
+	case loop.Start:
+		return now(func(ctx context.Context) []loop.Input { return x.start(ctx, e.Project, e.Built) })
+	case loop.Reattach:
+		return now(func(ctx context.Context) []loop.Input { return x.reattach(ctx, e) })
+	case loop.Replace:
+		return aside("replace the container", func(ctx context.Context) []loop.Input { return x.replace(ctx, e) })
+	case loop.Restart:
+		return now(func(ctx context.Context) []loop.Input { return x.restart(ctx, e.C, e.How) })
+	case loop.Recover:
+		return now(func(ctx context.Context) []loop.Input { return x.recover(ctx, e) })
+	case loop.WaitReady:
+		return aside("wait for Jupyter", func(ctx context.Context) []loop.Input { return x.waitReady(ctx, e) })
+	case loop.Serve:
+		return now(func(ctx context.Context) []loop.Input { return x.serve(ctx, e) })
+	case loop.Replay:
+		return aside("install live", func(ctx context.Context) []loop.Input {
+			return []loop.Input{x.replay(ctx, e, x.ledgerOf(e.C.ID))}
+		})
+	case loop.WriteState:
+		return now(func(context.Context) []loop.Input { return x.writeState(e) })
+	case loop.PruneImages:
+		return now(func(ctx context.Context) []loop.Input { return x.prune(ctx, e) })
+	case loop.Shutdown:
+		return now(func(context.Context) []loop.Input { return x.shutdown(e) })
+	case loop.Keep:
+		return now(func(context.Context) []loop.Input { return x.keep(e) })
+	case loop.Reconnect:
+		return aside("wait for the Engine", x.reconnect)
+	}
+	panic(fmt.Sprintf("executor: unknown effect %T", e))
+}
+
+// Apply carries out one effect: an inline one now, returning what it
+// learned as inputs; one beside the loop as a background task whose inputs
+// come back through async.
 func (x *executor) Apply(ctx context.Context, e loop.Effect) []loop.Input {
-	ins := x.apply(ctx, e)
+	j := x.job(e)
+	if j.where == inline {
+		return lostFirst(ctx, j.run(ctx))
+	}
+	x.tasks.Go(j.task, func() {
+		for _, in := range lostFirst(ctx, j.run(ctx)) {
+			if !send(ctx, x.async, in) {
+				return // the session ended: nobody waits for it
+			}
+		}
+	})
+	return nil
+}
+
+// do runs an effect's job where the caller stands, wherever it runs in the
+// session: the executor's tests.
+func (x *executor) do(ctx context.Context, e loop.Effect) []loop.Input {
+	return lostFirst(ctx, x.job(e).run(ctx))
+}
+
+// lostFirst: a result that failed because the Engine cannot be reached
+// comes after an EngineState{Lost}: the loop then knows why.
+func lostFirst(ctx context.Context, ins []loop.Input) []loop.Input {
 	for _, in := range ins {
 		if err := failure(in); engine.EngineGone(err) && ctx.Err() == nil {
 			return append([]loop.Input{loop.EngineState{Lost: true, Err: err}}, ins...)
@@ -74,78 +169,13 @@ func (x *executor) Apply(ctx context.Context, e loop.Effect) []loop.Input {
 	return ins
 }
 
-func (x *executor) apply(ctx context.Context, e loop.Effect) []loop.Input {
-	switch e := e.(type) {
-	case loop.Emit:
-		x.emit(e.Event)
-	case loop.Build:
-		x.startBuild(ctx, e)
-	case loop.Sync:
-		res, err := x.eng.Sync(ctx, e.C.ID, e.Project.Dir, e.Items, x.ledgerOf(e.C.ID))
-		return []loop.Input{loop.Synced{Res: res, Err: err, Paths: e.Paths, Line: e.Line, Why: e.Why, Modules: e.Modules, Restart: e.Restart}}
-	case loop.Reconcile:
-		x.startReconcile(ctx, e)
-	case loop.Pull:
-		rescued, err := x.eng.PullHome(ctx, e.C.ID, e.Project.Dir, e.Project.Rules, e.Sums, x.ledgerOf(e.C.ID), x.pullProgress)
-		if err == nil {
-			x.pulled(e.C.ID, e.Sums)
-		}
-		return []loop.Input{loop.Pulled{Rescued: rescued, Err: err}}
-	case loop.Start:
-		return x.start(ctx, e.Project, e.Built)
-	case loop.Reattach:
-		return x.reattach(ctx, e)
-	case loop.Replace:
-		return x.replace(ctx, e)
-	case loop.Restart:
-		return x.restart(ctx, e.C, e.How)
-	case loop.Recover:
-		return x.recover(ctx, e)
-	case loop.WaitReady:
-		x.startWaitReady(ctx, e)
-	case loop.Serve:
-		return x.serve(ctx, e)
-	case loop.Replay:
-		x.startReplay(ctx, e)
-	case loop.WriteState:
-		return x.writeState(e)
-	case loop.PruneImages:
-		return x.prune(ctx, e)
-	case loop.Shutdown:
-		return x.shutdown(e)
-	case loop.Keep:
-		return x.keep(e)
-	case loop.Reconnect:
-		x.reconnect(ctx)
-	default:
-		panic(fmt.Sprintf("executor: unknown effect %T", e))
-	}
-	return nil
-}
-
-// wait ends the container watches and waits for the builds under way:
+// wait ends the container watches and waits for the work beside the loop:
 // none outlives the session.
 func (x *executor) wait() {
-	for id := range x.watches {
+	for _, id := range x.book.watched() {
 		x.unwatch(id)
 	}
-	x.watchWG.Wait()
-	x.builds.Wait()
-}
-
-func (x *executor) startBuild(ctx context.Context, e loop.Build) {
-	x.builds.Add(1)
-	go func() {
-		defer x.builds.Done()
-		res, err := x.build(ctx, e.Project)
-		if engine.EngineGone(err) && ctx.Err() == nil {
-			send(ctx, x.async, loop.EngineState{Lost: true, Err: err})
-		}
-		select {
-		case x.async <- loop.Built{Res: res, Err: err, Project: e.Project, Reason: e.Reason, Seq: e.Seq}:
-		case <-ctx.Done(): // the session ended: nobody waits for it
-		}
-	}()
+	x.tasks.Wait()
 }
 
 func (x *executor) build(ctx context.Context, p *dockerfile.Project) (*model.BuildResult, error) {
@@ -153,7 +183,7 @@ func (x *executor) build(ctx context.Context, p *dockerfile.Project) (*model.Bui
 	var exporting func()
 	sending := time.Now()
 	x.emit(event.Event{Kind: event.Phase, Message: "sending the build context", State: event.StepRunning})
-	res, err := x.eng.Build(ctx, engine.BuildOptions{
+	res, err := x.eng.Build(ctx, model.BuildOptions{
 		Project: p, Tags: []string{repo + ":latest"}, BuildArgs: x.o.BuildArgs, Target: x.o.Target,
 		Builder: x.o.Builder, Context: x.o.ContextVia, CacheFrom: x.o.CacheFrom,
 		Say:      func(msg string) { x.emit(event.Event{Kind: event.Info, Message: msg}) },
@@ -206,8 +236,7 @@ func (x *executor) startCreated(ctx context.Context, p *dockerfile.Project, c *m
 		return err
 	}
 	if c.ID != id {
-		x.ledgers[c.ID] = x.ledgers[id]
-		delete(x.ledgers, id)
+		x.book.moveLedger(id, c.ID)
 		if err := x.eng.Prepare(ctx, c.ID, p.Dir, x.ledgerOf(c.ID)); err != nil {
 			return err
 		}
@@ -228,13 +257,13 @@ func (x *executor) create(ctx context.Context, p *dockerfile.Project, built *mod
 	if err := x.eng.Prepare(ctx, c.ID, p.Dir, l); err != nil {
 		return nil, x.dropNext(ctx, c, err)
 	}
-	x.ledgers[c.ID] = l
+	x.book.setLedger(c.ID, l)
 	return c, nil
 }
 
 func (x *executor) reattach(ctx context.Context, e loop.Reattach) []loop.Input {
 	end := countedPhase(x.emit, "reattaching: bringing home what changed in the container while tfdev was away")
-	if _, ok := x.ledgers[e.C.ID]; !ok {
+	if !x.book.hasLedger(e.C.ID) {
 		// No record of what this container and the host agreed on: the
 		// build's files are the best guess (an edit made on both sides
 		// while tfdev was away then looks like the host's alone).
@@ -326,20 +355,17 @@ func (x *executor) dropNextContainers(ctx context.Context, dir, keep string) err
 	return errors.Join(errs...)
 }
 
-// reconnect waits, in the background, until the Engine answers again and
-// then says so to the loop; one wait at a time.
-func (x *executor) reconnect(ctx context.Context) {
+// reconnect waits until the Engine answers again and then says so to the
+// loop; one wait at a time.
+func (x *executor) reconnect(ctx context.Context) []loop.Input {
 	if !x.reconnecting.CompareAndSwap(false, true) {
-		return
+		return nil
 	}
-	x.builds.Add(1)
-	go func() {
-		defer x.builds.Done()
-		defer x.reconnecting.Store(false)
-		if waitForEngine(ctx, x.eng, x.waiting) {
-			send(ctx, x.async, loop.EngineState{Lost: false})
-		}
-	}()
+	defer x.reconnecting.Store(false)
+	if waitForEngine(ctx, x.eng, x.waiting) {
+		return []loop.Input{loop.EngineState{Lost: false}}
+	}
+	return nil
 }
 
 // waiting tells the user, now and then, that tfdev still waits for the

@@ -34,7 +34,7 @@ func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (loop.Adopt
 			out.Errs = append(out.Errs, fmt.Errorf("reading what the container and the project last agreed on: %w", err))
 		}
 		if saved != nil {
-			x.ledgers[out.Running.ID] = saved
+			x.book.setLedger(out.Running.ID, saved)
 		}
 		if st, err := statefile.ReadState(p.Dir); err == nil && st.LiveContainer == out.Running.ID {
 			out.Live = st.Image

@@ -3,22 +3,17 @@ package dockerctl
 import (
 	"context"
 
-	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/loop"
 )
 
 // The effects that run beside the loop until a container serves: the
 // wait for its Jupyter and the comparison of its files with the tree.
 
-// startWaitReady waits for the container's Jupyter beside the loop: a
-// fresh Jupyter takes seconds to answer, and edits are synced meanwhile.
-func (x *executor) startWaitReady(ctx context.Context, e loop.WaitReady) {
-	x.builds.Add(1)
-	go func() {
-		defer x.builds.Done()
-		url, err := x.eng.WaitJupyter(ctx, e.C, x.o.ReadyTimeout)
-		send(ctx, x.async, loop.Health{C: e.C, URL: url, Err: err})
-	}()
+// waitReady waits for the container's Jupyter, beside the loop: a fresh
+// Jupyter takes seconds to answer, and edits are synced meanwhile.
+func (x *executor) waitReady(ctx context.Context, e loop.WaitReady) []loop.Input {
+	url, err := x.eng.WaitJupyter(ctx, e.C, x.o.ReadyTimeout)
+	return []loop.Input{loop.Health{C: e.C, URL: url, Err: err}}
 }
 
 // serve sends users to the container whose Jupyter answered: the front
@@ -36,21 +31,13 @@ func (x *executor) serve(ctx context.Context, e loop.Serve) []loop.Input {
 	return append(out, loop.Serving{C: e.C, URL: url})
 }
 
-// startReconcile compares the tree with the container beside the loop:
-// listing sizes and times in the container and hashing what differs can
-// take seconds on a large project, and edits made meanwhile are synced as
-// they come. What the comparison finds comes back as an inReconciled.
-func (x *executor) startReconcile(ctx context.Context, e loop.Reconcile) {
-	ledger := x.ledgerOf(e.C.ID)
-	x.builds.Add(1)
-	go func() {
-		defer x.builds.Done()
-		done := x.phase("comparing the project with the container (" + e.Why + ")")
-		w, err := x.eng.PlanReconcile(ctx, e.C.ID, e.Project.Dir, e.Project.Rules, e.Built, ledger)
-		done()
-		if engine.EngineGone(err) && ctx.Err() == nil {
-			send(ctx, x.async, loop.EngineState{Lost: true, Err: err})
-		}
-		send(ctx, x.async, loop.Reconciled{C: e.C, Work: w, Err: err, Why: e.Why})
-	}()
+// compare compares the tree with the container, beside the loop: listing
+// sizes and times in the container and hashing what differs can take
+// seconds on a large project, and edits made meanwhile are synced as they
+// come. What the comparison finds comes back as a Reconciled.
+func (x *executor) compare(ctx context.Context, e loop.Reconcile) []loop.Input {
+	done := x.phase("comparing the project with the container (" + e.Why + ")")
+	w, err := x.eng.PlanReconcile(ctx, e.C.ID, e.Project.Dir, e.Project.Rules, e.Built, x.ledgerOf(e.C.ID))
+	done()
+	return []loop.Input{loop.Reconciled{C: e.C, Work: w, Err: err, Why: e.Why}}
 }

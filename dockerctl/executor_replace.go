@@ -99,7 +99,7 @@ func (x *executor) retire(ctx context.Context, old, nc *model.Container) []loop.
 	if err := x.eng.Remove(ctx, old.ID); err != nil {
 		after = append(after, loop.Failed{Err: fmt.Errorf("the new container serves; %w", err)})
 	}
-	delete(x.ledgers, old.ID)
+	x.book.dropLedger(old.ID)
 	if err := x.eng.Rename(ctx, nc.ID, old.Name); err != nil {
 		after = append(after, loop.Failed{Err: fmt.Errorf("the new container serves as %s; %w", nc.Name, err)})
 	} else {
@@ -110,7 +110,7 @@ func (x *executor) retire(ctx context.Context, old, nc *model.Container) []loop.
 
 // dropNext removes a replacement that will not serve; cause is why.
 func (x *executor) dropNext(ctx context.Context, nc *model.Container, cause error) error {
-	delete(x.ledgers, nc.ID)
+	x.book.dropLedger(nc.ID)
 	if err := x.eng.Remove(context.WithoutCancel(ctx), nc.ID); err != nil {
 		return fmt.Errorf("%w; and removing %s failed: %v", cause, nc.Name, err)
 	}

@@ -27,21 +27,6 @@ const (
 	replayOutputEvery = 500 * time.Millisecond
 )
 
-// startReplay carries out a live install beside the loop: pip takes
-// seconds to minutes, and edits sync meanwhile. An inReplayed follows.
-func (x *executor) startReplay(ctx context.Context, e loop.Replay) {
-	ledger := x.ledgerOf(e.C.ID)
-	x.builds.Add(1)
-	go func() {
-		defer x.builds.Done()
-		in := x.replay(ctx, e, ledger)
-		if engine.EngineGone(in.Err) && ctx.Err() == nil {
-			send(ctx, x.async, loop.EngineState{Lost: true, Err: in.Err})
-		}
-		send(ctx, x.async, in)
-	}()
-}
-
 // replay carries out a replay plan in the running container, step by
 // step, saying each; it stops at the first step that fails.
 func (x *executor) replay(ctx context.Context, e loop.Replay, ledger *model.Ledger) loop.Replayed {

@@ -13,7 +13,7 @@ import (
 )
 
 func fakeExecutor(f *fakeEngine) *executor {
-	return newExecutor(f, SessionOptions{}, model.GPUSupport{}, func(event.Event) {}, make(chan loop.Input, 16))
+	return newExecutor(f.ports(), SessionOptions{}, model.GPUSupport{}, func(event.Event) {}, make(chan loop.Input, 16))
 }
 
 func started(t *testing.T, ins []loop.Input) loop.Started {
@@ -35,7 +35,7 @@ func TestExecutorReplaceOrder(t *testing.T) {
 	f := newFakeEngine()
 	p := testProject(t, loopDockerfile)
 	old := &model.Container{ID: "old", Name: "tfdev-demo", HostPort: 8888, Token: "tok"}
-	st := started(t, fakeExecutor(f).Apply(context.Background(), loop.Replace{Project: p, Old: old, Built: built("sha256:img2")}))
+	st := started(t, fakeExecutor(f).do(context.Background(), loop.Replace{Project: p, Old: old, Built: built("sha256:img2")}))
 	want := "Rescue old; Create c1; Prepare c1; Start c1; PlaceAutoreload c1; Reconcile c1; WaitJupyter c1; Rescue old; Stop old; Remove old; Rename c1 tfdev-demo"
 	if f.log() != want {
 		t.Fatalf("calls:\n got %s\nwant %s", f.log(), want)
@@ -62,7 +62,7 @@ func TestExecutorReplaceKeepsTheOld(t *testing.T) {
 			f.fail[c.failing] = errors.New(c.says + " failed")
 			p := testProject(t, loopDockerfile)
 			old := &model.Container{ID: "old", Name: "tfdev-demo"}
-			st := started(t, fakeExecutor(f).Apply(context.Background(), loop.Replace{Project: p, Old: old, Built: built("sha256:img2")}))
+			st := started(t, fakeExecutor(f).do(context.Background(), loop.Replace{Project: p, Old: old, Built: built("sha256:img2")}))
 			if f.log() != c.calls {
 				t.Errorf("calls:\n got %s\nwant %s", f.log(), c.calls)
 			}
@@ -75,7 +75,7 @@ func TestExecutorReplaceKeepsTheOld(t *testing.T) {
 	// the failure is said.
 	f := newFakeEngine()
 	f.fail["Stop"] = errors.New("stopping failed")
-	ins := fakeExecutor(f).Apply(context.Background(), loop.Replace{Project: testProject(t, loopDockerfile), Old: &model.Container{ID: "old", Name: "tfdev-demo"}, Built: built("sha256:img2")})
+	ins := fakeExecutor(f).do(context.Background(), loop.Replace{Project: testProject(t, loopDockerfile), Old: &model.Container{ID: "old", Name: "tfdev-demo"}, Built: built("sha256:img2")})
 	if st := started(t, ins); st.Err != nil || st.C == nil || len(ins) < 2 {
 		t.Errorf("inputs %+v", ins)
 	}
@@ -90,9 +90,9 @@ func TestExecutorRecover(t *testing.T) {
 		calls string
 		input string
 	}{
-		{"running", func(f *fakeEngine) { f.setRunning("c9", true) }, "Inspect c9", "dockerctl.inRecovered"},
-		{"stopped", func(f *fakeEngine) { f.setRunning("c9", false) }, "Inspect c9; Resume c9", "dockerctl.inStarted"},
-		{"gone", func(*fakeEngine) {}, "Inspect c9; Create c1; Prepare c1; Start c1; PlaceAutoreload c1", "dockerctl.inStarted"},
+		{"running", func(f *fakeEngine) { f.setRunning("c9", true) }, "Inspect c9", "loop.Recovered"},
+		{"stopped", func(f *fakeEngine) { f.setRunning("c9", false) }, "Inspect c9; Resume c9", "loop.Started"},
+		{"gone", func(*fakeEngine) {}, "Inspect c9; Create c1; Prepare c1; Start c1; PlaceAutoreload c1", "loop.Started"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeEngine()
@@ -122,7 +122,7 @@ func TestExecutorStartRemovesWhatDidNotStart(t *testing.T) {
 func TestExecutorStopBringsHomeWhatTheLoopHadNotYet(t *testing.T) {
 	f := newFakeEngine()
 	async := make(chan loop.Input, 4)
-	x := newExecutor(f, SessionOptions{}, model.GPUSupport{}, func(event.Event) {}, async)
+	x := newExecutor(f.ports(), SessionOptions{}, model.GPUSupport{}, func(event.Event) {}, async)
 	p := testProject(t, loopDockerfile)
 	c := &model.Container{ID: "c9", Name: "tfdev-demo"}
 	f.setRunning("c9", true)
@@ -181,12 +181,12 @@ func TestExecutorPrunesOlderImages(t *testing.T) {
 func TestExecutorReplaceSaysItsPhases(t *testing.T) {
 	f := newFakeEngine()
 	var phases []string
-	x := newExecutor(f, SessionOptions{}, model.GPUSupport{}, func(e event.Event) {
+	x := newExecutor(f.ports(), SessionOptions{}, model.GPUSupport{}, func(e event.Event) {
 		if e.Kind == event.Phase && e.State != event.StepDone {
 			phases = append(phases, e.Message)
 		}
 	}, make(chan loop.Input, 16))
-	x.Apply(context.Background(), loop.Replace{Project: testProject(t, loopDockerfile), Old: &model.Container{ID: "old", Name: "tfdev-demo"}, Built: built("sha256:img2")})
+	x.do(context.Background(), loop.Replace{Project: testProject(t, loopDockerfile), Old: &model.Container{ID: "old", Name: "tfdev-demo"}, Built: built("sha256:img2")})
 	want := []string{
 		"replacing: bringing home what you made in the old container, which keeps serving",
 		"replacing: creating and starting the new container",

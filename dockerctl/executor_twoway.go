@@ -12,19 +12,11 @@ import (
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
-// containerWatch is what the executor needs of a ContainerWatch.
-type containerWatch interface {
-	Changes() <-chan map[string]string
-	Done() <-chan struct{}
-	Flush(ctx context.Context) (map[string]string, error)
-	Close()
-}
-
 // watch starts watching what is written in the container's rescue roots
 // (once its Jupyter said which folder it serves); its batches come back to
 // the loop as inContainerChanged.
 func (x *executor) watch(ctx context.Context, p *dockerfile.Project, c *model.Container) []loop.Input {
-	if w, ok := x.watches[c.ID]; ok {
+	if w, ok := x.book.watch(c.ID); ok {
 		select {
 		case <-w.Done(): // the container stopped since: a new watch
 		default:
@@ -36,11 +28,9 @@ func (x *executor) watch(ctx context.Context, p *dockerfile.Project, c *model.Co
 	if err != nil {
 		return []loop.Input{loop.Failed{Err: fmt.Errorf("files saved in the container come home only when it stops or is replaced: %w", err)}}
 	}
-	x.watches[c.ID] = w
+	x.book.setWatch(c.ID, w)
 	x.probe(ctx, c, w.Done())
-	x.watchWG.Add(1)
-	go func() {
-		defer x.watchWG.Done()
+	x.tasks.Go("watch what is written in the container", func() {
 		for {
 			select {
 			case sums := <-w.Changes():
@@ -54,15 +44,14 @@ func (x *executor) watch(ctx context.Context, p *dockerfile.Project, c *model.Co
 				return
 			}
 		}
-	}()
+	})
 	return nil
 }
 
 // unwatch ends the container's watch.
 func (x *executor) unwatch(id string) {
-	if w, ok := x.watches[id]; ok {
+	if w, ok := x.book.takeWatch(id); ok {
 		w.Close()
-		delete(x.watches, id)
 	}
 }
 
@@ -72,7 +61,7 @@ func (x *executor) unwatch(id string) {
 // than tfdev's start marker.
 func (x *executor) finalPull(ctx context.Context, p *dockerfile.Project, c *model.Container) ([]model.Rescued, error) {
 	l := x.ledgerOf(c.ID)
-	if w, ok := x.watches[c.ID]; ok {
+	if w, ok := x.book.watch(c.ID); ok {
 		if sums, err := w.Flush(ctx); err == nil {
 			x.reported(c.ID, sums)
 			all := x.takeUnpulled(c.ID)
@@ -128,9 +117,7 @@ const probeEvery = 3 * time.Second
 // until the container's watch ends, and tells the loop when the answer
 // changes: "ready" is never shown while Jupyter does not answer.
 func (x *executor) probe(ctx context.Context, c *model.Container, done <-chan struct{}) {
-	x.watchWG.Add(1)
-	go func() {
-		defer x.watchWG.Done()
+	x.tasks.Go("probe Jupyter", func() {
 		t := time.NewTicker(probeEvery)
 		defer t.Stop()
 		ok := true
@@ -152,5 +139,5 @@ func (x *executor) probe(ctx context.Context, c *model.Container, done <-chan st
 				}
 			}
 		}
-	}()
+	})
 }

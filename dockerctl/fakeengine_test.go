@@ -1,6 +1,7 @@
 package dockerctl
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,11 +29,26 @@ type fakeEngine struct {
 	images []model.ProjectImage
 	// watches are the container watches started, in order.
 	watches []*fakeWatch
+	// image is what Build makes ("" sha256:img1).
+	image string
+	// hold makes WaitJupyter on a container wait until its channel closes.
+	hold map[string]chan struct{}
 	// reconcileWork is what PlanReconcile finds.
 	reconcileWork model.ReconcileWork
 }
 
-var _ enginePort = (*fakeEngine)(nil)
+// The fake fills every role of the executor's ports.
+var (
+	_ infoPort      = (*fakeEngine)(nil)
+	_ imagePort     = (*fakeEngine)(nil)
+	_ containerPort = (*fakeEngine)(nil)
+	_ filePort      = (*fakeEngine)(nil)
+	_ execPort      = (*fakeEngine)(nil)
+	_ jupyterPort   = (*fakeEngine)(nil)
+)
+
+// ports is the fake in every role.
+func (f *fakeEngine) ports() ports { return ports{f, f, f, f, f, f} }
 
 func newFakeEngine() *fakeEngine {
 	return &fakeEngine{fail: map[string]error{}, state: map[string]bool{}, deaths: make(chan model.Death, 4), lost: make(chan error, 1)}
@@ -77,11 +93,14 @@ func (f *fakeEngine) Deaths(context.Context, string, time.Time) (<-chan model.De
 	return f.deaths, f.lost
 }
 
-func (f *fakeEngine) Build(_ context.Context, o engine.BuildOptions) (*model.BuildResult, error) {
+func (f *fakeEngine) Build(_ context.Context, o model.BuildOptions) (*model.BuildResult, error) {
 	if err := f.record("Build"); err != nil {
 		return nil, err
 	}
-	return &model.BuildResult{ImageID: "sha256:img1", Builder: model.BuilderBuildKit}, nil
+	f.mu.Lock()
+	image := cmp.Or(f.image, "sha256:img1")
+	f.mu.Unlock()
+	return &model.BuildResult{ImageID: image, Builder: model.BuilderBuildKit}, nil
 }
 
 func (f *fakeEngine) TagImage(_ context.Context, id, ref string) error {
@@ -175,8 +194,19 @@ func (f *fakeEngine) Rename(_ context.Context, id, name string) error {
 	return f.record("Rename %s %s", id, name)
 }
 
-func (f *fakeEngine) WaitJupyter(_ context.Context, c *model.Container, _ time.Duration) (string, error) {
-	return c.URL(), f.record("WaitJupyter %s", c.ID)
+func (f *fakeEngine) WaitJupyter(ctx context.Context, c *model.Container, _ time.Duration) (string, error) {
+	err := f.record("WaitJupyter %s", c.ID)
+	f.mu.Lock()
+	held := f.hold[c.ID]
+	f.mu.Unlock()
+	if held != nil {
+		select {
+		case <-held:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	return c.URL(), err
 }
 
 func (f *fakeEngine) LastLogs(context.Context, string, int) ([]string, error) {
@@ -225,7 +255,7 @@ func (f *fakeEngine) Rescue(_ context.Context, c *model.Container, _ string, _ w
 	return nil, f.record("Rescue %s", c.ID)
 }
 
-func (f *fakeEngine) PullHome(_ context.Context, id, dir string, _ watcher.Rules, sums map[string]string, _ *model.Ledger, _ engine.Progress) ([]model.Rescued, error) {
+func (f *fakeEngine) PullHome(_ context.Context, id, dir string, _ watcher.Rules, sums map[string]string, _ *model.Ledger, _ model.Progress) ([]model.Rescued, error) {
 	var out []model.Rescued
 	for p := range sums {
 		out = append(out, model.Rescued{From: p, To: filepath.Join(dir, engine.KeptDir, p), Kept: true})

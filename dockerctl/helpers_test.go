@@ -81,7 +81,7 @@ type testLog = enginetest.Discard
 
 func buildDir(t testing.TB, dir string) *model.BuildResult {
 	return enginetest.BuildDir(t, testEngine.API(), dir, func(ctx context.Context, p *dockerfile.Project) (*model.BuildResult, error) {
-		return testEngine.Build(ctx, engine.BuildOptions{Project: p})
+		return testEngine.Build(ctx, model.BuildOptions{Project: p})
 	})
 }
 

@@ -32,7 +32,7 @@ func registryImage(t *testing.T, reg *testregistry.Registry, repoTag string) str
 		t.Fatal(err)
 	}
 	ref := reg.Ref(repoTag)
-	res, err := testEngine.Build(ctx, engine.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
+	res, err := testEngine.Build(ctx, model.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestPullProgressFromARegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := map[string]model.PullProgress{}
-	res, err := testEngine.Build(context.Background(), engine.BuildOptions{Project: p, Tags: []string{"tfdev-test/pulled:" + tag}, Builder: model.BuilderBuildKit,
+	res, err := testEngine.Build(context.Background(), model.BuildOptions{Project: p, Tags: []string{"tfdev-test/pulled:" + tag}, Builder: model.BuilderBuildKit,
 		Pull: func(pp model.PullProgress) { last[pp.Layer] = pp }})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestPullProgressFromARegistry(t *testing.T) {
 	}
 	pruneBuildCache(t)
 	legacy := map[string]model.PullProgress{}
-	res, err = testEngine.Build(context.Background(), engine.BuildOptions{Project: p, Tags: []string{"tfdev-test/pulled:" + tag}, Builder: model.BuilderLegacy,
+	res, err = testEngine.Build(context.Background(), model.BuildOptions{Project: p, Tags: []string{"tfdev-test/pulled:" + tag}, Builder: model.BuilderLegacy,
 		Pull: func(pp model.PullProgress) { legacy[pp.Layer] = pp }})
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestBaseFirstForTheWorkspace(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := reg.Ref("tfdev/notebook-base:" + nonce(t))
-	res, err := testEngine.Build(ctx, engine.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
+	res, err := testEngine.Build(ctx, model.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ func TestReplaceLosesNothing(t *testing.T) {
 	build := func() *model.BuildResult {
 		tag := "tfdev-test/replace:" + nonce(t)
 		removeImageOnCleanup(t, tag)
-		res, err := testEngine.Build(ctx, engine.BuildOptions{Project: p, Tags: []string{tag}, BuildArgs: opts.BuildArgs})
+		res, err := testEngine.Build(ctx, model.BuildOptions{Project: p, Tags: []string{tag}, BuildArgs: opts.BuildArgs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,15 +214,15 @@ func TestReplaceFailureKeepsTheOldContainer(t *testing.T) {
 
 // realExecutor is the session's executor on the real Engine.
 func realExecutor(id string, ledger *model.Ledger) *executor {
-	x := newExecutor(engineAPI{testEngine}, SessionOptions{ReadyTimeout: engine.ReadyTimeout}, model.GPUSupport{}, func(event.Event) {}, make(chan loop.Input, 16))
-	x.ledgers[id] = ledger
+	x := newExecutor(enginePorts(testEngine), SessionOptions{ReadyTimeout: engine.ReadyTimeout}, model.GPUSupport{}, func(event.Event) {}, make(chan loop.Input, 16))
+	x.book.setLedger(id, ledger)
 	return x
 }
 
 // replaceOn carries out a replacement and returns its result.
 func replaceOn(t *testing.T, x *executor, e loop.Replace) loop.Started {
 	t.Helper()
-	for _, in := range x.Apply(context.Background(), e) {
+	for _, in := range x.do(context.Background(), e) {
 		if st, ok := in.(loop.Started); ok {
 			return st
 		}

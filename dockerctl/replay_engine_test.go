@@ -26,7 +26,7 @@ func replayIn(t *testing.T, dir string, c *model.Container, changed ...string) (
 		t.Fatal(err)
 	}
 	var events []event.Event
-	x := newExecutor(engineAPI{testEngine}, SessionOptions{}, model.GPUSupport{}, func(e event.Event) { events = append(events, e) }, make(chan loop.Input, 16))
+	x := newExecutor(enginePorts(testEngine), SessionOptions{}, model.GPUSupport{}, func(e event.Event) { events = append(events, e) }, make(chan loop.Input, 16))
 	return x.replay(context.Background(), loop.Replay{Project: p, C: c, Plan: plan, Changed: changed}, model.NewLedger()), events
 }
 

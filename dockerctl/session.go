@@ -59,16 +59,18 @@ type SessionOptions struct {
 // the watcher, the reducer (reducer.go: what to do) and the executor
 // (executor.go: doing it) together.
 type Session struct {
-	eng  enginePort
+	eng  ports
 	o    SessionOptions
 	reqs chan event.Request
 	emit func(event.Event)
 }
 
 // NewSession prepares a session on the Engine; Run starts it.
-func NewSession(eng *engine.Engine, o SessionOptions) *Session { return newSession(engineAPI{eng}, o) }
+func NewSession(eng *engine.Engine, o SessionOptions) *Session {
+	return newSession(enginePorts(eng), o)
+}
 
-func newSession(eng enginePort, o SessionOptions) *Session {
+func newSession(eng ports, o SessionOptions) *Session {
 	if o.Emit == nil {
 		o.Emit = func(event.Event) {}
 	}

@@ -21,7 +21,7 @@ func TestSessionWiringOnAFakeEngine(t *testing.T) {
 	events := make(chan event.Event, 256)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s := newSession(f, SessionOptions{Dir: p.Dir, Port: 8888, Emit: func(e event.Event) { events <- e }})
+	s := newSession(f.ports(), SessionOptions{Dir: p.Dir, Port: 8888, Emit: func(e event.Event) { events <- e }})
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 
@@ -88,5 +88,83 @@ func TestSessionWiringOnAFakeEngine(t *testing.T) {
 		if !strings.Contains(log, want) {
 			t.Errorf("calls lack %q:\n%s", want, log)
 		}
+	}
+}
+
+// The loop never goes deaf: while a replacement waits for the new
+// container's Jupyter, batches, requests and the Engine's events are still
+// taken. A source edit made then is synced into the container that serves
+// at once, and into the new one once it takes over.
+func TestSessionTakesEditsDuringAReplacement(t *testing.T) {
+	p := testProject(t, loopDockerfile)
+	f := newFakeEngine()
+	release := make(chan struct{})
+	f.hold = map[string]chan struct{}{"c2": release} // the new container's Jupyter answers when the test says
+	events := make(chan event.Event, 256)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := newSession(f.ports(), SessionOptions{Dir: p.Dir, Port: 0, Emit: func(e event.Event) { events <- e }})
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	wait := func(what string, ok func(event.Event) bool) event.Event {
+		t.Helper()
+		deadline := time.After(30 * time.Second) // a bound, not a timing assertion
+		for {
+			select {
+			case e := <-events:
+				if ok(e) {
+					return e
+				}
+			case err := <-done:
+				t.Fatalf("the session ended before %s: %v", what, err)
+			case <-deadline:
+				t.Fatalf("no %s; calls: %s", what, f.log())
+			}
+		}
+	}
+	wait("ready", func(e event.Event) bool { return e.Kind == event.Ready })
+
+	// A new image: the replacement starts c2 and waits for its Jupyter.
+	f.mu.Lock()
+	f.image = "sha256:img2"
+	f.mu.Unlock()
+	s.Requests() <- event.RequestRebuild
+	wait("the replacement's wait", func(e event.Event) bool {
+		return e.Kind == event.Phase && e.Message == "replacing: waiting for the new container's Jupyter" && e.State == event.StepRunning
+	})
+
+	// Meanwhile: an edit is synced into c1, which serves; a request and
+	// the Engine's loss and return are taken.
+	if err := os.WriteFile(filepath.Join(p.Dir, "train.py"), []byte("print(3)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wait("the sync into c1", func(e event.Event) bool {
+		return e.Kind == event.Sync && e.Container == "tfdev-fake" && len(e.Paths) == 1 && e.Paths[0] == "train.py"
+	})
+	s.Requests() <- event.RequestResync
+	wait("the resync", func(e event.Event) bool {
+		return e.Kind == event.Phase && strings.HasPrefix(e.Message, "comparing the project with the container (requested)")
+	})
+	f.lost <- errors.New("unexpected EOF")
+	wait("engine.lost", func(e event.Event) bool { return e.Kind == event.EngineLost })
+	wait("engine.back", func(e event.Event) bool { return e.Kind == event.EngineBack })
+	if !strings.Contains(f.log(), "Sync c1 1") || strings.Contains(f.log(), "Sync c2") {
+		t.Fatalf("calls: %s", f.log())
+	}
+
+	// The new container answers: it takes over, and gets the edit too.
+	close(release)
+	wait("the new container", func(e event.Event) bool {
+		return e.Kind == event.Container && strings.HasPrefix(e.Message, "replaced c1")
+	})
+	wait("the sync into c2", func(e event.Event) bool {
+		return e.Kind == event.Sync && len(e.Paths) == 1 && e.Paths[0] == "train.py" // after the switch: into c2, renamed tfdev-fake
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(f.log(), "Sync c2 1") {
+		t.Errorf("the edit did not reach the new container: %s", f.log())
 	}
 }

@@ -106,7 +106,7 @@ func TestSSHContextBuilds(t *testing.T) {
 	removeImageOnCleanup(t, ref)
 	for i, want := range []string{"", "train.py"} {
 		writeFile(t, dir, "train.py", fmt.Sprintf("print(%d)\n", i))
-		res, err := e.Build(context.Background(), engine.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
+		res, err := e.Build(context.Background(), model.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
 		if err != nil {
 			t.Fatal(err)
 		}

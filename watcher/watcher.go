@@ -8,26 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/fsnotify/fsnotify"
 )
-
-// Notify is the part of fsnotify the watcher uses.
-type Notify interface {
-	Add(name string) error
-	Remove(name string) error
-	Events() <-chan fsnotify.Event
-	Errors() <-chan error
-	Close() error
-}
-
-type fsNotify struct{ w *fsnotify.Watcher }
-
-func (n fsNotify) Add(name string) error         { return n.w.Add(name) }
-func (n fsNotify) Remove(name string) error      { return n.w.Remove(name) }
-func (n fsNotify) Events() <-chan fsnotify.Event { return n.w.Events }
-func (n fsNotify) Errors() <-chan error          { return n.w.Errors }
-func (n fsNotify) Close() error                  { return n.w.Close() }
 
 // Batch is a set of coalesced changes, with the rules to classify them by.
 type Batch struct {
@@ -94,11 +75,11 @@ func New(opts Options) (*Watcher, error) {
 	}
 	n := opts.Notify
 	if n == nil {
-		fw, err := fsnotify.NewWatcher()
+		fn, err := newFSNotify()
 		if err != nil {
 			return nil, limitError(err, "")
 		}
-		n = fsNotify{fw}
+		n = fn
 	}
 	w := &Watcher{
 		dir:     dir,
@@ -185,7 +166,7 @@ func (w *Watcher) loop() {
 				return
 			}
 			w.mu.Lock()
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
+			if errors.Is(err, ErrOverflow) {
 				w.co.requestRescan("the kernel's event queue overflowed", time.Now())
 			} else {
 				w.co.requestRescan("watch error: "+err.Error(), time.Now())
@@ -234,14 +215,14 @@ func (w *Watcher) report(err error) {
 	}
 }
 
-// handle turns one fsnotify event into changes. Called with mu held.
-func (w *Watcher) handle(ev fsnotify.Event, now time.Time) {
+// handle turns one event into changes. Called with mu held.
+func (w *Watcher) handle(ev FileEvent, now time.Time) {
 	rel, ok := w.rel(ev.Name)
 	if !ok || rel == "" {
 		return
 	}
 	switch {
-	case ev.Has(fsnotify.Create):
+	case ev.Has(Create):
 		fi, err := os.Lstat(ev.Name)
 		if err != nil {
 			w.removed(rel, now) // gone already: whatever was there is not
@@ -263,11 +244,11 @@ func (w *Watcher) handle(ev fsnotify.Event, now time.Time) {
 		}
 		w.setChild(rel, false)
 		w.changed(rel, false, now)
-	case ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename):
+	case ev.Has(Remove) || ev.Has(Rename):
 		w.removed(rel, now)
-	case ev.Has(fsnotify.Write):
+	case ev.Has(Write):
 		w.changed(rel, w.isDir(rel), now)
-	case ev.Has(fsnotify.Chmod):
+	case ev.Has(Chmod):
 		w.changedOp(rel, w.isDir(rel), ModeChanged, now)
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/fsnotify/fsnotify"
 )
 
 func write(t *testing.T, dir, rel, content string) {
@@ -272,7 +270,7 @@ func TestDockerignoreChangeReloadsWatches(t *testing.T) {
 
 // fakeNotify lets a test deliver fsnotify events and errors by hand.
 type fakeNotify struct {
-	events chan fsnotify.Event
+	events chan FileEvent
 	errs   chan error
 	added  []string
 }
@@ -280,13 +278,13 @@ type fakeNotify struct {
 var _ Notify = (*fakeNotify)(nil)
 
 func newFakeNotify() *fakeNotify {
-	return &fakeNotify{events: make(chan fsnotify.Event), errs: make(chan error)}
+	return &fakeNotify{events: make(chan FileEvent), errs: make(chan error)}
 }
-func (f *fakeNotify) Add(name string) error         { f.added = append(f.added, name); return nil }
-func (f *fakeNotify) Remove(string) error           { return nil }
-func (f *fakeNotify) Events() <-chan fsnotify.Event { return f.events }
-func (f *fakeNotify) Errors() <-chan error          { return f.errs }
-func (f *fakeNotify) Close() error                  { return nil }
+func (f *fakeNotify) Add(name string) error    { f.added = append(f.added, name); return nil }
+func (f *fakeNotify) Remove(string) error      { return nil }
+func (f *fakeNotify) Events() <-chan FileEvent { return f.events }
+func (f *fakeNotify) Errors() <-chan error     { return f.errs }
+func (f *fakeNotify) Close() error             { return nil }
 
 func TestOverflowRequestsRescan(t *testing.T) {
 	dir := t.TempDir()
@@ -297,7 +295,7 @@ func TestOverflowRequestsRescan(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	fn.errs <- fsnotify.ErrEventOverflow
+	fn.errs <- ErrOverflow
 	select {
 	case b := <-w.Batches():
 		if len(b.Rescan) != 1 || !strings.Contains(b.Rescan[0], "overflow") {

@@ -66,7 +66,7 @@ func buildOnce(ctx context.Context, cmd *cobra.Command, eng *engine.Engine, p *d
 	if spec, _ := pf.projectSpec(); spec != nil && !cmd.Flags().Changed("cache-from") && len(spec.CacheFrom) > 0 {
 		cacheFrom = spec.CacheFrom
 	}
-	res, err := eng.Build(ctx, engine.BuildOptions{
+	res, err := eng.Build(ctx, model.BuildOptions{
 		Project: p, Tags: tags, BuildArgs: args, CacheFrom: cacheFrom,
 		Target: pf.target, Builder: model.Builder(bf.builder), Context: contextVia(bf.via),
 		Labels:   map[string]string{model.LabelProject: model.ProjectID(p.Dir)},

@@ -78,12 +78,12 @@ COPY . /app
 			b.Fatal(err)
 		}
 		// Warm: the state before the edit.
-		if _, err := testEngine.Build(context.Background(), BuildOptions{Project: p, BuildArgs: args}); err != nil {
+		if _, err := testEngine.Build(context.Background(), model.BuildOptions{Project: p, BuildArgs: args}); err != nil {
 			b.Fatal(err)
 		}
 		writeFile(b, dir, "requirements.txt", fmt.Sprintf("numpy==1.24.2\nscipy==1.10.1\n# %d %s\n", i, nonce(b)))
 		for _, noCache := range []bool{false, true} {
-			res, err := testEngine.Build(context.Background(), BuildOptions{Project: p, BuildArgs: args, NoCache: noCache})
+			res, err := testEngine.Build(context.Background(), model.BuildOptions{Project: p, BuildArgs: args, NoCache: noCache})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -19,40 +19,10 @@ import (
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
-// BuildOptions say what to build and how.
-type BuildOptions struct {
-	Project   *dockerfile.Project
-	Tags      []string
-	BuildArgs map[string]string
-	Target    string
-	CacheFrom []string
-	Labels    map[string]string
-	Builder   model.Builder
-	// Context chooses how the context is sent to BuildKit: "" (a session
-	// when the Engine takes one, else a tar), ContextViaSession or
-	// ContextViaTar. The legacy builder always takes a tar.
-	Context string
-	NoCache bool // build every step again (for comparisons)
-	// Progress, when set, is called from the building goroutine on every
-	// change of a step's state.
-	Progress func(model.StepProgress)
-	// Exporting, when set, hears when BuildKit starts (true) and ends
-	// (false) writing the image: on some storage drivers the longest wait
-	// of a build, after its last step.
-	Exporting func(started bool)
-	// Pull, when set, hears a base image's layers coming down; Say, what
-	// the build does before it starts (pulling --cache-from images).
-	Pull func(model.PullProgress)
-	Say  func(string)
-	// Sent, when set, hears once the Engine has read the whole context,
-	// and how many bytes it was.
-	Sent func(bytes int64)
-}
-
 // Build builds the project's image through the Engine API: the context tar
 // is exactly the files `tfdev context` lists, Version is always set, and
 // intermediate containers are removed.
-func (e *Engine) Build(ctx context.Context, opts BuildOptions) (*model.BuildResult, error) {
+func (e *Engine) Build(ctx context.Context, opts model.BuildOptions) (*model.BuildResult, error) {
 	p := opts.Project
 	if p == nil {
 		return nil, errors.New("build: no project")
@@ -87,7 +57,7 @@ func (e *Engine) Build(ctx context.Context, opts BuildOptions) (*model.BuildResu
 
 // pullCacheFrom: the legacy builder takes --cache-from only from local
 // images, so they are pulled first, saying so.
-func (e *Engine) pullCacheFrom(ctx context.Context, opts BuildOptions) error {
+func (e *Engine) pullCacheFrom(ctx context.Context, opts model.BuildOptions) error {
 	for _, ref := range opts.CacheFrom {
 		if opts.Say != nil {
 			opts.Say(fmt.Sprintf("the legacy builder uses only local images for --cache-from: pulling %s first", ref))
@@ -126,7 +96,7 @@ func refusedBuildKit(err error) bool {
 	return strings.Contains(s, "buildkit") && (strings.Contains(s, "not supported") || strings.Contains(s, "not enabled") || strings.Contains(s, "unsupported"))
 }
 
-func (e *Engine) build(ctx context.Context, opts BuildOptions, builder model.Builder) (*model.BuildResult, error) {
+func (e *Engine) build(ctx context.Context, opts model.BuildOptions, builder model.Builder) (*model.BuildResult, error) {
 	p := opts.Project
 	dfRel, err := filepath.Rel(p.Dir, p.DockerfilePath)
 	if err != nil || strings.HasPrefix(dfRel, "..") {
@@ -171,7 +141,7 @@ func (e *Engine) build(ctx context.Context, opts BuildOptions, builder model.Bui
 
 // buildFromSession builds with BuildKit reading the context and the
 // Dockerfile through the session.
-func (e *Engine) buildFromSession(ctx context.Context, opts BuildOptions, cs *contextSession) (*model.BuildResult, error) {
+func (e *Engine) buildFromSession(ctx context.Context, opts model.BuildOptions, cs *contextSession) (*model.BuildResult, error) {
 	defer cs.close()
 	p := opts.Project
 	bo := imageBuildOptions(opts, model.BuilderBuildKit, filepath.Base(p.DockerfilePath))
@@ -197,7 +167,7 @@ func (e *Engine) buildFromSession(ctx context.Context, opts BuildOptions, cs *co
 
 // runBuild starts the build and follows its progress to the image;
 // loaded, when set, hears once BuildKit has the context.
-func (e *Engine) runBuild(ctx context.Context, opts BuildOptions, body io.Reader, bo build.ImageBuildOptions, loaded func()) (*model.BuildResult, error) {
+func (e *Engine) runBuild(ctx context.Context, opts model.BuildOptions, body io.Reader, bo build.ImageBuildOptions, loaded func()) (*model.BuildResult, error) {
 	resp, err := e.api.ImageBuild(ctx, body, bo)
 	if err != nil {
 		return nil, fmt.Errorf("starting the build on %s: %w", e.Host, err)
@@ -218,7 +188,7 @@ func (e *Engine) runBuild(ctx context.Context, opts BuildOptions, body io.Reader
 	return res, nil
 }
 
-func imageBuildOptions(opts BuildOptions, builder model.Builder, dockerfile string) build.ImageBuildOptions {
+func imageBuildOptions(opts model.BuildOptions, builder model.Builder, dockerfile string) build.ImageBuildOptions {
 	args := map[string]*string{}
 	for k, v := range opts.BuildArgs {
 		args[k] = &v

@@ -35,7 +35,7 @@ func buildSeed(t *testing.T, dir string, builder model.Builder, tag string) (bui
 		t.Fatal(err)
 	}
 	var run buildRun
-	run.res, err = testEngine.Build(context.Background(), BuildOptions{
+	run.res, err = testEngine.Build(context.Background(), model.BuildOptions{
 		Project: p, Tags: []string{tag}, Builder: builder,
 		BuildArgs: map[string]string{"BASE": testimage.Busybox},
 		Progress:  func(sp model.StepProgress) { run.events = append(run.events, sp) },

@@ -36,7 +36,7 @@ func TestSessionSendsOnlyWhatChanged(t *testing.T) {
 	removeImageOnCleanup(t, ref)
 	build := func(via string) *model.BuildResult {
 		t.Helper()
-		res, err := testEngine.Build(context.Background(), BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit, Context: via})
+		res, err := testEngine.Build(context.Background(), model.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit, Context: via})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,14 +165,14 @@ func TestSessionRefusedFallsBackToTar(t *testing.T) {
 	}
 	ref := "tfdev-test/refused:" + nonce(t)
 	removeImageOnCleanup(t, ref)
-	res, err := e.Build(context.Background(), BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
+	res, err := e.Build(context.Background(), model.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.ContextVia != ContextViaTar || res.Builder != model.BuilderBuildKit {
 		t.Errorf("built with %s, the context as %s; want BuildKit from a tar", res.Builder, res.ContextVia)
 	}
-	_, err = e.Build(context.Background(), BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit, Context: ContextViaSession})
+	_, err = e.Build(context.Background(), model.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit, Context: ContextViaSession})
 	if err == nil || !strings.Contains(err.Error(), "refused a build session") {
 		t.Errorf("a session-only build on an Engine without sessions: %v", err)
 	}
@@ -197,7 +197,7 @@ func BenchmarkRebuild200MB(b *testing.B) {
 				removeImageOnCleanup(b, ref)
 				build := func(i int) *model.BuildResult {
 					writeFile(b, dir, "train.py", fmt.Sprintf("print(%d)\n", i))
-					res, err := eng.Build(context.Background(), BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit, Context: via})
+					res, err := eng.Build(context.Background(), model.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit, Context: via})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -236,7 +236,7 @@ func TestSessionSumsAcrossBuilds(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		body := strings.Repeat("x", i+1)
 		writeFile(t, dir, "train.py", body)
-		res, err := e.Build(context.Background(), BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit, Context: ContextViaSession})
+		res, err := e.Build(context.Background(), model.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit, Context: ContextViaSession})
 		if err != nil {
 			t.Fatal(err)
 		}

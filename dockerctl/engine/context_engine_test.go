@@ -107,7 +107,7 @@ func TestContextMatchesARealBuild(t *testing.T) {
 			}
 			ref := "tfdev-test/ctx:" + nonce(t)
 			removeImageOnCleanup(t, ref)
-			res, err := testEngine.Build(context.Background(), BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
+			res, err := testEngine.Build(context.Background(), model.BuildOptions{Project: p, Tags: []string{ref}, Builder: model.BuilderBuildKit})
 			if err != nil {
 				t.Fatal(err)
 			}

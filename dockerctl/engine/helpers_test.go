@@ -74,7 +74,7 @@ func asError[T error](err error, target *T) bool { return errors.As(err, target)
 // buildDir builds the Dockerfile in dir and removes the image at the end.
 func buildDir(t testing.TB, dir string) *model.BuildResult {
 	return enginetest.BuildDir(t, testEngine.api, dir, func(ctx context.Context, p *dockerfile.Project) (*model.BuildResult, error) {
-		return testEngine.Build(ctx, BuildOptions{Project: p})
+		return testEngine.Build(ctx, model.BuildOptions{Project: p})
 	})
 }
 

@@ -109,7 +109,7 @@ func TestReconcileRemovesWhatTheHostDeleted(t *testing.T) {
 	}
 	tag := "tfdev-test/reconcile:" + nonce(t)
 	removeImageOnCleanup(t, tag)
-	res, err := testEngine.Build(ctx, BuildOptions{Project: p, Tags: []string{tag}, BuildArgs: map[string]string{"BASE": testimage.Busybox}})
+	res, err := testEngine.Build(ctx, model.BuildOptions{Project: p, Tags: []string{tag}, BuildArgs: map[string]string{"BASE": testimage.Busybox}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,17 +86,13 @@ for r in "$@"; do [ -d "$r" ] && find "$r" -type f $newer ! -path "*/.ipynb_chec
 	return parseSHA256Sum(out), nil
 }
 
-// Progress hears, about once a second, how far a large file coming home
-// from the container is.
-type Progress func(containerPath string, done, total int64)
-
 // progressEvery is how often a file coming home reports its progress.
 const progressEvery = time.Second
 
 // PullHome brings the container files whose hashes are given home, in one
 // tar stream, skipping those the ledger says both sides already agree on.
 // progress, when not nil, hears how far large files are.
-func (e *Engine) PullHome(ctx context.Context, id, hostDir string, rules watcher.Rules, sums map[string]string, ledger *model.Ledger, progress Progress) ([]model.Rescued, error) {
+func (e *Engine) PullHome(ctx context.Context, id, hostDir string, rules watcher.Rules, sums map[string]string, ledger *model.Ledger, progress model.Progress) ([]model.Rescued, error) {
 	var paths []string
 	for p, sum := range sums {
 		if agreed, ok := ledger.Get(p); (ok && agreed == sum) || junk(p) {
@@ -287,7 +283,7 @@ type progressReader struct {
 	path  string
 	done  int64
 	total int64
-	fn    Progress
+	fn    model.Progress
 	next  time.Time
 	told  bool
 }

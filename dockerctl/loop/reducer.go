@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -63,15 +64,21 @@ type State struct {
 	prevImage string             // the image the last build superseded: kept, with the current one
 	building  bool
 	replacing bool
-	pending   []string       // reasons for a follow-up build
-	deaths    []time.Time    // recent deaths of cur, for the crash limit
-	halted    bool           // crashed too often: not restarted until the next build
-	expected  map[string]int // deaths tfdev caused (its own stops), per container ID
-	lost      bool           // the Engine does not answer
-	resync    bool           // changes arrived while the Engine was lost
-	retried   bool           // a build the Engine's loss broke was started again once
-	url       string         // where the user opens Jupyter, once it answered
-	down      bool           // Jupyter stopped answering the probe
+	// While a replacement runs beside the loop, edits are synced into the
+	// container that serves; carried are synced into the new one once it
+	// takes over. What the old one reports written comes home with the
+	// replacement's catch-up; seen keeps it for when the replacement fails.
+	carried  []watcher.SyncItem
+	seen     map[string]string
+	pending  []string       // reasons for a follow-up build
+	deaths   []time.Time    // recent deaths of cur, for the crash limit
+	halted   bool           // crashed too often: not restarted until the next build
+	expected map[string]int // deaths tfdev caused (its own stops), per container ID
+	lost     bool           // the Engine does not answer
+	resync   bool           // changes arrived while the Engine was lost
+	retried  bool           // a build the Engine's loss broke was started again once
+	url      string         // where the user opens Jupyter, once it answered
+	down     bool           // Jupyter stopped answering the probe
 	// reconciles counts the comparisons under way; "ready" waits for
 	// them (heldReady), so that it means the files are in step too.
 	reconciles int
@@ -135,9 +142,7 @@ func Reduce(s State, in Input) (State, []Effect) {
 	case Stopped:
 		s.onStopped(in, &fx)
 	case ContainerChanged:
-		if s.cur != nil && in.C.ID == s.cur.ID && !s.quitting && !s.lost {
-			fx.add(Pull{Project: s.project, C: s.cur, Sums: in.Sums})
-		}
+		s.onContainerChanged(in, &fx)
 	case Pruned:
 		if in.Removed > 0 {
 			fx.info("removed %d older image(s) of the project (tfdev keeps the current one and the one before; tfdev down --rmi removes them all)", in.Removed)
@@ -151,6 +156,24 @@ func Reduce(s State, in Input) (State, []Effect) {
 		}
 	}
 	return s, fx.list
+}
+
+// onContainerChanged brings home what was written in the container; during
+// a replacement the replacement's catch-up does, and seen keeps it in case
+// the replacement fails.
+func (s *State) onContainerChanged(in ContainerChanged, fx *effects) {
+	if s.cur == nil || in.C.ID != s.cur.ID || s.quitting || s.lost {
+		return
+	}
+	if s.replacing {
+		s.seen = maps.Clone(s.seen)
+		if s.seen == nil {
+			s.seen = map[string]string{}
+		}
+		maps.Copy(s.seen, in.Sums)
+		return
+	}
+	fx.add(Pull{Project: s.project, C: s.cur, Sums: in.Sums})
 }
 
 func cloneCounts(m map[string]int) map[string]int {
@@ -232,6 +255,9 @@ func (s *State) onBatch(b watcher.Batch, fx *effects) {
 				e.Modules, e.Restart = ReloadNote(plan.Sync, KernelPathRoots(s.project.Rules))
 			}
 			fx.add(e)
+			if s.replacing {
+				s.carried = append(s.carried, plan.Sync...)
+			}
 		}
 	}
 	if len(b.Rescan) > 0 {

@@ -76,8 +76,11 @@ func (s *State) putInService(res *model.BuildResult, first bool, fx *effects) {
 }
 
 func (s *State) onStarted(in Started, fx *effects) {
+	var carried []watcher.SyncItem
+	var seen map[string]string
 	if in.Old != nil {
 		s.replacing = false
+		carried, seen, s.carried, s.seen = s.carried, s.seen, nil, nil
 		if in.Err != nil {
 			s.expected[in.Old.ID]-- // a failed replacement never stops the old one
 		}
@@ -90,9 +93,19 @@ func (s *State) onStarted(in Started, fx *effects) {
 		}
 		if in.Old != nil {
 			s.cur = in.Old // the old container serves again, perhaps on another port
+			if len(seen) > 0 && !s.lost {
+				fx.add(Pull{Project: s.project, C: s.cur, Sums: seen})
+			}
 		}
 		return
 	}
+	// Edits synced into the old container while the new one started go
+	// into the new one too, after it took over.
+	defer func() {
+		if len(carried) > 0 {
+			fx.add(syncEffect(s.project, in.C, carried))
+		}
+	}()
 	if s.cur == nil || in.C.ID != s.cur.ID {
 		s.matches = "" // a new container: made from its own image
 	}

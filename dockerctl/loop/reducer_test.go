@@ -483,3 +483,54 @@ func TestReducePrunedSaysHowMany(t *testing.T) {
 		t.Errorf("says %q", m)
 	}
 }
+
+// A replacement runs beside the loop: an edit made while the new container
+// starts is synced into the old one, which serves, and once the new one
+// takes over, into it too.
+func TestReduceEditDuringReplacementReachesBothContainers(t *testing.T) {
+	l := startedLoop(t)
+	l.feed(Requested{event.RequestRebuild}).feed(Built{Res: built("img2"), Project: l.p}).want("build.done Replace")
+	l.feed(l.batch("train.py")).want("Sync")
+	if s := l.out[0].(Sync); s.C.ID != "c1" || strings.Join(s.Paths, ",") != "train.py" {
+		t.Fatalf("sync %+v", s)
+	}
+	l.feed(Synced{Res: model.SyncResult{Files: 1}, Paths: []string{"train.py"}}).want("sync")
+	l.feed(Started{C: ctr("c2", "img2"), How: "replaced c1", Old: ctr("c1", "img1"), Reconciled: true})
+	var into []string
+	for _, e := range l.out {
+		if s, ok := e.(Sync); ok {
+			into = append(into, s.C.ID+":"+strings.Join(s.Paths, ","))
+		}
+	}
+	if strings.Join(into, " ") != "c2:train.py" {
+		t.Errorf("after the switch, syncs %v (effects %s)", into, l.kinds())
+	}
+	// The next replacement carries nothing from this one.
+	if len(l.s.carried) != 0 || len(l.s.seen) != 0 {
+		t.Errorf("carried %v, seen %v", l.s.carried, l.s.seen)
+	}
+}
+
+// What the old container reports written during a replacement comes home
+// with the replacement's catch-up; when the replacement fails, the loop
+// brings it home from the old one, which serves on.
+func TestReduceContainerWritesDuringReplacement(t *testing.T) {
+	l := startedLoop(t)
+	l.feed(Requested{event.RequestRebuild}).feed(Built{Res: built("img2"), Project: l.p})
+	old := l.s.cur
+	l.feed(ContainerChanged{C: old, Sums: map[string]string{"/tf/a.ipynb": "aa"}}).want("")
+	l.feed(ContainerChanged{C: old, Sums: map[string]string{"/tf/b.ipynb": "bb"}}).want("")
+	l.feed(Started{Old: old, Err: errors.New("the new container did not become ready; the old one keeps serving")}).want("error Pull")
+	if p := l.out[1].(Pull); p.C.ID != "c1" || len(p.Sums) != 2 {
+		t.Errorf("pull %+v", p)
+	}
+	// After a replacement that succeeds, nothing is pulled twice.
+	l.feed(Requested{event.RequestRebuild}).feed(Built{Res: built("img3"), Project: l.p})
+	l.feed(ContainerChanged{C: l.s.cur, Sums: map[string]string{"/tf/c.ipynb": "cc"}}).want("")
+	l.feed(Started{C: ctr("c3", "img3"), How: "replaced c1", Old: l.s.cur, Reconciled: true})
+	for _, e := range l.out {
+		if _, ok := e.(Pull); ok {
+			t.Errorf("pulled after a replacement: %s", l.kinds())
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
@@ -119,3 +120,33 @@ func (e *BuildError) Detail() string {
 
 // logLines is how many output lines a step keeps.
 const LogLines = 10
+
+// BuildOptions say what to build and how.
+type BuildOptions struct {
+	Project   *dockerfile.Project
+	Tags      []string
+	BuildArgs map[string]string
+	Target    string
+	CacheFrom []string
+	Labels    map[string]string
+	Builder   Builder
+	// Context chooses how the context is sent to BuildKit: "" (a session
+	// when the Engine takes one, else a tar), ContextViaSession or
+	// ContextViaTar. The legacy builder always takes a tar.
+	Context string
+	NoCache bool // build every step again (for comparisons)
+	// Progress, when set, is called from the building goroutine on every
+	// change of a step's state.
+	Progress func(StepProgress)
+	// Exporting, when set, hears when BuildKit starts (true) and ends
+	// (false) writing the image: on some storage drivers the longest wait
+	// of a build, after its last step.
+	Exporting func(started bool)
+	// Pull, when set, hears a base image's layers coming down; Say, what
+	// the build does before it starts (pulling --cache-from images).
+	Pull func(PullProgress)
+	Say  func(string)
+	// Sent, when set, hears once the Engine has read the whole context,
+	// and how many bytes it was.
+	Sent func(bytes int64)
+}

@@ -37,3 +37,7 @@ func RelTo(dir, p string) string {
 	}
 	return filepath.ToSlash(rel)
 }
+
+// Progress hears, about once a second, how far a large file coming home
+// from the container is.
+type Progress func(containerPath string, done, total int64)
