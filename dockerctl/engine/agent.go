@@ -65,9 +65,6 @@ const removeScript = `for p; do if [ -d "$p" ] && [ ! -L "$p" ]; then rmdir -- "
 //go:embed scripts/agent.py
 var agentPy string
 
-// agentCmd starts the Python agent when the image has python3, else the
-// shell loop.
-var agentCmd = []string{"sh", "-c", "if command -v python3 >/dev/null 2>&1; then exec python3 -u -c \"$1\"; fi\n" + agentScript, "sh", agentPy}
 
 type agent struct {
 	kind  string // "python", "gnu" (the shell loop with GNU tar) or "plain"
@@ -84,7 +81,7 @@ var errAgentDown = errors.New("sync agent not running")
 
 func (e *Engine) startAgent(ctx context.Context, id string) (*agent, error) {
 	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{
-		Cmd: agentCmd, User: execAsRoot, AttachStdin: true, AttachStdout: true, AttachStderr: false,
+		Cmd: e.agentCommand(ctx, id), User: execAsRoot, AttachStdin: true, AttachStdout: true, AttachStderr: false,
 	})
 	if err != nil {
 		return nil, err

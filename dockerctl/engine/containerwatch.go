@@ -24,10 +24,6 @@ var (
 	watchSh string
 )
 
-const watchWrapper = `if command -v python3 >/dev/null 2>&1; then
-  python3 -u -c "$TFDEV_WATCH_PY" "$@"; s=$?; [ $s -eq 3 ] || exit $s
-fi
-eval "$TFDEV_WATCH_SH"`
 
 // ContainerWatch reports what is written in a container: each batch maps
 // container paths to the SHA-256 of their content.
@@ -45,9 +41,10 @@ type ContainerWatch struct {
 // WatchContainer starts the watcher in a running container over roots and
 // returns once its watches are in place.
 func (e *Engine) WatchContainer(ctx context.Context, id string, roots []string) (*ContainerWatch, error) {
+	cmd, env := e.watchCommand(ctx, id, roots)
 	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{
-		Cmd:         append([]string{"sh", "-c", watchWrapper, "sh"}, roots...),
-		Env:         []string{"TFDEV_WATCH_PY=" + watchPy, "TFDEV_WATCH_SH=" + watchSh},
+		Cmd:         cmd,
+		Env:         env,
 		User:        execAsRoot,
 		AttachStdin: true, AttachStdout: true,
 	})

@@ -31,6 +31,8 @@ type Engine struct {
 	agentsMu sync.Mutex
 	agents   map[string]*agent // container ID -> its sync agent; nil: cannot run one
 
+	scripts scriptPlaces // containers whose scripts are in ScriptDir
+
 	sums sumCache // context files' SHA-256 by path, size and time, across session builds
 }
 

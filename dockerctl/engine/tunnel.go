@@ -22,7 +22,7 @@ var relayPy string
 // exec.
 func (e *Engine) DialJupyter(ctx context.Context, id string, port int) (net.Conn, error) {
 	created, err := e.api.ContainerExecCreate(ctx, id, container.ExecOptions{
-		Cmd:         []string{"python3", "-u", "-c", relayPy, strconv.Itoa(port)},
+		Cmd:         e.relayCommand(ctx, id, strconv.Itoa(port)),
 		AttachStdin: true, AttachStdout: true, AttachStderr: true,
 	})
 	if err != nil {

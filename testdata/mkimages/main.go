@@ -12,14 +12,14 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/tfdev-dev/tfdev/dockerctl"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	eng, err := dockerctl.Connect(ctx)
+	eng, err := engine.Connect(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mkimages:", err)
 		os.Exit(1)
