@@ -9,6 +9,7 @@ import (
 	"github.com/tfdev-dev/tfdev/dockerctl/loop"
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/dockerctl/statefile"
+	"github.com/tfdev-dev/tfdev/watcher"
 )
 
 // The executor's work on the project as a whole: its containers from an
@@ -49,23 +50,46 @@ func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (loop.Adopt
 			out.Errs = append(out.Errs, err)
 			continue
 		}
-		if statefile.NothingToRescue(p.Dir, c) {
-			if err := x.eng.Remove(ctx, id); err != nil {
-				out.Errs = append(out.Errs, err)
-			}
-			continue
-		}
-		rescued, err := x.eng.Rescue(ctx, c, p.Dir, p.Rules, statefile.RescueLedger(p.Dir, id))
+		rescued, _, err := Retire(ctx, x.eng, p, c)
 		out.Rescued = append(out.Rescued, rescued...)
 		if err != nil {
-			out.Errs = append(out.Errs, fmt.Errorf("%w; container %s is kept so nothing is lost", err, c.Name))
-			continue
-		}
-		if err := x.eng.Remove(ctx, id); err != nil {
 			out.Errs = append(out.Errs, err)
 		}
 	}
 	return out, nil
+}
+
+// retirer is what retiring a container takes of the Engine.
+type retirer interface {
+	ServedDir(ctx context.Context, c *model.Container) string
+	Rescue(ctx context.Context, c *model.Container, hostDir string, rules watcher.Rules, ledger *model.Ledger) ([]model.Rescued, error)
+	Stop(ctx context.Context, id string) error
+	Remove(ctx context.Context, id string) error
+}
+
+// Retire brings home what the user made in a container of the project
+// (while it runs, when it does), then stops and removes it; home says its
+// files had come home already (tfdev up stopped it), so it was removed at
+// once. A rescue that fails keeps the container, so nothing is lost, and
+// the error says so. tfdev down and the start of tfdev up both retire
+// containers this way.
+func Retire(ctx context.Context, eng retirer, p *dockerfile.Project, c *model.Container) (rescued []model.Rescued, home bool, err error) {
+	if statefile.NothingToRescue(p.Dir, c) {
+		return nil, true, eng.Remove(ctx, c.ID)
+	}
+	if c.Running {
+		c.ServedDir = eng.ServedDir(ctx, c)
+	}
+	rescued, err = eng.Rescue(ctx, c, p.Dir, p.Rules, statefile.RescueLedger(p.Dir, c.ID))
+	if err != nil {
+		return rescued, false, fmt.Errorf("%w; the container %s is kept so nothing is lost", err, c.Name)
+	}
+	if c.Running {
+		if err := eng.Stop(ctx, c.ID); err != nil {
+			return rescued, false, err
+		}
+	}
+	return rescued, false, eng.Remove(ctx, c.ID)
 }
 
 // prune removes the project's images other than those kept: each of their

@@ -197,3 +197,27 @@ func TestExecutorReplaceSaysItsPhases(t *testing.T) {
 		t.Errorf("phases:\n%s", strings.Join(phases, "\n"))
 	}
 }
+
+// One way to retire a container of an earlier run, for tfdev down and the
+// start of tfdev up: what the user made comes home first (while it runs),
+// then it stops and goes; when that fails it stays, so nothing is lost.
+func TestRetireRescuesThenRemoves(t *testing.T) {
+	p := testProject(t, loopDockerfile)
+	f := newFakeEngine()
+	f.setRunning("c5", true)
+	if _, home, err := Retire(context.Background(), f, p, &model.Container{ID: "c5", Name: "tfdev-demo", Running: true}); err != nil || home {
+		t.Fatalf("home %v, err %v", home, err)
+	}
+	if got := f.log(); got != "Rescue c5; Stop c5; Remove c5" {
+		t.Errorf("calls %s", got)
+	}
+	f = newFakeEngine()
+	f.fail["Rescue"] = errors.New("the disk is full")
+	_, _, err := Retire(context.Background(), f, p, &model.Container{ID: "c6", Name: "tfdev-demo"})
+	if err == nil || !strings.Contains(err.Error(), "the container tfdev-demo is kept so nothing is lost") {
+		t.Errorf("err %v", err)
+	}
+	if got := f.log(); got != "Rescue c6" {
+		t.Errorf("calls %s", got)
+	}
+}

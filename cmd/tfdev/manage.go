@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tfdev-dev/tfdev/dockerctl"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
@@ -62,28 +63,16 @@ func down(ctx context.Context, cmd *cobra.Command, eng *engine.Engine, p *docker
 		if err != nil {
 			return err
 		}
-		if statefile.NothingToRescue(p.Dir, c) {
-			if err := eng.Remove(ctx, id); err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "tfdev: removed container %s (its files came home when tfdev up stopped it)\n", c.Name)
-			continue
-		}
-		if c.Running {
-			c.ServedDir = eng.ServedDir(ctx, c)
-		}
-		rs, err := eng.Rescue(ctx, c, p.Dir, p.Rules, statefile.RescueLedger(p.Dir, id))
+		rs, home, err := dockerctl.Retire(ctx, eng, p, c)
 		for _, r := range rs {
 			fmt.Fprintln(out, r.Event(p.Dir).Plain())
 		}
 		if err != nil {
-			return fmt.Errorf("%w; the container %s is kept so nothing is lost", err, c.Name)
-		}
-		if err := eng.Stop(ctx, id); err != nil {
 			return err
 		}
-		if err := eng.Remove(ctx, id); err != nil {
-			return err
+		if home {
+			fmt.Fprintf(out, "tfdev: removed container %s (its files came home when tfdev up stopped it)\n", c.Name)
+			continue
 		}
 		fmt.Fprintf(out, "tfdev: removed container %s\n", c.Name)
 	}
