@@ -65,7 +65,6 @@ const removeScript = `for p; do if [ -d "$p" ] && [ ! -L "$p" ]; then rmdir -- "
 //go:embed scripts/agent.py
 var agentPy string
 
-
 type agent struct {
 	kind  string // "python", "gnu" (the shell loop with GNU tar) or "plain"
 	bulk  bool   // large batches go through it too: GNU tar, or the Python agent

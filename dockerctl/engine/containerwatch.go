@@ -24,7 +24,6 @@ var (
 	watchSh string
 )
 
-
 // ContainerWatch reports what is written in a container: each batch maps
 // container paths to the SHA-256 of their content.
 type ContainerWatch struct {
