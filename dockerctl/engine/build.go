@@ -16,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/engine/progress"
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
@@ -174,17 +175,17 @@ func (e *Engine) runBuild(ctx context.Context, opts model.BuildOptions, body io.
 	}
 	defer resp.Body.Close()
 
-	t := newStepTracker(opts.Project.Model, opts.Progress)
-	t.exporting, t.loaded, t.pull = opts.Exporting, loaded, opts.Pull
+	t := progress.NewTracker(opts.Project.Model, opts.Progress)
+	t.Exporting, t.Loaded, t.Pull = opts.Exporting, loaded, opts.Pull
 	res := &model.BuildResult{}
 	if res.ImageID, err = readBuild(ctx, resp.Body, t); err != nil {
 		return nil, err
 	}
-	t.finish()
+	t.Finish()
 	if res.ImageID == "" {
 		return nil, fmt.Errorf("the build ended without an image ID")
 	}
-	res.Steps = t.steps()
+	res.Steps = t.Steps()
 	return res, nil
 }
 
@@ -214,7 +215,7 @@ func imageBuildOptions(opts model.BuildOptions, builder model.Builder, dockerfil
 
 // readBuild reads the Engine's build stream into the tracker and returns
 // the image ID the stream names.
-func readBuild(ctx context.Context, r io.Reader, t *stepTracker) (string, error) {
+func readBuild(ctx context.Context, r io.Reader, t *progress.Tracker) (string, error) {
 	var imageID string
 	dec := json.NewDecoder(r)
 	for {
@@ -230,24 +231,24 @@ func readBuild(ctx context.Context, r io.Reader, t *stepTracker) (string, error)
 		}
 		switch {
 		case m.Error != nil:
-			return "", t.fail(m.Error.Message)
+			return "", t.Fail(m.Error.Message)
 		case m.Aux != nil && m.ID == "moby.buildkit.trace":
-			st, err := decodeTrace(*m.Aux)
+			st, err := progress.Decode(*m.Aux)
 			if err != nil {
 				return "", err
 			}
-			t.trace(st)
+			t.Trace(st)
 		case m.Aux != nil:
 			var id struct{ ID string }
 			if json.Unmarshal(*m.Aux, &id) == nil && id.ID != "" {
 				imageID = id.ID
 			}
 		case m.Stream != "":
-			t.stream(m.Stream)
-		case t.pull != nil && t.current > 0:
-			if p, ok := t.pulling.progress(m, pulling); ok { // the legacy builder pulling a FROM
-				p.Step, p.Image = t.current, t.all[t.current-1].Text
-				t.pull(p)
+			t.Stream(m.Stream)
+		case t.Pull != nil && t.Current > 0:
+			if p, ok := t.Pulling.Next(m, progress.Pulling); ok { // the legacy builder pulling a FROM
+				p.Step, p.Image = t.Current, t.All[t.Current-1].Text
+				t.Pull(p)
 			}
 		}
 	}

@@ -50,21 +50,30 @@ func requireEngine(t testing.TB) {
 	}
 }
 
-func nonce(t testing.TB) string                        { return enginetest.Nonce(t) }
+func nonce(t testing.TB) string { return enginetest.Nonce(t) }
+
 func writeFile(t testing.TB, dir, rel, content string) { enginetest.WriteFile(t, dir, rel, content) }
+
 func removeImageOnCleanup(t testing.TB, ref string) {
 	enginetest.RemoveImageOnCleanup(t, testEngine.api, ref)
 }
+
 func runBusybox(t testing.TB) string { return runSleeping(t, testimage.Busybox) }
+
 func runSleeping(t testing.TB, image string) string {
 	return enginetest.RunSleeping(t, testEngine.api, image)
 }
-func sh(t testing.TB, id, script string) string     { return enginetest.Sh(t, testEngine, id, script) }
+
+func sh(t testing.TB, id, script string) string { return enginetest.Sh(t, testEngine, id, script) }
+
 func item(p string, op watcher.Op) watcher.SyncItem { return enginetest.Item(p, op) }
-func needJupyter(t testing.TB)                      { enginetest.NeedJupyter(t, testEngine.api) }
+
+func needJupyter(t testing.TB) { enginetest.NeedJupyter(t, testEngine.api) }
+
 func runJupyter(t testing.TB, o model.RunOptions) *model.Container {
 	return enginetest.RunJupyter(t, testEngine, o)
 }
+
 func median(d []time.Duration) time.Duration { return enginetest.Median(d) }
 
 type testLog = enginetest.Discard

@@ -1,4 +1,4 @@
-package engine
+package progress
 
 import (
 	"strings"
@@ -9,13 +9,13 @@ import (
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
-func trackerFor(t *testing.T, df string, progress func(model.StepProgress)) *stepTracker {
+func trackerFor(t *testing.T, df string, progress func(model.StepProgress)) *Tracker {
 	t.Helper()
 	m, err := dockerfile.Parse(strings.NewReader(df), dockerfile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newStepTracker(m, progress)
+	return NewTracker(m, progress)
 }
 
 // The legacy builder numbers a step of its own after the Dockerfile's
@@ -26,9 +26,9 @@ func TestLegacyStreamWithTheLabelStep(t *testing.T) {
 	tr := trackerFor(t, "FROM base:1\nRUN make\n", func(p model.StepProgress) { final[p.Index] = p.State })
 	for _, l := range []string{"Step 1/3 : FROM base:1\n", " ---> abc\n", "Step 2/3 : RUN make\n", " ---> Running in x\n", "ok\n",
 		"Step 3/3 : LABEL dev.tfdev.project=123\n", " ---> Running in y\n", "Successfully built def\n"} {
-		tr.stream(l)
+		tr.Stream(l)
 	}
-	tr.finish()
+	tr.Finish()
 	if final[1] != model.StepCached || final[2] != model.StepDone || len(final) != 2 {
 		t.Errorf("steps %v", final)
 	}
@@ -39,11 +39,11 @@ func TestLegacyStreamWithTheLabelStep(t *testing.T) {
 func TestPullStatusesOfTheFromStep(t *testing.T) {
 	tr := trackerFor(t, "FROM base:1\nCOPY . /app\n", nil)
 	var got []model.PullProgress
-	tr.pull = func(p model.PullProgress) { got = append(got, p) }
+	tr.Pull = func(p model.PullProgress) { got = append(got, p) }
 	done := time.Now()
-	tr.trace(traceStatus{
-		Vertexes: []traceVertex{{Digest: "v1", Name: "[1/2] FROM docker.io/library/base:1"}, {Digest: "v0", Name: "[internal] load build context"}},
-		Statuses: []traceProgress{
+	tr.Trace(Status{
+		Vertexes: []Vertex{{Digest: "v1", Name: "[1/2] FROM docker.io/library/base:1"}, {Digest: "v0", Name: "[internal] load build context"}},
+		Statuses: []VertexStatus{
 			{ID: "sha256:aa", Vertex: "v1", Current: 10, Total: 100},
 			{ID: "sha256:aa", Vertex: "v1", Current: 100, Total: 100, Completed: done},
 			{ID: "extracting sha256:aa", Vertex: "v1", Current: 0, Total: 0},

@@ -1,4 +1,4 @@
-package engine
+package progress
 
 import (
 	"regexp"
@@ -11,15 +11,15 @@ import (
 )
 
 // stepTracker turns either builder's progress into StepProgress events.
-type stepTracker struct {
-	exporting func(started bool)
-	loaded    func() // BuildKit has the context, called once
-	pull      func(model.PullProgress)
-	pulling   layerProgress
+type Tracker struct {
+	Exporting func(started bool)
+	Loaded    func() // BuildKit has the context, called once
+	Pull      func(model.PullProgress)
+	Pulling   Layers
 	ctxVertex string         // the digest of BuildKit's "load build context"
 	exported  map[string]int // exporter vertex digest -> 1 started, 2 completed
 	model     *dockerfile.Model
-	all       []dockerfile.Step
+	All       []dockerfile.Step
 	progress  func(model.StepProgress)
 	byIndex   map[int]*model.StepProgress
 	order     []int
@@ -27,25 +27,25 @@ type stepTracker struct {
 	started   map[int]time.Time
 	// legacy stream state
 	partial string
-	current int  // index of the step the legacy builder is on
+	Current int  // index of the step the legacy builder is on
 	usedC   bool // the current legacy step said "Using cache"
 }
 
-func newStepTracker(m *dockerfile.Model, progress func(model.StepProgress)) *stepTracker {
-	return &stepTracker{
-		model: m, all: m.AllSteps(), progress: progress,
+func NewTracker(m *dockerfile.Model, progress func(model.StepProgress)) *Tracker {
+	return &Tracker{
+		model: m, All: m.AllSteps(), progress: progress,
 		byIndex: map[int]*model.StepProgress{}, digests: map[string]int{}, started: map[int]time.Time{},
 	}
 }
 
-func (t *stepTracker) set(idx int, state model.StepState, d time.Duration) {
-	if idx < 1 || idx > len(t.all) {
+func (t *Tracker) set(idx int, state model.StepState, d time.Duration) {
+	if idx < 1 || idx > len(t.All) {
 		return
 	}
 	sp, ok := t.byIndex[idx]
 	if !ok {
-		st := t.all[idx-1]
-		sp = &model.StepProgress{Index: idx, Total: len(t.all), Line: st.Line, Instruction: st.Text}
+		st := t.All[idx-1]
+		sp = &model.StepProgress{Index: idx, Total: len(t.All), Line: st.Line, Instruction: st.Text}
 		t.byIndex[idx] = sp
 		t.order = append(t.order, idx)
 	}
@@ -63,7 +63,7 @@ func (t *stepTracker) set(idx int, state model.StepState, d time.Duration) {
 	}
 }
 
-func (t *stepTracker) log(idx int, text string) {
+func (t *Tracker) log(idx int, text string) {
 	sp, ok := t.byIndex[idx]
 	if !ok {
 		return
@@ -76,7 +76,7 @@ func (t *stepTracker) log(idx int, text string) {
 	}
 }
 
-func (t *stepTracker) steps() []model.StepProgress {
+func (t *Tracker) Steps() []model.StepProgress {
 	out := make([]model.StepProgress, 0, len(t.order))
 	for _, i := range t.order {
 		out = append(out, *t.byIndex[i])
@@ -88,7 +88,7 @@ var vertexName = regexp.MustCompile(`^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$`)
 
 // vertexStep maps a BuildKit vertex name such as "[stage-1 3/5] RUN ..." to
 // the step's index among all instructions, or 0 for internal vertexes.
-func (t *stepTracker) vertexStep(name string) int {
+func (t *Tracker) vertexStep(name string) int {
 	m := vertexName.FindStringSubmatch(name)
 	if m == nil {
 		return 0
@@ -111,8 +111,8 @@ func (t *stepTracker) vertexStep(name string) int {
 	return 0
 }
 
-func (t *stepTracker) indexOf(st dockerfile.Step) int {
-	for i, s := range t.all {
+func (t *Tracker) indexOf(st dockerfile.Step) int {
+	for i, s := range t.All {
 		if s.Line == st.Line && s.Stage == st.Stage {
 			return i + 1
 		}
@@ -120,7 +120,7 @@ func (t *stepTracker) indexOf(st dockerfile.Step) int {
 	return 0
 }
 
-func (t *stepTracker) trace(st traceStatus) {
+func (t *Tracker) Trace(st Status) {
 	for _, v := range st.Vertexes {
 		idx, ok := t.digests[v.Digest]
 		if !ok {
@@ -132,7 +132,7 @@ func (t *stepTracker) trace(st traceStatus) {
 			t.contextLoaded(v)
 			continue
 		}
-		kind := t.all[idx-1].Kind
+		kind := t.All[idx-1].Kind
 		switch {
 		case v.Error != "":
 			t.set(idx, model.StepFailed, dur(v))
@@ -159,15 +159,15 @@ func (t *stepTracker) trace(st traceStatus) {
 // pullStatus reports a FROM step's download (BuildKit's statuses under the
 // FROM vertex: a blob's digest, bytes done and in all). The blobs are the
 // image's manifest and config, and its layers that the Engine lacks.
-func (t *stepTracker) pullStatus(p traceProgress) {
+func (t *Tracker) pullStatus(p VertexStatus) {
 	idx := t.digests[p.Vertex]
-	if t.pull == nil || idx == 0 || t.all[idx-1].Kind != "FROM" || p.Total <= 0 || !strings.HasPrefix(p.ID, "sha256:") {
+	if t.Pull == nil || idx == 0 || t.All[idx-1].Kind != "FROM" || p.Total <= 0 || !strings.HasPrefix(p.ID, "sha256:") {
 		return // not a download: a resolve, an extraction
 	}
-	t.pull(model.PullProgress{Step: idx, Image: t.all[idx-1].Text, Layer: p.ID, Current: p.Current, Total: p.Total, Done: !p.Completed.IsZero()})
+	t.Pull(model.PullProgress{Step: idx, Image: t.All[idx-1].Text, Layer: p.ID, Current: p.Current, Total: p.Total, Done: !p.Completed.IsZero()})
 }
 
-func dur(v traceVertex) time.Duration {
+func dur(v Vertex) time.Duration {
 	if v.Started.IsZero() || v.Completed.IsZero() {
 		return 0
 	}
@@ -177,7 +177,7 @@ func dur(v traceVertex) time.Duration {
 var legacyStep = regexp.MustCompile(`^Step (\d+)/(\d+) : `)
 
 // stream reads the legacy builder's output, which arrives in pieces.
-func (t *stepTracker) stream(s string) {
+func (t *Tracker) Stream(s string) {
 	t.partial += s
 	for {
 		i := strings.IndexByte(t.partial, '\n')
@@ -195,49 +195,49 @@ func (t *stepTracker) stream(s string) {
 	}
 }
 
-func (t *stepTracker) legacyLine(line string) {
+func (t *Tracker) legacyLine(line string) {
 	if m := legacyStep.FindStringSubmatch(line); m != nil {
 		t.completeLegacy()
-		t.current, _ = strconv.Atoi(m[1]) // the pattern matched digits
-		if t.current > len(t.all) {
+		t.Current, _ = strconv.Atoi(m[1]) // the pattern matched digits
+		if t.Current > len(t.All) {
 			// A step the Engine adds after the Dockerfile's: the LABEL
 			// of --label (tfdev's project label).
-			t.current = 0
+			t.Current = 0
 			return
 		}
 		t.usedC = false
-		t.started[t.current] = time.Now()
-		t.set(t.current, model.StepRunning, 0)
+		t.started[t.Current] = time.Now()
+		t.set(t.Current, model.StepRunning, 0)
 		return
 	}
 	switch {
-	case t.current == 0 || line == "":
+	case t.Current == 0 || line == "":
 	case strings.HasPrefix(line, " ---> Using cache"):
 		t.usedC = true
 	case strings.HasPrefix(line, " ---> "), strings.HasPrefix(line, "Removing intermediate container"),
 		strings.HasPrefix(line, "Successfully built"), strings.HasPrefix(line, "Successfully tagged"):
 	default:
-		t.log(t.current, line)
+		t.log(t.Current, line)
 	}
 }
 
 // completeLegacy closes the step the legacy builder was on.
-func (t *stepTracker) completeLegacy() {
-	if t.current == 0 {
+func (t *Tracker) completeLegacy() {
+	if t.Current == 0 {
 		return
 	}
-	kind := t.all[t.current-1].Kind
-	st := t.all[t.current-1]
+	kind := t.All[t.Current-1].Kind
+	st := t.All[t.Current-1]
 	if t.usedC || kind == "FROM" || st.Stage < 0 {
-		t.set(t.current, model.StepCached, 0) // FROM and global ARGs build nothing
+		t.set(t.Current, model.StepCached, 0) // FROM and global ARGs build nothing
 	} else {
-		t.set(t.current, model.StepDone, time.Since(t.started[t.current]))
+		t.set(t.Current, model.StepDone, time.Since(t.started[t.Current]))
 	}
-	t.current = 0
+	t.Current = 0
 }
 
 // finish closes the last legacy step at the end of a good build.
-func (t *stepTracker) finish() {
+func (t *Tracker) Finish() {
 	if t.partial != "" {
 		t.legacyLine(t.partial)
 		t.partial = ""
@@ -248,12 +248,12 @@ func (t *stepTracker) finish() {
 var exitCode = regexp.MustCompile(`(?:exit code: |returned a non-zero code: )(\d+)`)
 
 // fail turns the build's error message into a BuildError naming the step.
-func (t *stepTracker) fail(msg string) error {
+func (t *Tracker) Fail(msg string) error {
 	if t.partial != "" {
 		t.legacyLine(t.partial)
 		t.partial = ""
 	}
-	idx := t.current
+	idx := t.Current
 	if idx == 0 {
 		for _, i := range t.order {
 			if t.byIndex[i].State == model.StepFailed || t.byIndex[i].State == model.StepRunning {
@@ -266,31 +266,31 @@ func (t *stepTracker) fail(msg string) error {
 		be.ExitCode, _ = strconv.Atoi(m[1]) // the pattern matched digits
 	}
 	if idx > 0 {
-		st := t.all[idx-1]
+		st := t.All[idx-1]
 		be.Line, be.Instruction = st.Line, st.Text
 		if sp := t.byIndex[idx]; sp != nil {
 			be.Log = append([]string(nil), sp.Log...)
 		}
 		t.set(idx, model.StepFailed, 0)
-		t.current = 0
+		t.Current = 0
 	}
 	return be
 }
 
 // contextLoaded hears when BuildKit has read the build context.
-func (t *stepTracker) contextLoaded(v traceVertex) {
+func (t *Tracker) contextLoaded(v Vertex) {
 	if v.Name == "[internal] load build context" {
 		t.ctxVertex = v.Digest // its later pieces may come without the name
 	}
-	if t.loaded != nil && v.Digest == t.ctxVertex && t.ctxVertex != "" && !v.Completed.IsZero() {
-		t.loaded()
-		t.loaded = nil
+	if t.Loaded != nil && v.Digest == t.ctxVertex && t.ctxVertex != "" && !v.Completed.IsZero() {
+		t.Loaded()
+		t.Loaded = nil
 	}
 }
 
 // exporter follows BuildKit's exporter vertexes ("exporting to image").
-func (t *stepTracker) exporter(v traceVertex) {
-	if t.exporting == nil || !strings.HasPrefix(v.Name, "exporting") {
+func (t *Tracker) exporter(v Vertex) {
+	if t.Exporting == nil || !strings.HasPrefix(v.Name, "exporting") {
 		return
 	}
 	if t.exported == nil {
@@ -299,12 +299,12 @@ func (t *stepTracker) exporter(v traceVertex) {
 	switch state := t.exported[v.Digest]; {
 	case !v.Completed.IsZero() && state < 2:
 		if state == 0 {
-			t.exporting(true)
+			t.Exporting(true)
 		}
 		t.exported[v.Digest] = 2
-		t.exporting(false)
+		t.Exporting(false)
 	case !v.Started.IsZero() && state == 0:
 		t.exported[v.Digest] = 1
-		t.exporting(true)
+		t.Exporting(true)
 	}
 }

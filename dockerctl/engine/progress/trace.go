@@ -1,4 +1,4 @@
-package engine
+package progress
 
 import (
 	"encoding/json"
@@ -24,7 +24,7 @@ import (
 //	VertexLog { string vertex = 1; Timestamp timestamp = 2; int64 stream = 3; bytes msg = 4; }
 
 // traceVertex is one vertex update; absent fields are zero.
-type traceVertex struct {
+type Vertex struct {
 	Digest    string
 	Name      string
 	Cached    bool
@@ -33,33 +33,33 @@ type traceVertex struct {
 	Error     string
 }
 
-type traceLog struct {
+type Log struct {
 	Vertex string
 	Msg    []byte
 }
 
 // traceProgress is a VertexStatus: the progress of one part of a vertex,
 // such as a layer of a base image being downloaded.
-type traceProgress struct {
+type VertexStatus struct {
 	ID, Vertex, Name string
 	Current, Total   int64
 	Started          time.Time
 	Completed        time.Time
 }
 
-type traceStatus struct {
-	Vertexes []traceVertex
-	Statuses []traceProgress
-	Logs     []traceLog
+type Status struct {
+	Vertexes []Vertex
+	Statuses []VertexStatus
+	Logs     []Log
 }
 
 // decodeTrace decodes the aux payload of a moby.buildkit.trace message.
-func decodeTrace(aux json.RawMessage) (traceStatus, error) {
+func Decode(aux json.RawMessage) (Status, error) {
 	var raw []byte
 	if err := json.Unmarshal(aux, &raw); err != nil {
-		return traceStatus{}, fmt.Errorf("buildkit trace: %w", err)
+		return Status{}, fmt.Errorf("buildkit trace: %w", err)
 	}
-	var st traceStatus
+	var st Status
 	err := eachField(raw, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		switch {
 		case num == 1 && typ == protowire.BytesType:
@@ -86,8 +86,8 @@ func decodeTrace(aux json.RawMessage) (traceStatus, error) {
 	return st, err
 }
 
-func decodeVertex(b []byte) (traceVertex, error) {
-	var vx traceVertex
+func decodeVertex(b []byte) (Vertex, error) {
+	var vx Vertex
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		var err error
 		switch {
@@ -110,8 +110,8 @@ func decodeVertex(b []byte) (traceVertex, error) {
 	return vx, err
 }
 
-func decodeProgress(b []byte) (traceProgress, error) {
-	var p traceProgress
+func decodeProgress(b []byte) (VertexStatus, error) {
+	var p VertexStatus
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		var err error
 		switch {
@@ -137,8 +137,8 @@ func decodeProgress(b []byte) (traceProgress, error) {
 	return p, err
 }
 
-func decodeLog(b []byte) (traceLog, error) {
-	var l traceLog
+func decodeLog(b []byte) (Log, error) {
+	var l Log
 	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		switch {
 		case num == 1 && typ == protowire.BytesType:
