@@ -16,9 +16,11 @@ import (
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
-// fakeEngine records the calls the session makes and answers from a
-// script: the pure tests of the executor and the session's wiring.
-type fakeEngine struct {
+// The fakes of the executor's ports, one per role, over one recording
+// world: the calls made, in order, and the answers a test scripts. The
+// pure tests of the executor and the session's wiring use them together
+// (fakeEngine) or a role alone.
+type fakeWorld struct {
 	mu     sync.Mutex
 	calls  []string
 	fail   map[string]error // by method name: the error it returns
@@ -37,24 +39,46 @@ type fakeEngine struct {
 	reconcileWork model.ReconcileWork
 }
 
-// The fake fills every role of the executor's ports.
-var (
-	_ infoPort      = (*fakeEngine)(nil)
-	_ imagePort     = (*fakeEngine)(nil)
-	_ containerPort = (*fakeEngine)(nil)
-	_ filePort      = (*fakeEngine)(nil)
-	_ execPort      = (*fakeEngine)(nil)
-	_ jupyterPort   = (*fakeEngine)(nil)
+type (
+	fakeInfo       struct{ *fakeWorld }
+	fakeImages     struct{ *fakeWorld }
+	fakeContainers struct{ *fakeWorld }
+	fakeFiles      struct{ *fakeWorld }
+	fakeExec       struct{ *fakeWorld }
+	fakeJupyter    struct{ *fakeWorld }
 )
 
-// ports is the fake in every role.
-func (f *fakeEngine) ports() ports { return ports{f, f, f, f, f, f} }
+var (
+	_ infoPort      = (*fakeInfo)(nil)
+	_ imagePort     = (*fakeImages)(nil)
+	_ containerPort = (*fakeContainers)(nil)
+	_ filePort      = (*fakeFiles)(nil)
+	_ execPort      = (*fakeExec)(nil)
+	_ jupyterPort   = (*fakeJupyter)(nil)
+)
 
-func newFakeEngine() *fakeEngine {
-	return &fakeEngine{fail: map[string]error{}, state: map[string]bool{}, deaths: make(chan model.Death, 4), lost: make(chan error, 1)}
+// fakeEngine is every role's fake over one world.
+type fakeEngine struct {
+	*fakeWorld
+	fakeInfo
+	fakeImages
+	fakeContainers
+	fakeFiles
+	fakeExec
+	fakeJupyter
 }
 
-func (f *fakeEngine) record(format string, a ...any) error {
+func newFakeEngine() *fakeEngine {
+	w := &fakeWorld{fail: map[string]error{}, state: map[string]bool{}, deaths: make(chan model.Death, 4), lost: make(chan error, 1)}
+	return &fakeEngine{w, fakeInfo{w}, fakeImages{w}, fakeContainers{w}, fakeFiles{w}, fakeExec{w}, fakeJupyter{w}}
+}
+
+// ports is the fake in every role.
+func (f *fakeEngine) ports() ports {
+	return ports{&f.fakeInfo, &f.fakeImages, &f.fakeContainers, &f.fakeFiles, &f.fakeExec, &f.fakeJupyter}
+}
+
+func (f *fakeWorld) record(format string, a ...any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	call := fmt.Sprintf(format, a...)
@@ -63,37 +87,37 @@ func (f *fakeEngine) record(format string, a ...any) error {
 	return f.fail[name]
 }
 
-func (f *fakeEngine) log() string {
+func (f *fakeWorld) log() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return strings.Join(f.calls, "; ")
 }
 
-func (f *fakeEngine) Addr() string { return "fake://engine" }
+func (f *fakeInfo) Addr() string { return "fake://engine" }
 
-func (f *fakeEngine) Version() string { return "1.41" }
+func (f *fakeInfo) Version() string { return "1.41" }
 
-func (f *fakeEngine) Capabilities(context.Context) (model.GPUSupport, string, error) {
+func (f *fakeInfo) Capabilities(context.Context) (model.GPUSupport, string, error) {
 	return model.GPUSupport{Why: "no GPU: fake"}, "linux/amd64", f.record("Capabilities")
 }
 
-func (f *fakeEngine) ImageWorkdir(context.Context, string) string { return "/tf" }
+func (f *fakeImages) ImageWorkdir(context.Context, string) string { return "/tf" }
 
-func (f *fakeEngine) ImageServedDir(context.Context, string) string { return "/tf" }
+func (f *fakeImages) ImageServedDir(context.Context, string) string { return "/tf" }
 
-func (f *fakeEngine) ImagePresent(context.Context, string) bool { return true }
+func (f *fakeImages) ImagePresent(context.Context, string) bool { return true }
 
-func (f *fakeEngine) Pull(context.Context, string, func(model.PullProgress)) (int64, error) {
+func (f *fakeImages) Pull(context.Context, string, func(model.PullProgress)) (int64, error) {
 	return 0, nil
 }
 
-func (f *fakeEngine) Ping(context.Context) error { return f.record("Ping") }
+func (f *fakeInfo) Ping(context.Context) error { return f.record("Ping") }
 
-func (f *fakeEngine) Deaths(context.Context, string, time.Time) (<-chan model.Death, <-chan error) {
+func (f *fakeInfo) Deaths(context.Context, string, time.Time) (<-chan model.Death, <-chan error) {
 	return f.deaths, f.lost
 }
 
-func (f *fakeEngine) Build(_ context.Context, o model.BuildOptions) (*model.BuildResult, error) {
+func (f *fakeImages) Build(_ context.Context, o model.BuildOptions) (*model.BuildResult, error) {
 	if err := f.record("Build"); err != nil {
 		return nil, err
 	}
@@ -103,23 +127,23 @@ func (f *fakeEngine) Build(_ context.Context, o model.BuildOptions) (*model.Buil
 	return &model.BuildResult{ImageID: image, Builder: model.BuilderBuildKit}, nil
 }
 
-func (f *fakeEngine) TagImage(_ context.Context, id, ref string) error {
+func (f *fakeImages) TagImage(_ context.Context, id, ref string) error {
 	return f.record("TagImage %s", ref)
 }
 
-func (f *fakeEngine) RemoveImage(_ context.Context, ref string, _ bool) error {
+func (f *fakeImages) RemoveImage(_ context.Context, ref string, _ bool) error {
 	return f.record("RemoveImage %s", ref)
 }
 
-func (f *fakeEngine) ProjectContainers(context.Context, string) ([]string, error) {
+func (f *fakeContainers) ProjectContainers(context.Context, string) ([]string, error) {
 	return nil, f.record("ProjectContainers")
 }
 
-func (f *fakeEngine) Find(context.Context, string) (*model.Container, error) {
+func (f *fakeContainers) Find(context.Context, string) (*model.Container, error) {
 	return nil, f.record("Find")
 }
 
-func (f *fakeEngine) Inspect(_ context.Context, id string) (*model.Container, error) {
+func (f *fakeContainers) Inspect(_ context.Context, id string) (*model.Container, error) {
 	if err := f.record("Inspect %s", id); err != nil {
 		return nil, err
 	}
@@ -132,7 +156,7 @@ func (f *fakeEngine) Inspect(_ context.Context, id string) (*model.Container, er
 	return &model.Container{ID: id, Name: id, Image: "sha256:img1", Running: running}, nil
 }
 
-func (f *fakeEngine) Create(_ context.Context, o model.RunOptions) (*model.Container, error) {
+func (f *fakeContainers) Create(_ context.Context, o model.RunOptions) (*model.Container, error) {
 	f.mu.Lock()
 	f.next++
 	id := fmt.Sprintf("c%d", f.next)
@@ -150,13 +174,13 @@ func (f *fakeEngine) Create(_ context.Context, o model.RunOptions) (*model.Conta
 	return &model.Container{ID: id, Name: name, Image: o.Image, HostIP: "127.0.0.1", HostPort: o.HostPort, Token: o.Token}, nil
 }
 
-func (f *fakeEngine) setRunning(id string, running bool) {
+func (f *fakeWorld) setRunning(id string, running bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.state[id] = running
 }
 
-func (f *fakeEngine) Start(_ context.Context, c *model.Container) error {
+func (f *fakeContainers) Start(_ context.Context, c *model.Container) error {
 	if err := f.record("Start %s", c.ID); err != nil {
 		return err
 	}
@@ -164,7 +188,7 @@ func (f *fakeEngine) Start(_ context.Context, c *model.Container) error {
 	return nil
 }
 
-func (f *fakeEngine) Resume(_ context.Context, c *model.Container) error {
+func (f *fakeContainers) Resume(_ context.Context, c *model.Container) error {
 	if err := f.record("Resume %s", c.ID); err != nil {
 		return err
 	}
@@ -172,7 +196,7 @@ func (f *fakeEngine) Resume(_ context.Context, c *model.Container) error {
 	return nil
 }
 
-func (f *fakeEngine) Stop(_ context.Context, id string) error {
+func (f *fakeContainers) Stop(_ context.Context, id string) error {
 	if err := f.record("Stop %s", id); err != nil {
 		return err
 	}
@@ -180,7 +204,7 @@ func (f *fakeEngine) Stop(_ context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeEngine) Remove(_ context.Context, id string) error {
+func (f *fakeContainers) Remove(_ context.Context, id string) error {
 	if err := f.record("Remove %s", id); err != nil {
 		return err
 	}
@@ -190,11 +214,11 @@ func (f *fakeEngine) Remove(_ context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeEngine) Rename(_ context.Context, id, name string) error {
+func (f *fakeContainers) Rename(_ context.Context, id, name string) error {
 	return f.record("Rename %s %s", id, name)
 }
 
-func (f *fakeEngine) WaitJupyter(ctx context.Context, c *model.Container, _ time.Duration) (string, error) {
+func (f *fakeJupyter) WaitJupyter(ctx context.Context, c *model.Container, _ time.Duration) (string, error) {
 	err := f.record("WaitJupyter %s", c.ID)
 	f.mu.Lock()
 	held := f.hold[c.ID]
@@ -209,53 +233,53 @@ func (f *fakeEngine) WaitJupyter(ctx context.Context, c *model.Container, _ time
 	return c.URL(), err
 }
 
-func (f *fakeEngine) LastLogs(context.Context, string, int) ([]string, error) {
+func (f *fakeContainers) LastLogs(context.Context, string, int) ([]string, error) {
 	return []string{"last line"}, nil
 }
 
-func (f *fakeEngine) Sync(_ context.Context, id, _ string, items []watcher.SyncItem, _ *model.Ledger) (model.SyncResult, error) {
+func (f *fakeFiles) Sync(_ context.Context, id, _ string, items []watcher.SyncItem, _ *model.Ledger) (model.SyncResult, error) {
 	return model.SyncResult{Files: len(items)}, f.record("Sync %s %d", id, len(items))
 }
 
-func (f *fakeEngine) Reconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *model.Ledger) (model.SyncResult, error) {
+func (f *fakeFiles) Reconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *model.Ledger) (model.SyncResult, error) {
 	return model.SyncResult{}, f.record("Reconcile %s", id)
 }
 
-func (f *fakeEngine) ExecOK(_ context.Context, id string, cmd ...string) ([]byte, error) {
+func (f *fakeExec) ExecOK(_ context.Context, id string, cmd ...string) ([]byte, error) {
 	return nil, f.record("ExecOK %s %s", id, strings.Join(cmd, " "))
 }
 
-func (f *fakeEngine) ExecStream(_ context.Context, id string, spec model.ExecSpec, line func(string)) (int, error) {
+func (f *fakeExec) ExecStream(_ context.Context, id string, spec model.ExecSpec, line func(string)) (int, error) {
 	line("ran " + strings.Join(spec.Cmd, " "))
 	return 0, f.record("ExecStream %s %s", id, strings.Join(spec.Cmd, " "))
 }
 
-func (f *fakeEngine) PlaceAutoreload(_ context.Context, id string, paths []string) (string, bool, error) {
+func (f *fakeExec) PlaceAutoreload(_ context.Context, id string, paths []string) (string, bool, error) {
 	return "/root/.ipython/profile_default/startup/" + engine.AutoreloadFile, false, f.record("PlaceAutoreload %s", id)
 }
 
-func (f *fakeEngine) RunningKernels(_ context.Context, c *model.Container) ([]string, error) {
+func (f *fakeJupyter) RunningKernels(_ context.Context, c *model.Container) ([]string, error) {
 	return nil, f.record("RunningKernels %s", c.ID)
 }
 
-func (f *fakeEngine) DialJupyter(_ context.Context, id string, _ int) (net.Conn, error) {
+func (f *fakeJupyter) DialJupyter(_ context.Context, id string, _ int) (net.Conn, error) {
 	return nil, f.record("DialJupyter %s", id)
 }
 
-func (f *fakeEngine) ImageUser(_ context.Context, ref string) string { return "" }
+func (f *fakeImages) ImageUser(_ context.Context, ref string) string { return "" }
 
-func (f *fakeEngine) PlanReconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *model.Ledger) (model.ReconcileWork, error) {
+func (f *fakeFiles) PlanReconcile(_ context.Context, id, _ string, _ watcher.Rules, _ []string, _ *model.Ledger) (model.ReconcileWork, error) {
 	f.mu.Lock()
 	w := f.reconcileWork
 	f.mu.Unlock()
 	return w, f.record("PlanReconcile %s", id)
 }
 
-func (f *fakeEngine) Rescue(_ context.Context, c *model.Container, _ string, _ watcher.Rules, _ *model.Ledger) ([]model.Rescued, error) {
+func (f *fakeFiles) Rescue(_ context.Context, c *model.Container, _ string, _ watcher.Rules, _ *model.Ledger) ([]model.Rescued, error) {
 	return nil, f.record("Rescue %s", c.ID)
 }
 
-func (f *fakeEngine) PullHome(_ context.Context, id, dir string, _ watcher.Rules, sums map[string]string, _ *model.Ledger, _ model.Progress) ([]model.Rescued, error) {
+func (f *fakeFiles) PullHome(_ context.Context, id, dir string, _ watcher.Rules, sums map[string]string, _ *model.Ledger, _ model.Progress) ([]model.Rescued, error) {
 	var out []model.Rescued
 	for p := range sums {
 		out = append(out, model.Rescued{From: p, To: filepath.Join(dir, engine.KeptDir, p), Kept: true})
@@ -263,13 +287,13 @@ func (f *fakeEngine) PullHome(_ context.Context, id, dir string, _ watcher.Rules
 	return out, f.record("PullHome %s %d", id, len(sums))
 }
 
-func (f *fakeEngine) Prepare(_ context.Context, id, _ string, _ *model.Ledger) error {
+func (f *fakeFiles) Prepare(_ context.Context, id, _ string, _ *model.Ledger) error {
 	return f.record("Prepare %s", id)
 }
 
-func (f *fakeEngine) ServedDir(_ context.Context, c *model.Container) string { return "/tf" }
+func (f *fakeJupyter) ServedDir(_ context.Context, c *model.Container) string { return "/tf" }
 
-func (f *fakeEngine) WatchContainer(_ context.Context, id string, _ []string) (containerWatch, error) {
+func (f *fakeFiles) WatchContainer(_ context.Context, id string, _ []string) (containerWatch, error) {
 	if err := f.record("WatchContainer %s", id); err != nil {
 		return nil, err
 	}
@@ -297,12 +321,12 @@ func (w *fakeWatch) Flush(context.Context) (map[string]string, error) {
 
 func (w *fakeWatch) Close() { w.once.Do(func() { close(w.done) }) }
 
-func (f *fakeEngine) ProbeJupyter(_ context.Context, c *model.Container) error {
+func (f *fakeJupyter) ProbeJupyter(_ context.Context, c *model.Container) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.fail["ProbeJupyter"] // not recorded: it runs every few seconds
 }
 
-func (f *fakeEngine) ProjectImages(context.Context, string) ([]model.ProjectImage, error) {
+func (f *fakeImages) ProjectImages(context.Context, string) ([]model.ProjectImage, error) {
 	return f.images, f.record("ProjectImages")
 }
