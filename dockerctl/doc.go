@@ -1,16 +1,11 @@
-// Package dockerctl is everything tfdev says to the Docker Engine, through
-// the Engine API (never the docker CLI): connecting, building with per-step
-// progress, running and replacing the Jupyter container, live sync, exec,
-// logs and events; and the session that drives them. It knows nothing of
-// terminals.
+// Package dockerctl wires tfdev's loop to the Engine: the Session (watcher
+// in, events out) and the executor that carries out the loop's effects.
+// What to do is decided in the pure sub-package loop; how the Engine does
+// it is the sub-package engine; the executor reaches it through small role
+// ports (ports.go), and runs each effect inline or beside the loop
+// (executor.go, job). It knows nothing of terminals.
 //
-//	eng, err := dockerctl.Connect(ctx)
-//	res, err := eng.Build(ctx, dockerctl.BuildOptions{Project: p, Progress: fn})
-//	err = dockerctl.NewSession(eng, dockerctl.SessionOptions{Dir: dir, Emit: print}).Run(ctx)
-//
-// The session is a pure reducer (reducer.go: state and input in, state and
-// effects out) and an executor that carries the effects out over the small
-// engine interface (executor.go, engineapi.go). Its events are the
-// sub-package event's; the Dockerfile model that says what to sync and
-// what to rebuild is the pure sub-package dockerfile.
+//	eng, err := engine.Connect(ctx)
+//	s := dockerctl.NewSession(eng, dockerctl.SessionOptions{Dir: dir, Emit: print})
+//	err = s.Run(ctx)
 package dockerctl
