@@ -119,6 +119,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // API is the Engine API client itself, for tests and tools that need a
 // call tfdev does not wrap.
 func (e *Engine) API() *client.Client { return e.api }
+
 // Addr is the Engine's address, e.g. unix:///var/run/docker.sock.
 func (e *Engine) Addr() string { return e.Host }
 
