@@ -215,3 +215,40 @@ func TestSessionReattaches(t *testing.T) {
 		t.Errorf("without --keep the container should be stopped: %v", err)
 	}
 }
+
+// The loop never goes deaf: a Dockerfile edit replaces the container, and
+// while the replacement waits for the new container's (slow) Jupyter, a
+// source edit is synced into the container that serves, then found in the
+// new one once it takes over.
+func TestSessionSyncsWhileAReplacementWaits(t *testing.T) {
+	requireEngine(t)
+	dir := standInProject(t)
+	r := startSession(t, dir, false)
+	r.wait(event.Ready, nil)
+
+	df, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := strings.Replace(string(df), `CMD ["httpd", "-f", "-p", "8888", "-h", "/www"]`, `CMD ["sh", "-c", "sleep 8; exec httpd -f -p 8888 -h /www"]`, 1)
+	writeFile(t, dir, "Dockerfile", slow)
+	r.wait(event.Phase, func(e event.Event) bool {
+		return e.Message == "replacing: waiting for the new container's Jupyter" && e.State == event.StepRunning
+	})
+	saved := time.Now()
+	writeFile(t, dir, "train.py", "print('during the replacement')\n")
+	r.wait(event.Sync, func(e event.Event) bool { return len(e.Paths) == 1 && e.Paths[0] == "train.py" })
+	t.Logf("the edit reached the serving container %v after the save, during the replacement", time.Since(saved).Round(time.Millisecond))
+	if n := r.count(event.Container); n != 1 {
+		t.Fatalf("the sync came after the replacement (%d container events)", n)
+	}
+	r.wait(event.Container, func(e event.Event) bool { return strings.HasPrefix(e.Message, "replaced") })
+	r.wait(event.Ready, nil)
+	c, err := testEngine.Find(context.Background(), dir)
+	if err != nil || c == nil {
+		t.Fatalf("the new container: %v", err)
+	}
+	if got := sh(t, c.ID, "cat /app/train.py"); got != "print('during the replacement')" {
+		t.Errorf("the new container has %q", got)
+	}
+}
