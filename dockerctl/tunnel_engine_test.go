@@ -87,7 +87,7 @@ func TestSessionJupyterViaExec(t *testing.T) {
 		t.Errorf("ready at %s", ready.URL)
 	}
 	// The kernel's WebSocket is open: a relay carries it.
-	relays := sh(t, ready.Container, `for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < $f; echo; done | grep -c "tfdev.s relay[:]" || true`)
+	relays := sh(t, ready.Container, `for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < $f; echo; done | grep -c "[/]tmp/.tfdev/relay.py" || true`)
 	if relays == "0" || relays == "" {
 		t.Error("no relay runs in the container: the door did not go through the Engine's exec")
 	}
@@ -117,7 +117,7 @@ func TestSessionViaExecAlsoPublished(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("Jupyter at the port published on the Engine's host: %d", resp.StatusCode)
 	}
-	relays := sh(t, ready.Container, `for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < $f; echo; done | grep -c "tfdev.s relay[:]" || true`)
+	relays := sh(t, ready.Container, `for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < $f; echo; done | grep -c "[/]tmp/.tfdev/relay.py" || true`)
 	if relays == "0" || relays == "" {
 		t.Error("no relay runs in the container: the door did not go through the Engine's exec")
 	}

@@ -27,19 +27,19 @@ type tasksFile struct {
 }
 
 // TestVSCodeTaskMatchesRealOutput runs the real binary and checks that the
-// tasks.json shipped with the demo (and shown in the README) recognises the
+// tasks.json shipped with the demo (and shown in docs/usage.md) recognises the
 // lines it prints: build start, ready, and a Dockerfile error.
 func TestVSCodeTaskMatchesRealOutput(t *testing.T) {
 	raw, err := os.ReadFile("../../testdata/demo/.vscode/tasks.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/usage.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(readme), strings.TrimSpace(string(raw))) {
-		t.Error("the README's tasks.json differs from testdata/demo/.vscode/tasks.json")
+		t.Error("docs/usage.md's tasks.json differs from testdata/demo/.vscode/tasks.json")
 	}
 	var tf tasksFile
 	if err := json.Unmarshal(raw, &tf); err != nil {

@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
@@ -51,8 +53,25 @@ func (e *Engine) Deaths(ctx context.Context, dir string, since time.Time) (<-cha
 	return out, fail
 }
 
-// Ping asks the Engine whether it answers.
+// Ping asks the Engine whether it answers, on a connection of its own: a
+// pooled keep-alive connection can answer while new ones fail (a proxy that
+// cut the socket, an Engine that restarts), so whether the Engine is lost
+// or back is decided by a fresh one. When it answers, the connections the
+// client keeps idle are dropped: the next calls dial afresh, not into a
+// connection that died with the outage.
 func (e *Engine) Ping(ctx context.Context) error {
-	_, err := e.api.Ping(ctx)
-	return err
+	if e.opts == nil { // an Engine made without Connect
+		_, err := e.api.Ping(ctx)
+		return err
+	}
+	cli, err := client.NewClientWithOpts(append(slices.Clone(e.opts), client.WithVersion(e.APIVersion))...)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	if _, err := cli.Ping(ctx); err != nil {
+		return err
+	}
+	e.api.HTTPClient().CloseIdleConnections()
+	return nil
 }

@@ -131,7 +131,10 @@ func (c *dockerContext) opts() []client.Opt {
 	}
 	opts := []client.Opt{client.WithHost(c.Host)}
 	if c.TLS != nil {
-		opts = append(opts, client.WithHTTPClient(tlsHTTPClient(c.TLS)), client.WithScheme("https"))
+		// A transport of its own each time the option is applied: Ping's
+		// client must not share the session's pooled connections.
+		fresh := func(cli *client.Client) error { return client.WithHTTPClient(tlsHTTPClient(c.TLS))(cli) }
+		opts = append(opts, fresh, client.WithScheme("https"))
 	}
 	return opts
 }

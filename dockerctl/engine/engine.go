@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,9 +22,10 @@ const ConnectTimeout = 2 * time.Second
 // it once, at connect time.
 type Engine struct {
 	api        *client.Client
-	Host       string // the address used, e.g. unix:///var/run/docker.sock
-	APIVersion string // negotiated
-	BuildKit   bool   // the Engine reports BuildKit as its default builder
+	opts       []client.Opt // how api was made: Ping makes a client of its own with them
+	Host       string       // the address used, e.g. unix:///var/run/docker.sock
+	APIVersion string       // negotiated
+	BuildKit   bool         // the Engine reports BuildKit as its default builder
 	OSType     string
 
 	uploads atomic.Int64 // tars Sync sent (agent or archive API), for tests and stats
@@ -60,7 +62,7 @@ func Connect(ctx context.Context) (*Engine, error) {
 		opts = append([]client.Opt{client.FromEnv}, sopts...)
 		timeout += sshConnectTimeout // ssh's own connection first
 	}
-	cli, err := client.NewClientWithOpts(append(opts, client.WithAPIVersionNegotiation())...)
+	cli, err := client.NewClientWithOpts(append(slices.Clone(opts), client.WithAPIVersionNegotiation())...)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w (check DOCKER_HOST=%q)", err, os.Getenv("DOCKER_HOST"))
 	}
@@ -80,6 +82,7 @@ func Connect(ctx context.Context) (*Engine, error) {
 	}
 	return &Engine{
 		api:        cli,
+		opts:       opts,
 		Host:       host,
 		APIVersion: cli.ClientVersion(),
 		BuildKit:   ping.BuilderVersion == build.BuilderBuildKit,
