@@ -140,10 +140,10 @@ func (x *executor) job(e loop.Effect) job {
 func (x *executor) Apply(ctx context.Context, e loop.Effect) []loop.Input {
 	j := x.job(e)
 	if j.where == inline {
-		return lostFirst(ctx, j.run(ctx))
+		return x.lostFirst(ctx, j.run(ctx))
 	}
 	x.tasks.Go(j.task, func() {
-		for _, in := range lostFirst(ctx, j.run(ctx)) {
+		for _, in := range x.lostFirst(ctx, j.run(ctx)) {
 			if !send(ctx, x.async, in) {
 				return // the session ended: nobody waits for it
 			}
@@ -155,14 +155,22 @@ func (x *executor) Apply(ctx context.Context, e loop.Effect) []loop.Input {
 // do runs an effect's job where the caller stands, wherever it runs in the
 // session: the executor's tests.
 func (x *executor) do(ctx context.Context, e loop.Effect) []loop.Input {
-	return lostFirst(ctx, x.job(e).run(ctx))
+	return x.lostFirst(ctx, x.job(e).run(ctx))
 }
 
 // lostFirst: a result that failed because the Engine cannot be reached
-// comes after an EngineState{Lost}: the loop then knows why.
-func lostFirst(ctx context.Context, ins []loop.Input) []loop.Input {
+// comes after an EngineState{Lost}: the loop then knows why. Unless the
+// Engine answers again by now, on a fresh connection: the failure belongs
+// to an outage that is over, and a second "lost" would be a false one.
+func (x *executor) lostFirst(ctx context.Context, ins []loop.Input) []loop.Input {
 	for _, in := range ins {
 		if err := failure(in); engine.EngineGone(err) && ctx.Err() == nil {
+			pctx, cancel := context.WithTimeout(ctx, engine.ConnectTimeout)
+			back := x.eng.Ping(pctx) == nil
+			cancel()
+			if back {
+				return ins
+			}
 			return append([]loop.Input{loop.EngineState{Lost: true, Err: err}}, ins...)
 		}
 	}
@@ -375,28 +383,35 @@ func (x *executor) waiting(d time.Duration) {
 }
 
 // phase tells the user what tfdev does now, and returns the function that
-// says it is done: no wait goes by without a word.
+// says it is done: no wait goes by without a word, and every phase that
+// starts ends (plain output leaves out the end of a quick one).
 func (x *executor) phase(what string) func() { return phase(x.emit, what) }
-
-// A phase's end is said when it took a second or more: the rest is noise.
-const phaseWorthSaying = time.Second
 
 func phase(emit func(event.Event), what string) func() {
 	end := countedPhase(emit, what)
 	return func() { end(nil) }
 }
 
+// failablePhase is a phase whose end says whether the work failed.
+func failablePhase(emit func(event.Event), what string) func(error) {
+	start := time.Now()
+	emit(event.Event{Kind: event.Phase, Message: what, State: event.StepRunning})
+	return func(err error) {
+		e := event.Event{Kind: event.Phase, Message: what, State: event.StepDone, Duration: time.Since(start)}
+		if err != nil {
+			e.State, e.Reason = event.StepFailed, err.Error()
+		}
+		emit(e)
+	}
+}
+
 // countedPhase is a phase that brings files home: its end says how many
-// and how large, whatever it took.
+// and how large.
 func countedPhase(emit func(event.Event), what string) func([]model.Rescued) {
 	start := time.Now()
 	emit(event.Event{Kind: event.Phase, Message: what, State: event.StepRunning})
 	return func(rs []model.Rescued) {
-		d := time.Since(start)
-		if d < phaseWorthSaying && len(rs) == 0 {
-			return
-		}
-		e := event.Event{Kind: event.Phase, Message: what, State: event.StepDone, Duration: d, Files: len(rs)}
+		e := event.Event{Kind: event.Phase, Message: what, State: event.StepDone, Duration: time.Since(start), Files: len(rs)}
 		for _, r := range rs {
 			e.Bytes += r.Bytes
 		}

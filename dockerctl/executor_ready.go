@@ -36,8 +36,8 @@ func (x *executor) serve(ctx context.Context, e loop.Serve) []loop.Input {
 // seconds on a large project, and edits made meanwhile are synced as they
 // come. What the comparison finds comes back as a Reconciled.
 func (x *executor) compare(ctx context.Context, e loop.Reconcile) []loop.Input {
-	done := x.phase("comparing the project with the container (" + e.Why + ")")
+	end := failablePhase(x.emit, "comparing the project with the container ("+e.Why+")")
 	w, err := x.eng.PlanReconcile(ctx, e.C.ID, e.Project.Dir, e.Project.Rules, e.Built, x.ledgerOf(e.C.ID))
-	done()
+	end(err)
 	return []loop.Input{loop.Reconciled{C: e.C, Work: w, Err: err, Why: e.Why}}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/dockerctl/loop"
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
@@ -18,6 +19,30 @@ import (
 // removed. When the new one cannot start or answer, it is removed and the
 // old one, never stopped, keeps serving. Kernels of the old one end with it.
 func (x *executor) replace(ctx context.Context, e loop.Replace) []loop.Input {
+	if e.Again {
+		// The Engine's loss cut the last try short: its half-made
+		// container may be left, under the name this one takes.
+		if err := x.dropNextContainers(ctx, e.Project.Dir, e.Old.ID); err != nil {
+			return []loop.Input{x.cut(loop.Started{Old: e.Old, How: "replaced", Err: fmt.Errorf("removing the replacement the Engine's loss left; the old container keeps serving: %w", err)})}
+		}
+	}
+	ins := x.replaceOnce(ctx, e)
+	for i, in := range ins {
+		if st, ok := in.(loop.Started); ok {
+			ins[i] = x.cut(st)
+		}
+	}
+	return ins
+}
+
+// cut marks a replacement that failed because the Engine could not be
+// reached: the loop makes it again once the Engine answers.
+func (x *executor) cut(st loop.Started) loop.Started {
+	st.Cut = st.Err != nil && engine.EngineGone(st.Err)
+	return st
+}
+
+func (x *executor) replaceOnce(ctx context.Context, e loop.Replace) []loop.Input {
 	old := e.Old
 	out := loop.Started{Old: old, How: "replaced " + event.ShortID(old.ID) + "; kernels restarted: image changed"}
 	o := x.runOptions(e.Project.Dir, e.Built.ImageID)

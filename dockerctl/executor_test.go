@@ -141,15 +141,23 @@ func TestExecutorStopBringsHomeWhatTheLoopHadNotYet(t *testing.T) {
 }
 
 // A result that failed because the Engine is gone comes after an
-// inEngine{lost}; one the Engine refused does not.
+// EngineState{Lost}, when a fresh connection fails too; one the Engine
+// refused does not.
 func TestExecutorSaysTheEngineIsGone(t *testing.T) {
 	p := testProject(t, loopDockerfile)
 	c := &model.Container{ID: "c1"}
 	f := newFakeEngine()
 	f.fail["Sync"] = errors.New("error during connect: Post \"http://%2Fvar%2Frun%2Fdocker.sock/v1.41/exec\": dial unix /var/run/docker.sock: connect: connection refused")
+	f.fail["Ping"] = errors.New("dial unix /var/run/docker.sock: connect: connection refused") // a fresh connection fails too
 	ins := fakeExecutor(f).Apply(context.Background(), loop.Sync{Project: p, C: c})
 	if len(ins) != 2 || !ins[0].(loop.EngineState).Lost {
 		t.Errorf("inputs %+v", ins)
+	}
+	// The Engine answers a fresh connection again by now: the failure
+	// belongs to an outage that is over, and is no new loss.
+	delete(f.fail, "Ping")
+	if ins := fakeExecutor(f).Apply(context.Background(), loop.Sync{Project: p, C: c}); len(ins) != 1 {
+		t.Errorf("a loss said after the Engine came back: %+v", ins)
 	}
 	f.fail["Sync"] = errors.New("Error response from daemon: container c1 is not running")
 	if ins := fakeExecutor(f).Apply(context.Background(), loop.Sync{Project: p, C: c}); len(ins) != 1 {

@@ -220,9 +220,9 @@ var appliers = map[event.Kind]func(*State, event.Event){
 	event.Down:        func(s *State, e event.Event) { s.Jupyter, s.DownSince = string(event.JupyterDown), e.Time },
 	event.Phase: func(s *State, e event.Event) {
 		switch {
-		case e.State != event.StepDone:
+		case e.State == event.StepRunning:
 			s.Phase, s.PhaseSince = e.Message, e.Time
-		case s.Phase == e.Message:
+		case s.Phase == e.Message: // done or failed: it ended
 			s.Phase = ""
 		}
 	},

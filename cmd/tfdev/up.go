@@ -174,6 +174,9 @@ func eventPrinter(w io.Writer, format string) func(event.Event) {
 		if line, ok := pulls.end(e); ok {
 			_, _ = fmt.Fprintln(w, line)
 		}
+		if e.Quiet() {
+			return
+		}
 		_, _ = fmt.Fprintln(w, e.Plain())
 	}, time.Now)
 }

@@ -28,6 +28,17 @@ func (e Event) Plain() string {
 	return s
 }
 
+// QuickPhaseEnd is how short a phase may be for plain output to leave its
+// end out: the end of every phase is an event (JSON has it, and the TUI's
+// phase line clears), but a line for one that took a moment is noise.
+const QuickPhaseEnd = time.Second
+
+// Quiet reports an event that plain output leaves out: the end of a quick
+// phase that brought nothing home and did not fail.
+func (e Event) Quiet() bool {
+	return e.Kind == Phase && e.State == StepDone && e.Duration < QuickPhaseEnd && e.Files == 0 && e.Bytes == 0
+}
+
 // Text is the event in words, on one line, without the "tfdev: " prefix:
 // what the plain output prints and the terminal UI's activity list shows.
 func (e Event) Text() string {
@@ -164,6 +175,9 @@ var texts = map[Kind]func(Event) string{
 		}
 		if e.State == StepDone {
 			return fmt.Sprintf("%s: done in %s", e.Message, humanDuration(e.Duration))
+		}
+		if e.State == StepFailed {
+			return fmt.Sprintf("%s: failed after %s: %s", e.Message, humanDuration(e.Duration), e.Reason)
 		}
 		return e.Message + " ..."
 	},

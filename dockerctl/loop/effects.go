@@ -13,12 +13,12 @@ type Effect interface{ isEffect() }
 
 type (
 	Emit  struct{ Event event.Event } // tell the user
-	Build struct {                    // build in the background; an inBuilt follows
+	Build struct {                    // build in the background; a Built follows
 		Reason  string
 		Project *dockerfile.Project
 		Seq     int // the build's number in the session
 	}
-	Sync struct { // copy these files into the container; an inSynced follows
+	Sync struct { // copy these files into the container; a Synced follows
 		Project *dockerfile.Project
 		C       *model.Container
 		Items   []watcher.SyncItem
@@ -28,13 +28,13 @@ type (
 		Modules []string // what kernels reload (autoreload)
 		Restart []string // what they cannot
 	}
-	Reconcile struct { // compare the whole tree with the container, beside the loop; an inReconciled follows
+	Reconcile struct { // compare the whole tree with the container, beside the loop; a Reconciled follows
 		Project *dockerfile.Project
 		C       *model.Container
 		Built   []string
 		Why     string
 	}
-	Start struct { // create and start a container of the built image; an inStarted follows
+	Start struct { // create and start a container of the built image; a Started follows
 		Project *dockerfile.Project
 		Built   *model.BuildResult
 	}
@@ -43,12 +43,13 @@ type (
 		C       *model.Container
 		Built   *model.BuildResult
 	}
-	Replace struct { // a container of the new image in place of old; an inStarted follows
+	Replace struct { // a container of the new image in place of old; a Started follows
 		Project *dockerfile.Project
 		Old     *model.Container
 		Built   *model.BuildResult
+		Again   bool // the Engine's loss cut the last try short: its leftovers go first
 	}
-	Restart struct { // start a container that died again; an inStarted follows
+	Restart struct { // start a container that died again; a Started follows
 		C   *model.Container
 		How string
 	}
@@ -57,27 +58,27 @@ type (
 		C       *model.Container
 		Built   *model.BuildResult // the last build, nil when none finished
 	}
-	WaitReady struct { // probe Jupyter until it answers, beside the loop; an inHealth follows
+	WaitReady struct { // probe Jupyter until it answers, beside the loop; a Health follows
 		Project *dockerfile.Project
 		C       *model.Container
 	}
-	Serve struct { // switch the front door to c and watch what is written in it; an inServing follows
+	Serve struct { // switch the front door to c and watch what is written in it; a Serving follows
 		Project *dockerfile.Project
 		C       *model.Container
 		URL     string
 	}
-	Pull struct { // bring these container files home; an inPulled follows
+	Pull struct { // bring these container files home; a Pulled follows
 		Project *dockerfile.Project
 		C       *model.Container
 		Sums    map[string]string
 	}
-	Replay struct { // install a dependency change in the running container, beside the loop; an inReplayed follows
+	Replay struct { // install a dependency change in the running container, beside the loop; a Replayed follows
 		Project *dockerfile.Project
 		C       *model.Container
 		Plan    *dockerfile.Replay
 		Changed []string
 	}
-	Reconnect struct{} // wait until the Engine answers again; an inEngine{lost: false} follows
+	Reconnect struct{} // wait until the Engine answers again; an EngineState{Lost: false} follows
 	Keep      struct { // leave the container running (--keep), its ledger recorded
 		Project *dockerfile.Project
 		C       *model.Container
@@ -89,11 +90,11 @@ type (
 		URL     string
 		Live    string // the image c matches through live installs ("" none)
 	}
-	PruneImages struct { // remove the project's older images that nothing uses; an inPruned follows
+	PruneImages struct { // remove the project's older images that nothing uses; a Pruned follows
 		Project *dockerfile.Project
 		Keep    []string // image IDs: the current and the one before
 	}
-	Shutdown struct { // stop the container and rescue from it; an inStopped follows
+	Shutdown struct { // stop the container and rescue from it; a Stopped follows
 		Project *dockerfile.Project
 		C       *model.Container
 	}

@@ -50,6 +50,7 @@ type (
 		Rescued    []model.Rescued
 		Synced     model.SyncResult
 		Reconciled bool // the effect brought the files up to date already (a replacement)
+		Cut        bool // the Engine's loss cut it short: worth doing again once it answers
 	}
 	Health struct { // Jupyter's readiness probe of a container ended
 		C   *model.Container

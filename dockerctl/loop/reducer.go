@@ -68,17 +68,20 @@ type State struct {
 	// container that serves; carried are synced into the new one once it
 	// takes over. What the old one reports written comes home with the
 	// replacement's catch-up; seen keeps it for when the replacement fails.
-	carried  []watcher.SyncItem
-	seen     map[string]string
-	pending  []string       // reasons for a follow-up build
-	deaths   []time.Time    // recent deaths of cur, for the crash limit
-	halted   bool           // crashed too often: not restarted until the next build
-	expected map[string]int // deaths tfdev caused (its own stops), per container ID
-	lost     bool           // the Engine does not answer
-	resync   bool           // changes arrived while the Engine was lost
-	retried  bool           // a build the Engine's loss broke was started again once
-	url      string         // where the user opens Jupyter, once it answered
-	down     bool           // Jupyter stopped answering the probe
+	carried []watcher.SyncItem
+	seen    map[string]string
+	// replaceAgain: the Engine's loss cut a replacement short; the next
+	// one removes what it left.
+	replaceAgain bool
+	pending      []string       // reasons for a follow-up build
+	deaths       []time.Time    // recent deaths of cur, for the crash limit
+	halted       bool           // crashed too often: not restarted until the next build
+	expected     map[string]int // deaths tfdev caused (its own stops), per container ID
+	lost         bool           // the Engine does not answer
+	resync       bool           // changes arrived while the Engine was lost
+	retried      bool           // a build the Engine's loss broke was started again once
+	url          string         // where the user opens Jupyter, once it answered
+	down         bool           // Jupyter stopped answering the probe
 	// reconciles counts the comparisons under way; "ready" waits for
 	// them (heldReady), so that it means the files are in step too.
 	reconciles int

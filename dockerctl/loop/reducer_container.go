@@ -60,7 +60,7 @@ func (s *State) putInService(res *model.BuildResult, first bool, fx *effects) {
 		fx.info("replacing the container, which matches this image through live installs (--replace-now)")
 		s.replacing = true
 		s.expected[s.cur.ID]++
-		fx.add(Replace{Project: s.project, Old: s.cur, Built: res})
+		fx.add(Replace{Project: s.project, Old: s.cur, Built: res, Again: s.replaceAgain})
 	case s.current() && first:
 		// Edits made in the container while tfdev was away come home
 		// first; then the host's changes go in.
@@ -71,7 +71,7 @@ func (s *State) putInService(res *model.BuildResult, first bool, fx *effects) {
 	default:
 		s.replacing = true
 		s.expected[s.cur.ID]++
-		fx.add(Replace{Project: s.project, Old: s.cur, Built: res})
+		fx.add(Replace{Project: s.project, Old: s.cur, Built: res, Again: s.replaceAgain})
 	}
 }
 
@@ -87,9 +87,18 @@ func (s *State) onStarted(in Started, fx *effects) {
 	}
 	defer s.startPending(fx)
 	fx.rescued(in.Rescued, s.project.Dir)
+	if in.Old != nil && in.Err == nil {
+		s.replaceAgain = false
+	}
 	if in.Err != nil {
 		if !s.lost {
 			fx.fail(in.Err)
+		}
+		if in.Old != nil && in.Cut {
+			// Not the image's fault: made again once the Engine answers.
+			s.replaceAgain = true
+			s.pending = append(s.pending, "again: the Engine went away during the replacement")
+			fx.info("the Engine's loss cut the replacement short; the old container keeps serving, and the replacement is made again once the Engine answers")
 		}
 		if in.Old != nil {
 			s.cur = in.Old // the old container serves again, perhaps on another port

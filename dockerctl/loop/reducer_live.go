@@ -134,6 +134,6 @@ func (s *State) replaceNow(fx *effects) {
 	default:
 		s.replacing = true
 		s.expected[s.cur.ID]++
-		fx.add(Replace{Project: s.project, Old: s.cur, Built: s.built})
+		fx.add(Replace{Project: s.project, Old: s.cur, Built: s.built, Again: s.replaceAgain})
 	}
 }

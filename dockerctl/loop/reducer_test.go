@@ -534,3 +534,32 @@ func TestReduceContainerWritesDuringReplacement(t *testing.T) {
 		}
 	}
 }
+
+// The Engine's loss cuts a replacement short: the old container serves on,
+// and once the Engine answers the replacement is made again, removing what
+// the cut one left.
+func TestReduceReplacementCutByTheEngine(t *testing.T) {
+	l := startedLoop(t)
+	l.feed(Requested{event.RequestRebuild}).feed(Built{Res: built("img2"), Project: l.p}).want("build.done Replace")
+	l.feed(EngineState{Lost: true, Err: errors.New("unexpected EOF")}).want("engine.lost Reconnect")
+	old := l.s.cur
+	l.feed(Started{Old: old, Err: errors.New("the new container did not become ready; the old one keeps serving: EOF"), Cut: true}).want("info")
+	if l.s.cur.ID != "c1" || l.s.replacing {
+		t.Fatalf("cur %+v replacing %v", l.s.cur, l.s.replacing)
+	}
+	l.feed(EngineState{Lost: false}).want("engine.back Recover build.start Build")
+	if e := l.event(event.BuildStart); e.Reason != "again: the Engine went away during the replacement" {
+		t.Errorf("reason %q", e.Reason)
+	}
+	l.feed(Built{Res: built("img2"), Project: l.p}).want("build.done Replace")
+	if r := l.out[1].(Replace); !r.Again || r.Old.ID != "c1" {
+		t.Errorf("replace %+v", r)
+	}
+	l.feed(Started{C: ctr("c2", "img2"), How: "replaced c1", Old: old, Reconciled: true})
+	l.feed(Requested{event.RequestReplace})
+	for _, e := range l.out {
+		if r, ok := e.(Replace); ok && r.Again {
+			t.Errorf("a later replacement still removes leftovers: %+v", r)
+		}
+	}
+}
