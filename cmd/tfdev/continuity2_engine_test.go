@@ -41,7 +41,9 @@ func TestEngineLostDuringAReplacement(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The outage lasts until the replacement has failed for it.
-	up.nextEvent(event.Info, func(e event.Event) bool { return strings.HasPrefix(e.Message, "the Engine's loss cut the replacement short") })
+	up.nextEvent(event.Info, func(e event.Event) bool {
+		return strings.HasPrefix(e.Message, "the Engine's loss cut the replacement short")
+	})
 	p.restore()
 	up.nextEvent(event.EngineBack, nil)
 	up.nextEvent(event.Container, func(e event.Event) bool { return strings.HasPrefix(e.Message, "replaced") })
