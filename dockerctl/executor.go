@@ -85,7 +85,12 @@ func (x *executor) job(e loop.Effect) job {
 	case loop.Build:
 		return aside("build", func(ctx context.Context) []loop.Input {
 			res, err := x.build(ctx, e.Project)
-			return []loop.Input{loop.Built{Res: res, Err: err, Project: e.Project, Reason: e.Reason, Seq: e.Seq}}
+			out := loop.Built{Res: res, Err: err, Project: e.Project, Reason: e.Reason, Seq: e.Seq}
+			if err == nil && e.Against != "" && e.Against != res.ImageID {
+				// Not knowing only costs a replacement, as before.
+				out.SyncCovers, _ = x.eng.SyncCovers(ctx, e.Against, res.ImageID, e.Tail)
+			}
+			return []loop.Input{out}
 		})
 	case loop.Sync:
 		return now(func(ctx context.Context) []loop.Input {
@@ -422,7 +427,7 @@ func countedPhase(emit func(event.Event), what string) func([]model.Rescued) {
 // writeState records the build, the container and its ledger for tfdev
 // status and the next run.
 func (x *executor) writeState(e loop.WriteState) []loop.Input {
-	err := statefile.WriteState(e.Project.Dir, e.Built, e.C, e.URL, e.Live, x.o.ConfiguredBy)
+	err := statefile.WriteState(e.Project.Dir, e.Built, e.C, e.URL, e.Live, e.Via, x.o.ConfiguredBy)
 	if err == nil {
 		err = statefile.SaveLedger(e.Project.Dir, e.C.ID, x.ledgerOf(e.C.ID))
 	}

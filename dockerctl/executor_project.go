@@ -38,7 +38,7 @@ func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (loop.Adopt
 			x.book.setLedger(out.Running.ID, saved)
 		}
 		if st, err := statefile.ReadState(p.Dir); err == nil && st.LiveContainer == out.Running.ID {
-			out.Live = st.Image
+			out.Live, out.Via = st.Image, st.LiveVia
 		}
 	}
 	for _, id := range ids {

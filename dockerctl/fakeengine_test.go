@@ -33,6 +33,8 @@ type fakeWorld struct {
 	watches []*fakeWatch
 	// image is what Build makes ("" sha256:img1).
 	image string
+	// syncCovers is SyncCovers' answer.
+	syncCovers bool
 	// hold makes WaitJupyter on a container wait until its channel closes.
 	hold map[string]chan struct{}
 	// reconcileWork is what PlanReconcile finds.
@@ -329,4 +331,8 @@ func (f *fakeJupyter) ProbeJupyter(_ context.Context, c *model.Container) error 
 
 func (f *fakeImages) ProjectImages(context.Context, string) ([]model.ProjectImage, error) {
 	return f.images, f.record("ProjectImages")
+}
+
+func (f *fakeImages) SyncCovers(_ context.Context, running, built string, _ int) (bool, error) {
+	return f.syncCovers, f.record("SyncCovers %s %s", running, built)
 }

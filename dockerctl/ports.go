@@ -37,6 +37,7 @@ type imagePort interface {
 	ImageWorkdir(ctx context.Context, ref string) string
 	ImageServedDir(ctx context.Context, ref string) string
 	ImageUser(ctx context.Context, ref string) string
+	SyncCovers(ctx context.Context, running, built string, tail int) (bool, error)
 }
 
 // containerPort: the project's containers and their lifecycle.

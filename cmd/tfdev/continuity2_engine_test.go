@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -81,4 +84,91 @@ func TestEngineLostDuringAReplacement(t *testing.T) {
 			t.Errorf("phase %q started and never ended", msg)
 		}
 	}
+}
+
+// jupyterKernels lists the kernels a Jupyter runs, by ID.
+func jupyterKernels(t *testing.T, base, token string) []string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/kernels", nil)
+	req.Header.Set("Authorization", "token "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ks []struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&ks); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, k := range ks {
+		ids = append(ids, k.ID)
+	}
+	return ids
+}
+
+// splitURL is a Jupyter URL's base and token.
+func splitURL(t *testing.T, raw string) (base, token string) {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Scheme + "://" + u.Host, u.Query().Get("token")
+}
+
+// tfdev is killed (SIGKILL: a closed laptop, an OOM kill) with a kernel
+// running, a source file is edited, and tfdev up comes again: the new image
+// differs from the container's only in that file, so the container is
+// kept, the file synced, and the kernel lives on. tfdev status says the
+// container matches the new image plus synced files.
+func TestReattachAfterAKillKeepsTheKernel(t *testing.T) {
+	eng := needEngine(t)
+	dir := appProject(t)
+	up := startUp(t, dir, "--output", "json")
+	ready, _ := up.nextEvent(event.Ready, nil)
+	base, token := splitURL(t, ready.URL)
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/kernels", strings.NewReader(`{"name":"python3"}`))
+	req.Header.Set("Authorization", "token "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kernel struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&kernel)
+	resp.Body.Close()
+	if kernel.ID == "" {
+		t.Fatalf("no kernel started: %d", resp.StatusCode)
+	}
+	if err := up.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-up.done
+
+	if err := os.WriteFile(filepath.Join(dir, "train.py"), []byte("print('edited while tfdev was away')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	up2 := startUp(t, dir, "--output", "json")
+	up2.nextEvent(event.Info, func(e event.Event) bool { return strings.Contains(e.Message, "only in files tfdev syncs") })
+	started, _ := up2.nextEvent(event.Container, nil)
+	if !strings.HasPrefix(started.Message, "reattached") || started.Container != ready.Container {
+		t.Fatalf("not kept: %s %q", started.Container, started.Message)
+	}
+	again, passed := up2.nextEvent(event.Ready, nil)
+	for _, e := range passed {
+		if e.Kind == event.Container && strings.Contains(e.Message, "kernels restarted") {
+			t.Errorf("the kernels were restarted: %s", e.Message)
+		}
+	}
+	base2, token2 := splitURL(t, again.URL)
+	if ks := jupyterKernels(t, base2, token2); !slices.Contains(ks, kernel.ID) {
+		t.Errorf("kernel %s is gone; running: %v", kernel.ID, ks)
+	}
+	if got := containerFile(t, eng, again.Container, "/app/train.py"); got != "print('edited while tfdev was away')\n" {
+		t.Errorf("train.py in the container: %q", got)
+	}
+	if out, _, code := tfdev(t, "status", "-C", dir); code != 0 || !strings.Contains(out, "+ synced files (matches the last build") {
+		t.Errorf("status: exit %d\n%s", code, out)
+	}
+	up2.stop()
 }

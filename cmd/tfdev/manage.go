@@ -206,7 +206,10 @@ func printStatus(out io.Writer, c, stopped *model.Container, st statefile.State,
 			mode = "GPU"
 		}
 		img := c.Image
-		if st.LiveContainer == c.ID {
+		switch {
+		case st.LiveContainer == c.ID && st.LiveVia == "syncs":
+			img += " + synced files (matches the last build, " + st.Image + "; tfdev up --replace-now for a container of it)"
+		case st.LiveContainer == c.ID:
 			img += " + live install (matches the last build, " + st.Image + "; tfdev up --replace-now for a container of it)"
 		}
 		if url == "" {

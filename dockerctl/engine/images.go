@@ -3,8 +3,11 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
@@ -82,4 +85,42 @@ func (e *Engine) ImageWorkdir(ctx context.Context, ref string) string {
 		return "" // not here yet: the build pulls it, and "/" is Docker's default too
 	}
 	return insp.Config.WorkingDir
+}
+
+// SyncCovers reports whether image built differs from image running only
+// in its last tail layers (the ones that steps tfdev syncs make), with the
+// same config: a container of running, with the project's files synced
+// into it, is then as good as one of built. When in doubt it says no: a
+// replacement is what costs the kernels, never a wrong answer.
+func (e *Engine) SyncCovers(ctx context.Context, running, built string, tail int) (bool, error) {
+	if running == built {
+		return true, nil
+	}
+	a, err := e.api.ImageInspect(ctx, running)
+	if err != nil {
+		return false, err
+	}
+	b, err := e.api.ImageInspect(ctx, built)
+	if err != nil {
+		return false, err
+	}
+	if a.RootFS.Type != b.RootFS.Type || len(a.RootFS.Layers) != len(b.RootFS.Layers) || len(b.RootFS.Layers) < tail {
+		return false, nil
+	}
+	keep := len(b.RootFS.Layers) - tail
+	if !slices.Equal(a.RootFS.Layers[:keep], b.RootFS.Layers[:keep]) {
+		return false, nil
+	}
+	return sameRunConfig(a.Config, b.Config), nil
+}
+
+// sameRunConfig compares what a container of an image runs with.
+func sameRunConfig(a, b *dockerspec.DockerOCIImageConfig) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return slices.Equal(a.Cmd, b.Cmd) && slices.Equal(a.Entrypoint, b.Entrypoint) && slices.Equal(a.Env, b.Env) &&
+		a.WorkingDir == b.WorkingDir && a.User == b.User && slices.Equal(a.Shell, b.Shell) && a.StopSignal == b.StopSignal &&
+		maps.Equal(a.Labels, b.Labels) && maps.EqualFunc(a.ExposedPorts, b.ExposedPorts, func(struct{}, struct{}) bool { return true }) &&
+		maps.EqualFunc(a.Volumes, b.Volumes, func(struct{}, struct{}) bool { return true })
 }

@@ -17,6 +17,11 @@ type (
 		Reason  string
 		Project *dockerfile.Project
 		Seq     int // the build's number in the session
+		// Against is the image of the container found running at the
+		// start; the build then says whether the two differ only in the
+		// last Tail layers, which steps tfdev syncs make.
+		Against string
+		Tail    int
 	}
 	Sync struct { // copy these files into the container; a Synced follows
 		Project *dockerfile.Project
@@ -88,7 +93,8 @@ type (
 		Built   *model.BuildResult
 		C       *model.Container
 		URL     string
-		Live    string // the image c matches through live installs ("" none)
+		Live    string // the image c matches through live installs or syncs ("" none)
+		Via     string // how: "live installs" or "syncs"
 	}
 	PruneImages struct { // remove the project's older images that nothing uses; a Pruned follows
 		Project *dockerfile.Project

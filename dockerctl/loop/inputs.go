@@ -15,7 +15,8 @@ type Input interface{ isInput() }
 type (
 	Adopted struct { // the project's containers from an earlier run: the running one (or nil), what was rescued from stopped ones
 		Running *model.Container
-		Live    string // the image running matches through live installs ("" none)
+		Live    string // the image running matches through live installs or syncs ("" none)
+		Via     string // how
 		Rescued []model.Rescued
 		Errs    []error
 	}
@@ -26,6 +27,9 @@ type (
 		Project *dockerfile.Project
 		Reason  string
 		Seq     int
+		// SyncCovers: the image differs from the Build's Against only in
+		// files tfdev syncs.
+		SyncCovers bool
 	}
 	Synced struct { // a sync (why == "") or a reconcile ended
 		Res     model.SyncResult

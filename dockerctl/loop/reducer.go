@@ -1,6 +1,7 @@
 package loop
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -88,7 +89,8 @@ type State struct {
 	heldReady  bool
 	builds     int      // builds started, numbering them
 	live       liveRun  // the live install of a dependency change
-	matches    string   // the image cur's live installs make it match ("" none)
+	matches    string   // the image cur's live installs or syncs make it match ("" none)
+	matchVia   string   // how: "live installs" or "syncs"
 	replayNext []string // dependency changes that came during a live install
 	dead       bool     // cur died and does not run (yet) again
 	quitting   bool
@@ -194,6 +196,9 @@ func (s *State) onAdopted(in Adopted, fx *effects) {
 	}
 	if in.Running != nil {
 		s.cur, s.matches = in.Running, in.Live
+		if in.Live != "" {
+			s.matchVia = cmp.Or(in.Via, "live installs")
+		}
 		fx.info("found running container %s (%s)", in.Running.Name, s.cfg.url(in.Running))
 	}
 	s.startBuild("start", fx)
@@ -209,7 +214,13 @@ func (s *State) startBuild(reason string, fx *effects) {
 	s.building = true
 	s.builds++
 	fx.emit(event.Event{Kind: event.BuildStart, Reason: reason})
-	fx.add(Build{Reason: reason, Project: s.project, Seq: s.builds})
+	b := Build{Reason: reason, Project: s.project, Seq: s.builds}
+	if s.built == nil && s.cur != nil {
+		// A container of an earlier run: the first build says whether a
+		// sync alone brings it up to date.
+		b.Against, b.Tail = s.cur.Image, dockerfile.SyncTail(s.project)
+	}
+	fx.add(b)
 }
 
 // startPending starts the build the pending reasons ask for, if any.

@@ -45,6 +45,13 @@ func (s *State) onBuilt(in Built, fx *effects) {
 	if s.liveCovers(in, fx) {
 		return
 	}
+	if first && in.SyncCovers && s.cur != nil && !s.current() {
+		// tfdev was away and the source changed: the running container
+		// differs from the new image only in files tfdev syncs. It is kept,
+		// with its kernels; the reattach's comparison syncs those files.
+		s.matches, s.matchVia = res.ImageID, "syncs"
+		fx.info("the running container differs from the new image only in files tfdev syncs: it is kept, with its kernels, and they are synced")
+	}
 	s.putInService(res, first, fx)
 }
 
@@ -67,7 +74,7 @@ func (s *State) putInService(res *model.BuildResult, first bool, fx *effects) {
 		fx.add(Reattach{Project: s.project, C: s.cur, Built: res})
 	case s.current():
 		fx.info("the running container already has this image")
-		fx.add(WriteState{Project: s.project, Built: res, C: s.cur, URL: s.cfg.url(s.cur), Live: s.matches})
+		fx.add(WriteState{Project: s.project, Built: res, C: s.cur, URL: s.cfg.url(s.cur), Live: s.matches, Via: s.matchVia})
 	default:
 		s.replacing = true
 		s.expected[s.cur.ID]++
@@ -116,7 +123,7 @@ func (s *State) onStarted(in Started, fx *effects) {
 		}
 	}()
 	if s.cur == nil || in.C.ID != s.cur.ID {
-		s.matches = "" // a new container: made from its own image
+		s.matches, s.matchVia = "", "" // a new container: made from its own image
 	}
 	s.cur, s.dead, s.resync, s.heldReady = in.C, false, false, false
 	if !in.Reconciled { // every start reconciles, beside the loop
@@ -135,7 +142,7 @@ func (s *State) onStarted(in Started, fx *effects) {
 	fx.emit(event.Event{Kind: event.Jupyter, Container: in.C.Name})
 	fx.add(WaitReady{Project: s.project, C: in.C})
 	if s.built != nil {
-		fx.add(WriteState{Project: s.project, Built: s.built, C: in.C, URL: s.cfg.url(in.C), Live: s.matches})
+		fx.add(WriteState{Project: s.project, Built: s.built, C: in.C, URL: s.cfg.url(in.C), Live: s.matches, Via: s.matchVia})
 	}
 	if s.built != nil && in.C.Image == s.built.ImageID {
 		fx.add(PruneImages{Project: s.project, Keep: []string{s.built.ImageID, s.prevImage}})

@@ -86,10 +86,10 @@ func (s *State) liveCovers(in Built, fx *effects) bool {
 // the running container matches through its live install: no replacement.
 func (s *State) acceptLive(res *model.BuildResult, fx *effects) {
 	s.live = liveRun{}
-	s.matches = res.ImageID
+	s.matches, s.matchVia = res.ImageID, "live installs"
 	fx.emit(event.Event{Kind: event.Live, Container: s.cur.Name, Image: res.ImageID,
 		Message: fmt.Sprintf("image %s + live install (matches image %s)", event.ShortID(s.cur.Image), event.ShortID(res.ImageID))})
-	fx.add(WriteState{Project: s.project, Built: res, C: s.cur, URL: s.cfg.url(s.cur), Live: res.ImageID})
+	fx.add(WriteState{Project: s.project, Built: res, C: s.cur, URL: s.cfg.url(s.cur), Live: res.ImageID, Via: "live installs"})
 	fx.add(PruneImages{Project: s.project, Keep: []string{res.ImageID, s.cur.Image}})
 }
 

@@ -563,3 +563,39 @@ func TestReduceReplacementCutByTheEngine(t *testing.T) {
 		}
 	}
 }
+
+// tfdev was away and a source file changed: the new image differs from
+// the running container's only in what tfdev syncs. The container is kept
+// with its kernels (a reattach, whose comparison syncs the file), and it
+// matches the new image plus syncs; a difference a sync cannot cover
+// replaces it, as before.
+func TestReduceReattachKeepsWhatASyncCovers(t *testing.T) {
+	l := newLoop(t, Config{})
+	l.feed(Adopted{Running: ctr("c0", "img1")}).want("info build.start Build")
+	if b := l.out[2].(Build); b.Against != "img1" || b.Tail != 1 {
+		t.Fatalf("the first build does not ask about the running image: %+v", b)
+	}
+	l.feed(Built{Res: built("img2"), Project: l.p, SyncCovers: true}).want("build.done info Reattach")
+	if !strings.Contains(l.event(event.Info).Message, "only in files tfdev syncs") {
+		t.Errorf("says %q", l.event(event.Info).Message)
+	}
+	l.feed(Started{C: ctr("c0", "img1"), How: "reattached"})
+	var ws WriteState
+	for _, e := range l.out {
+		if w, ok := e.(WriteState); ok {
+			ws = w
+		}
+	}
+	if ws.Built.ImageID != "img2" || ws.Live != "img2" || ws.Via != "syncs" {
+		t.Errorf("state %+v", ws)
+	}
+	// A later build asks nothing: the container is known.
+	l.feed(Requested{event.RequestRebuild})
+	if b := l.out[1].(Build); b.Against != "" {
+		t.Errorf("a later build asks again: %+v", b)
+	}
+
+	l = newLoop(t, Config{})
+	l.feed(Adopted{Running: ctr("c0", "img1")})
+	l.feed(Built{Res: built("img2"), Project: l.p}).want("build.done Replace")
+}

@@ -23,6 +23,9 @@ type State struct {
 	// LiveContainer (an ID) runs an older image plus live installs that
 	// make it match Image: a later run reattaches to it, not replaces it.
 	LiveContainer string `json:"live_container,omitempty"`
+	// LiveVia says how: "live installs", or "syncs" (a container of an
+	// earlier run kept, its image differing only in files tfdev syncs).
+	LiveVia string `json:"live_via,omitempty"`
 	// ConfiguredBy names the compose file or devcontainer.json the session
 	// ran from ("" for the Dockerfile alone).
 	ConfiguredBy string `json:"configured_by,omitempty"`
@@ -39,12 +42,14 @@ func StatePath(dir string) string {
 	return filepath.Join(base, "tfdev", model.ProjectID(dir)+".json")
 }
 
-func WriteState(dir string, built *model.BuildResult, c *model.Container, url, live, configuredBy string) error {
+// WriteState records a session's build and container; live is the image
+// the container matches through live installs or syncs (via says which).
+func WriteState(dir string, built *model.BuildResult, c *model.Container, url, live, via, configuredBy string) error {
 	st := State{Image: built.ImageID, Builder: string(built.Builder), BuiltAt: time.Now(), BuildSeconds: built.Duration.Seconds(), ConfiguredBy: configuredBy}
 	if c != nil {
 		st.Container, st.URL, st.Token = c.Name, cmp.Or(url, c.URL()), c.Token
 		if live == built.ImageID {
-			st.LiveContainer = c.ID
+			st.LiveContainer, st.LiveVia = c.ID, via
 		}
 	}
 	b, err := json.MarshalIndent(st, "", "  ")
