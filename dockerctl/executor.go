@@ -129,6 +129,13 @@ func (x *executor) job(e loop.Effect) job {
 		return now(func(context.Context) []loop.Input { return x.writeState(e) })
 	case loop.PruneImages:
 		return now(func(ctx context.Context) []loop.Input { return x.prune(ctx, e) })
+	case loop.WriteConflicts:
+		return now(func(context.Context) []loop.Input {
+			if err := statefile.WriteConflicts(e.Project.Dir, e.Conflicts); err != nil {
+				return []loop.Input{loop.Failed{Err: fmt.Errorf("recording the conflicts for tfdev status: %w", err)}}
+			}
+			return nil
+		})
 	case loop.Shutdown:
 		return now(func(context.Context) []loop.Input { return x.shutdown(e) })
 	case loop.Keep:

@@ -25,6 +25,9 @@ func (x *executor) adopt(ctx context.Context, p *dockerfile.Project) (loop.Adopt
 	if err != nil {
 		return out, err
 	}
+	if out.Conflicts, err = statefile.ReadConflicts(p.Dir); err != nil {
+		out.Errs = append(out.Errs, fmt.Errorf("reading the conflicts an earlier session kept: %w", err))
+	}
 	if out.Running, err = x.eng.Find(ctx, p.Dir); err != nil {
 		return out, err
 	}

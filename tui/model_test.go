@@ -241,3 +241,22 @@ func TestLiveInstallIsShown(t *testing.T) {
 		t.Errorf("the container line does not say it:\n%s", view)
 	}
 }
+
+// A conflict stays on the screen, naming both copies, until a save on
+// either side resolves it.
+func TestConflictShownUntilResolved(t *testing.T) {
+	var rec recorder
+	m := New(rec.env(), nil)
+	m, _ = run(m, events(append(cachedStart(), ready())...)...)
+	m, _ = run(m, tea.WindowSizeMsg{Width: 160, Height: 40})
+	conflict := event.Event{Kind: event.Rescue, Time: at(70), Conflict: true, File: "notebooks/explore.ipynb", From: "/tf/notebooks/explore.ipynb", To: ".tfdev/conflicts/20261128-120110/notebooks/explore.ipynb"}
+	m, _ = run(m, events(conflict, event.Event{Kind: event.Sync, Time: at(80), Files: 1, Paths: []string{"train.py"}})...)
+	want := "notebooks/explore.ipynb: yours in place, the container's at .tfdev/conflicts/20261128-120110/notebooks/explore.ipynb; save either to resolve"
+	if view := m.View(); !strings.Contains(view, want) {
+		t.Fatalf("no conflict line:\n%s", view)
+	}
+	m, _ = run(m, events(event.Event{Kind: event.Resolved, Time: at(90), File: "notebooks/explore.ipynb", Reason: "saved on the host, sent to the container"})...)
+	if view := m.View(); strings.Contains(view, want) || !strings.Contains(view, "conflict resolved: notebooks/explore.ipynb") {
+		t.Errorf("after the resolution:\n%s", view)
+	}
+}

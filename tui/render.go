@@ -51,7 +51,9 @@ func Render(s *State, f Frame) string {
 	}
 	var top []string
 	top = append(top, header(s, f)...)
-	top = append(top, jupyterLine(s, f), containerLine(s, f), rule(f.Width))
+	top = append(top, jupyterLine(s, f), containerLine(s, f))
+	top = append(top, conflictLines(s, f)...)
+	top = append(top, rule(f.Width))
 	table := layerTable(s, f)
 	keys := keyBar(f.Width)
 
@@ -379,4 +381,19 @@ func plural(n int) string {
 		return "file"
 	}
 	return "files"
+}
+
+// conflictLines name each file changed on both sides and not merged yet,
+// with both copies: at most three, then a count.
+func conflictLines(s *State, f Frame) []string {
+	const most = 3
+	var out []string
+	for i, c := range s.Conflicts {
+		if i == most {
+			out = append(out, fit(stBad.Render(fmt.Sprintf("          and %d more conflict(s): tfdev status lists them", len(s.Conflicts)-most)), f.Width))
+			break
+		}
+		out = append(out, fit(stBad.Render("Conflict  ")+fmt.Sprintf("%s: yours in place, the container's at %s; save either to resolve", c.File, c.Copy), f.Width))
+	}
+	return out
 }

@@ -11,6 +11,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,10 @@ type Row struct {
 	// Pull follows a FROM step's base image coming down (build.pull).
 	Pull *event.PullMeter
 }
+
+// Conflict is a file changed on both sides: the host's copy in place
+// (File), the container's (From) kept at Copy.
+type Conflict struct{ File, From, Copy string }
 
 // Item is one line of the activity list.
 type Item struct {
@@ -76,6 +81,9 @@ type State struct {
 	// Live says the container runs its image plus live installs, and
 	// which image that matches; "" when it runs its image as built.
 	Live string
+	// Conflicts are the files changed on both sides whose copies are not
+	// merged yet: shown until a save on either side resolves them.
+	Conflicts []Conflict
 
 	Rows         []Row
 	Building     bool
@@ -138,11 +146,21 @@ var activityKinds = map[event.Kind]bool{
 	event.Container: true, event.ContainerEnd: true, event.Ready: true, event.Unreachable: true,
 	event.Sync: true, event.Rescue: true, event.Error: true, event.Doctor: true, event.Info: true,
 	event.Stop: true, event.EngineLost: true, event.EngineBack: true, event.RescueProgress: true, event.Down: true,
-	event.ReplayStep: true, event.ReplayDone: true, event.Live: true,
+	event.ReplayStep: true, event.ReplayDone: true, event.Live: true, event.Resolved: true,
 }
 
 // appliers change the view state for each kind of event that has any.
 var appliers = map[event.Kind]func(*State, event.Event){
+	event.Rescue: func(s *State, e event.Event) {
+		if !e.Conflict || e.File == "" {
+			return
+		}
+		s.Conflicts = slices.DeleteFunc(s.Conflicts, func(c Conflict) bool { return c.File == e.File })
+		s.Conflicts = append(s.Conflicts, Conflict{File: e.File, From: e.From, Copy: e.To})
+	},
+	event.Resolved: func(s *State, e event.Event) {
+		s.Conflicts = slices.DeleteFunc(s.Conflicts, func(c Conflict) bool { return c.File == e.File })
+	},
 	event.Project: func(s *State, e event.Event) {
 		s.Project, s.Engine, s.Builder = e.Project, e.Engine, e.Builder
 		s.GPU = e.GPU != nil && *e.GPU

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -169,6 +170,50 @@ func TestReattachAfterAKillKeepsTheKernel(t *testing.T) {
 	}
 	if out, _, code := tfdev(t, "status", "-C", dir); code != 0 || !strings.Contains(out, "+ synced files (matches the last build") {
 		t.Errorf("status: exit %d\n%s", code, out)
+	}
+	up2.stop()
+}
+
+// A conflict stays listed until resolved: tfdev status (plain and JSON)
+// names both copies while it lasts, and the merge saved on the host
+// resolves it, said as such.
+func TestConflictListedUntilResolved(t *testing.T) {
+	eng := needEngine(t)
+	dir := appProject(t)
+	up := startUp(t, dir, "--output", "json", "--keep")
+	ready, _ := up.nextEvent(event.Ready, nil)
+	up.stop()
+	if _, err := eng.ExecOK(context.Background(), ready.Container, "sh", "-c", `echo "# CONT" >> /app/train.py`); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "train.py"), []byte("print('train')\n# HOST\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	up2 := startUp(t, dir, "--output", "json")
+	c, _ := up2.nextEvent(event.Rescue, func(e event.Event) bool { return e.Conflict })
+	up2.nextEvent(event.Ready, nil)
+
+	out, _, code := tfdev(t, "status", "-C", dir)
+	if code != 0 || !strings.Contains(out, "conflicts: 1 not resolved") || !strings.Contains(out, "train.py: yours in place; the container's (/app/train.py) at "+c.To) {
+		t.Errorf("status: exit %d\n%s", code, out)
+	}
+	js, _, _ := tfdev(t, "status", "-C", dir, "--output", "json")
+	var st struct {
+		Conflicts []struct{ File, Copy, From string }
+	}
+	if err := json.Unmarshal([]byte(js), &st); err != nil || len(st.Conflicts) != 1 || st.Conflicts[0].File != "train.py" || st.Conflicts[0].Copy != c.To {
+		t.Errorf("status --output json: %v\n%s", err, js)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "train.py"), []byte("print('train')\n# HOST\n# CONT\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	up2.nextEvent(event.Resolved, func(e event.Event) bool { return e.File == "train.py" })
+	if got := containerFile(t, eng, ready.Container, "/app/train.py"); got != "print('train')\n# HOST\n# CONT\n" {
+		t.Errorf("the merge in the container: %q", got)
+	}
+	if out, _, _ := tfdev(t, "status", "-C", dir); strings.Contains(out, "conflicts:") {
+		t.Errorf("still listed:\n%s", out)
 	}
 	up2.stop()
 }

@@ -131,16 +131,24 @@ func status(ctx context.Context, cmd *cobra.Command, eng *engine.Engine, dir, ou
 		return err
 	}
 	type status struct {
-		Running   bool            `json:"running"`
-		Stopped   bool            `json:"stopped,omitempty"`
-		Container string          `json:"container,omitempty"`
-		Image     string          `json:"image,omitempty"`
-		URL       string          `json:"url,omitempty"`
-		GPU       bool            `json:"gpu"`
-		LastBuild statefile.State `json:"last_build"`
-		Engine    engineInfo      `json:"engine"`
+		Running   bool             `json:"running"`
+		Stopped   bool             `json:"stopped,omitempty"`
+		Container string           `json:"container,omitempty"`
+		Image     string           `json:"image,omitempty"`
+		URL       string           `json:"url,omitempty"`
+		GPU       bool             `json:"gpu"`
+		LastBuild statefile.State  `json:"last_build"`
+		Engine    engineInfo       `json:"engine"`
+		Conflicts []model.Conflict `json:"conflicts"` // files changed on both sides, not merged yet
 	}
-	s := status{LastBuild: st, Engine: describeEngine(ctx, eng)}
+	conflicts, err := statefile.ReadConflicts(dir)
+	if err != nil {
+		return err
+	}
+	if conflicts == nil {
+		conflicts = []model.Conflict{} // [] in JSON: none, not unknown
+	}
+	s := status{LastBuild: st, Engine: describeEngine(ctx, eng), Conflicts: conflicts}
 	if c != nil {
 		s.Running, s.Container, s.Image, s.URL, s.GPU = true, c.Name, c.Image, c.URL(), c.GPU
 		switch {
@@ -158,7 +166,20 @@ func status(ctx context.Context, cmd *cobra.Command, eng *engine.Engine, dir, ou
 	}
 	fmt.Fprintln(out, "engine:    "+s.Engine.String())
 	printStatus(out, c, stopped, st, s.URL)
+	printConflicts(out, conflicts)
 	return nil
+}
+
+// printConflicts lists the files changed on both sides that are not merged
+// yet, with where each copy is.
+func printConflicts(out io.Writer, cs []model.Conflict) {
+	if len(cs) == 0 {
+		return
+	}
+	fmt.Fprintf(out, "conflicts: %d not resolved (merge into the project's file and save it, or save it in Jupyter)\n", len(cs))
+	for _, c := range cs {
+		fmt.Fprintf(out, "  %s: yours in place; the container's (%s) at %s\n", c.File, c.From, c.Copy)
+	}
 }
 
 // engineInfo names the Engine: where, how it is reached, and whether it

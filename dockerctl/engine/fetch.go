@@ -86,9 +86,9 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 const ConflictDir = ".tfdev/conflicts"
 
 // saveConflicts copies the container's version of each conflicting path
-// to the conflicts folder, and records it as agreed: the host's copy,
-// changed on its own, stays where it is, and the user's next save of it
-// (the merge) is sent as usual.
+// to the conflicts folder, and records both versions in the ledger: the
+// host's copy, changed on its own, stays where it is, and the user's next
+// save of either (the merge) goes over as usual and resolves it.
 func (e *Engine) saveConflicts(ctx context.Context, id, hostDir string, paths []string, rels map[string]string, ledger *model.Ledger) ([]model.Rescued, error) {
 	stamp := time.Now().Format("20060102-150405")
 	var out []model.Rescued
@@ -102,8 +102,10 @@ func (e *Engine) saveConflicts(ctx context.Context, id, hostDir string, paths []
 		if err != nil {
 			return fmt.Errorf("saving the container's %s: %w", p, err)
 		}
-		ledger.Set(p, sum)
-		out = append(out, model.Rescued{From: p, To: target, Conflict: true, Host: filepath.Join(hostDir, filepath.FromSlash(rels[p])), Bytes: hdr.Size})
+		host := filepath.Join(hostDir, filepath.FromSlash(rels[p]))
+		hostSum, _ := FileSHA256(host)
+		ledger.SetConflict(p, hostSum, sum)
+		out = append(out, model.Rescued{From: p, To: target, Conflict: true, Host: host, Bytes: hdr.Size})
 		return nil
 	})
 	return out, err

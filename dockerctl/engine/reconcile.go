@@ -130,11 +130,12 @@ func (rp *reconcilePlan) file(hostDir string, f watcher.ContextEntry, rules watc
 	}
 	dest := path.Clean(d.Dest)
 	got, inContainer := rp.manifest[dest]
-	agreed, ok := rp.ledger.Get(dest)
 	switch {
 	case inContainer && got == sum:
 		rp.ledger.Set(dest, sum)
-	case rp.ledger != nil && inContainer && ok && sum == agreed:
+	case rp.ledger != nil && inContainer && rp.ledger.Agrees(dest, sum) && rp.ledger.Agrees(dest, got):
+		// A conflict neither side has saved since: both copies stay.
+	case rp.ledger != nil && inContainer && rp.ledger.Agrees(dest, sum):
 		rp.pull[dest] = got // only the container changed it: it comes home
 	default:
 		// Only the host changed it (or the container has none): sent. Both
@@ -159,9 +160,9 @@ func (e *Engine) goneFromHost(ctx context.Context, id string, built []string, rp
 			continue
 		}
 		it := watcher.SyncItem{Change: watcher.Change{Path: p, Op: watcher.Removed}, Dest: d.Dest, Rule: d.Rule}
-		agreed, ok := rp.ledger.Get(dest)
+		_, ok := rp.ledger.Get(dest)
 		switch {
-		case ok && got == agreed:
+		case rp.ledger.Agrees(dest, got):
 			gone = append(gone, it)
 		case !ok:
 			unknown = append(unknown, it)
@@ -253,7 +254,7 @@ func (e *Engine) quickManifest(ctx context.Context, id, hostDir string, files []
 		if !ok {
 			continue
 		}
-		if agreed, known := ledger.Get(dest); known && st.size == f.Size && st.mtime == f.ModTime.Unix() {
+		if agreed, known := ledger.Agreed(dest); known && st.size == f.Size && st.mtime == f.ModTime.Unix() {
 			manifest[dest] = agreed
 			continue
 		}

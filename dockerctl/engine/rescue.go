@@ -95,7 +95,7 @@ const progressEvery = time.Second
 func (e *Engine) PullHome(ctx context.Context, id, hostDir string, rules watcher.Rules, sums map[string]string, ledger *model.Ledger, progress model.Progress) ([]model.Rescued, error) {
 	var paths []string
 	for p, sum := range sums {
-		if agreed, ok := ledger.Get(p); (ok && agreed == sum) || junk(p) {
+		if ledger.Agrees(p, sum) || junk(p) {
 			continue
 		}
 		paths = append(paths, p)
@@ -211,8 +211,8 @@ func (h *homing) home(p string, r io.Reader, mode os.FileMode) (*model.Rescued, 
 	if err != nil {
 		return nil, fmt.Errorf("bringing %s home: %w (it stays in the container)", p, err)
 	}
-	if agreed, ok := h.ledger.Get(p); ok && agreed == sum {
-		return nil, nil // tfdev's own sync
+	if h.ledger.Agrees(p, sum) {
+		return nil, nil // tfdev's own sync, or the container's side of a conflict kept already
 	}
 	res := model.Rescued{From: p}
 	if fi, err := os.Stat(staged); err == nil {
@@ -234,6 +234,11 @@ func (h *homing) home(p string, r io.Reader, mode os.FileMode) (*model.Rescued, 
 	}
 	if err := moveInto(staged, res.To); err != nil {
 		return nil, fmt.Errorf("bringing %s home to %s: %w (it stays in the container)", p, model.RelTo(h.dir, res.To), err)
+	}
+	if res.Conflict {
+		hostSum, _ := FileSHA256(res.Host) // "": a folder or a link stands there, and the container's save goes over it next
+		h.ledger.SetConflict(p, hostSum, sum)
+		return &res, nil
 	}
 	h.ledger.Set(p, sum)
 	return &res, nil
@@ -262,8 +267,8 @@ func (h *homing) hostSide(p, target, sum string) side {
 	case hostSum == sum:
 		return sideSame
 	}
-	if agreed, ok := h.ledger.Get(p); ok && agreed == hostSum {
-		return sideWrite // the host still holds what both agreed on: the container's is the newer edit
+	if h.ledger.Agrees(p, hostSum) {
+		return sideWrite // the host still holds what both agreed on (or its side of a conflict): the container's is the newer edit
 	}
 	return sideConflict
 }

@@ -106,7 +106,7 @@ func planSync(hostDir string, items []watcher.SyncItem, ledger *model.Ledger, re
 			}
 			if fi.Size() <= unchangedLimit {
 				if sum, err := FileSHA256(full); err == nil {
-					if want, ok := ledger.Get(dest); ok && want == sum && it.Op != watcher.ModeChanged {
+					if want, ok := ledger.Agreed(dest); ok && want == sum && it.Op != watcher.ModeChanged {
 						continue // the container already holds this content: an editor's touch, our own rescue
 					}
 					sp.sums[dest] = sum
@@ -137,7 +137,13 @@ func (e *Engine) guard(ctx context.Context, id, hostDir string, sp *syncPlan, le
 	writes := sp.writes[:0]
 	for _, it := range sp.writes {
 		d := path.Clean(it.Dest)
-		agreed, ok := ledger.Get(d)
+		agreed, ok := ledger.Agreed(d)
+		if ledger.Agrees(d, state.content[d]) {
+			// The container still holds a version both sides know (the
+			// agreed one, or its own side of a conflict): the host's save
+			// goes over, and resolves the conflict.
+			agreed, ok = state.content[d], true
+		}
 		v := guardWrite
 		if sp.files[d] {
 			v = guardOne(state.content[d], sp.sums[d], agreed, ok)
@@ -157,10 +163,9 @@ func (e *Engine) guard(ctx context.Context, id, hostDir string, sp *syncPlan, le
 	sp.writes = writes
 	removes := sp.removes[:0]
 	for _, d := range sp.removes {
-		agreed, ok := ledger.Get(d)
 		got := state.content[d]
 		switch {
-		case got == "", got == dirState, ok && got == agreed:
+		case got == "", got == dirState, ledger.Agrees(d, got):
 			removes = append(removes, d)
 		default:
 			conflicts = append(conflicts, d) // changed in the container: not deleted

@@ -415,3 +415,55 @@ func TestSyncLargeBatchThroughTheBulkAgent(t *testing.T) {
 		t.Errorf("in the container: %q", got)
 	}
 }
+
+// After a conflict both versions are kept, and a save on either side
+// resolves it: the host's goes into the container (above), or the
+// container's comes home, since the host still holds its own side. Until
+// then, a comparison of the two leaves both copies as they are.
+func TestAConflictResolvedFromTheContainer(t *testing.T) {
+	requireEngine(t)
+	ctx := context.Background()
+	id := runBusybox(t)
+	dir := t.TempDir()
+	ledger := model.NewLedger()
+	writeFile(t, dir, "nb.ipynb", "v1\n")
+	if _, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("nb.ipynb", watcher.Changed)}, ledger); err != nil {
+		t.Fatal(err)
+	}
+	sh(t, id, "echo saved-in-jupyter > /app/nb.ipynb")
+	writeFile(t, dir, "nb.ipynb", "from git\n")
+	res, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("nb.ipynb", watcher.Changed)}, ledger)
+	if err != nil || len(res.Conflicts) != 1 {
+		t.Fatalf("the conflict: %+v %v", res, err)
+	}
+	if got := ledger.Conflicted(); len(got) != 1 || got[0] != "/app/nb.ipynb" {
+		t.Fatalf("unresolved %v", got)
+	}
+	rules := watcher.Rules{Steps: []watcher.Rule{*appRule}}
+	// A comparison while neither side saved: both stay.
+	w, err := testEngine.PlanReconcile(ctx, id, dir, rules, nil, ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range w.Push {
+		if it.Path == "nb.ipynb" {
+			t.Errorf("an unresolved conflict is sent: %+v", w)
+		}
+	}
+	if len(w.Pull) != 0 {
+		t.Errorf("an unresolved conflict is brought home: %+v", w)
+	}
+	// Saved again in the container: it comes home over the host's side.
+	sh(t, id, "echo merged-in-jupyter > /app/nb.ipynb")
+	sums := map[string]string{"/app/nb.ipynb": sha("merged-in-jupyter\n")}
+	rs, err := testEngine.PullHome(ctx, id, dir, rules, sums, ledger, nil)
+	if err != nil || len(rs) != 1 || rs[0].Conflict {
+		t.Fatalf("the container's save: %+v %v", rs, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "nb.ipynb")); string(b) != "merged-in-jupyter\n" {
+		t.Errorf("the host's file: %q", b)
+	}
+	if got := ledger.Conflicted(); len(got) != 0 {
+		t.Errorf("still unresolved: %v", got)
+	}
+}

@@ -30,10 +30,11 @@ const (
 	Jupyter        Kind = "jupyter.starting"
 	Ready          Kind = "jupyter.ready" // URL
 	Unreachable    Kind = "jupyter.unreachable"
-	Down           Kind = "jupyter.down"    // it answered, and stopped answering: Message says how
-	Sync           Kind = "sync"            // Files, Removed, Bytes, Duration, Paths
-	Rescue         Kind = "rescue"          // From, To, Conflict
-	RescueProgress Kind = "rescue.progress" // From, Bytes of Size: a large file coming home
+	Down           Kind = "jupyter.down"      // it answered, and stopped answering: Message says how
+	Sync           Kind = "sync"              // Files, Removed, Bytes, Duration, Paths
+	Rescue         Kind = "rescue"            // From, To, Conflict
+	Resolved       Kind = "conflict.resolved" // File: a conflict ended, Reason says by which side's save
+	RescueProgress Kind = "rescue.progress"   // From, Bytes of Size: a large file coming home
 	EngineLost     Kind = "engine.lost"
 	EngineBack     Kind = "engine.back"
 	Phase          Kind = "phase"          // Message: what tfdev does now; State running, then done with Duration

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -158,6 +159,9 @@ var texts = map[Kind]func(Event) string{
 			return fmt.Sprintf("kept %s -> %s (no project path maps to it; tfdev puts it back into every new container)", e.From, e.To)
 		}
 		return fmt.Sprintf("rescued %s -> %s", e.From, e.To)
+	},
+	Resolved: func(e Event) string {
+		return fmt.Sprintf("conflict resolved: %s (%s)", cmp.Or(e.File, e.From), e.Reason)
 	},
 	RescueProgress: func(e Event) string {
 		pct := 100

@@ -100,27 +100,32 @@ type (
 		Project *dockerfile.Project
 		Keep    []string // image IDs: the current and the one before
 	}
+	WriteConflicts struct { // record the unresolved conflicts for tfdev status
+		Project   *dockerfile.Project
+		Conflicts []model.Conflict
+	}
 	Shutdown struct { // stop the container and rescue from it; a Stopped follows
 		Project *dockerfile.Project
 		C       *model.Container
 	}
 )
 
-func (Emit) isEffect()        {}
-func (Build) isEffect()       {}
-func (Sync) isEffect()        {}
-func (Reconcile) isEffect()   {}
-func (Start) isEffect()       {}
-func (Reattach) isEffect()    {}
-func (Replace) isEffect()     {}
-func (Restart) isEffect()     {}
-func (Recover) isEffect()     {}
-func (WaitReady) isEffect()   {}
-func (Serve) isEffect()       {}
-func (Replay) isEffect()      {}
-func (Pull) isEffect()        {}
-func (Keep) isEffect()        {}
-func (Reconnect) isEffect()   {}
-func (WriteState) isEffect()  {}
-func (PruneImages) isEffect() {}
-func (Shutdown) isEffect()    {}
+func (Emit) isEffect()           {}
+func (Build) isEffect()          {}
+func (Sync) isEffect()           {}
+func (Reconcile) isEffect()      {}
+func (Start) isEffect()          {}
+func (Reattach) isEffect()       {}
+func (Replace) isEffect()        {}
+func (Restart) isEffect()        {}
+func (Recover) isEffect()        {}
+func (WaitReady) isEffect()      {}
+func (Serve) isEffect()          {}
+func (Replay) isEffect()         {}
+func (Pull) isEffect()           {}
+func (Keep) isEffect()           {}
+func (Reconnect) isEffect()      {}
+func (WriteState) isEffect()     {}
+func (PruneImages) isEffect()    {}
+func (WriteConflicts) isEffect() {}
+func (Shutdown) isEffect()       {}

@@ -17,8 +17,10 @@ type (
 		Running *model.Container
 		Live    string // the image running matches through live installs or syncs ("" none)
 		Via     string // how
-		Rescued []model.Rescued
-		Errs    []error
+		// Conflicts an earlier session kept, not resolved yet.
+		Conflicts []model.Conflict
+		Rescued   []model.Rescued
+		Errs      []error
 	}
 	Batch struct{ Batch watcher.Batch } // the watcher's changes, with the reloaded project
 	Built struct {                      // a build ended

@@ -74,15 +74,18 @@ type State struct {
 	// replaceAgain: the Engine's loss cut a replacement short; the next
 	// one removes what it left.
 	replaceAgain bool
-	pending      []string       // reasons for a follow-up build
-	deaths       []time.Time    // recent deaths of cur, for the crash limit
-	halted       bool           // crashed too often: not restarted until the next build
-	expected     map[string]int // deaths tfdev caused (its own stops), per container ID
-	lost         bool           // the Engine does not answer
-	resync       bool           // changes arrived while the Engine was lost
-	retried      bool           // a build the Engine's loss broke was started again once
-	url          string         // where the user opens Jupyter, once it answered
-	down         bool           // Jupyter stopped answering the probe
+	// conflicts are the files changed on both sides whose two copies the
+	// user has not merged yet: shown until a save on either side.
+	conflicts []model.Conflict
+	pending   []string       // reasons for a follow-up build
+	deaths    []time.Time    // recent deaths of cur, for the crash limit
+	halted    bool           // crashed too often: not restarted until the next build
+	expected  map[string]int // deaths tfdev caused (its own stops), per container ID
+	lost      bool           // the Engine does not answer
+	resync    bool           // changes arrived while the Engine was lost
+	retried   bool           // a build the Engine's loss broke was started again once
+	url       string         // where the user opens Jupyter, once it answered
+	down      bool           // Jupyter stopped answering the probe
 	// reconciles counts the comparisons under way; "ready" waits for
 	// them (heldReady), so that it means the files are in step too.
 	reconciles int
@@ -160,6 +163,7 @@ func Reduce(s State, in Input) (State, []Effect) {
 			fx.fail(in.Err)
 		}
 	}
+	s.trackConflicts(&fx)
 	return s, fx.list
 }
 
@@ -191,6 +195,9 @@ func cloneCounts(m map[string]int) map[string]int {
 
 func (s *State) onAdopted(in Adopted, fx *effects) {
 	fx.rescued(in.Rescued, s.project.Dir)
+	for _, c := range in.Conflicts { // still unresolved: said again, and listed
+		fx.emit(event.Event{Kind: event.Rescue, Conflict: true, File: c.File, To: c.Copy, From: c.From})
+	}
 	for _, err := range in.Errs {
 		fx.fail(err)
 	}

@@ -1,6 +1,8 @@
 package model
 
 import (
+	"sort"
+	"strings"
 	"sync"
 )
 
@@ -12,14 +14,32 @@ import (
 // across runs of tfdev (SaveLedger), so that a reattach knows what changed
 // while tfdev was away. Safe for concurrent use; a nil Ledger holds
 // nothing.
+//
+// After a conflict both versions are kept and the ledger holds both
+// (SetConflict): a later save on either side (content the other side does
+// not hold yet, while that side still holds its own) then goes over as
+// usual, and resolves the conflict.
 type Ledger struct {
 	mu sync.Mutex
-	M  map[string]string
+	m  map[string]string
 }
 
 // NewLedger returns an empty ledger.
-func NewLedger() *Ledger { return &Ledger{M: map[string]string{}} }
+func NewLedger() *Ledger { return &Ledger{m: map[string]string{}} }
 
+// LedgerOf is a ledger holding m (as Snapshot returned it).
+func LedgerOf(m map[string]string) *Ledger {
+	l := NewLedger()
+	for k, v := range m {
+		l.m[k] = v
+	}
+	return l
+}
+
+// conflictSep joins the two sides' hashes of an unresolved conflict.
+const conflictSep = "|"
+
+// Set records sum as the content both sides agree on at p ("" forgets p).
 func (l *Ledger) Set(p, sum string) {
 	if l == nil {
 		return
@@ -27,28 +47,77 @@ func (l *Ledger) Set(p, sum string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if sum == "" {
-		delete(l.M, p)
+		delete(l.m, p)
 		return
 	}
-	l.M[p] = sum
+	l.m[p] = sum
 }
 
-// Get returns the agreed hash at container path p.
+// SetConflict records that the host holds host and the container holds
+// container at p, both kept.
+func (l *Ledger) SetConflict(p, host, container string) {
+	if host == "" || host == container {
+		l.Set(p, container)
+		return
+	}
+	l.Set(p, host+conflictSep+container)
+}
+
+// Agrees reports whether sum is content the two sides agreed on at p: the
+// one agreed content, or either side's of an unresolved conflict.
+func (l *Ledger) Agrees(p, sum string) bool {
+	v, ok := l.Get(p)
+	if !ok || sum == "" {
+		return false
+	}
+	for _, s := range strings.Split(v, conflictSep) {
+		if s == sum {
+			return true
+		}
+	}
+	return false
+}
+
+// Agreed is the one content both sides agree on at p; ok is false when
+// there is none, or a conflict is unresolved there.
+func (l *Ledger) Agreed(p string) (string, bool) {
+	v, ok := l.Get(p)
+	if !ok || strings.Contains(v, conflictSep) {
+		return "", false
+	}
+	return v, true
+}
+
+// Conflicted lists the paths whose conflict is unresolved, sorted.
+func (l *Ledger) Conflicted() []string {
+	var out []string
+	for p, v := range l.Snapshot() {
+		if strings.Contains(v, conflictSep) {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Get returns what the ledger holds at container path p: the agreed hash,
+// or both sides' joined by "|" when a conflict is unresolved.
 func (l *Ledger) Get(p string) (string, bool) {
 	if l == nil {
 		return "", false
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s, ok := l.M[p]
+	s, ok := l.m[p]
 	return s, ok
 }
 
+// Snapshot is a copy of what the ledger holds, path by path.
 func (l *Ledger) Snapshot() map[string]string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[string]string, len(l.M))
-	for k, v := range l.M {
+	out := make(map[string]string, len(l.m))
+	for k, v := range l.m {
 		out[k] = v
 	}
 	return out

@@ -68,7 +68,7 @@ func LoadLedger(dir, containerID string) (*model.Ledger, error) {
 	if err != nil || s.Container != containerID || s.Sums == nil {
 		return nil, err
 	}
-	return &model.Ledger{M: s.Sums}, nil
+	return model.LedgerOf(s.Sums), nil
 }
 
 // RescueLedger is the ledger to rescue from a container with: the saved

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
@@ -87,4 +88,43 @@ func SessionToken(dir, asked string) (string, error) {
 		return st.Token, nil
 	}
 	return model.NewToken()
+}
+
+// ConflictsPath is where a project's unresolved conflicts are listed, for
+// tfdev status: beside its State.
+func ConflictsPath(dir string) string {
+	return strings.TrimSuffix(StatePath(dir), ".json") + ".conflicts.json"
+}
+
+// WriteConflicts records the project's unresolved conflicts (none: the
+// record goes).
+func WriteConflicts(dir string, cs []model.Conflict) error {
+	p := ConflictsPath(dir)
+	if len(cs) == 0 {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	b, err := json.MarshalIndent(cs, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, append(b, '\n'), 0o644)
+}
+
+// ReadConflicts reads the project's unresolved conflicts.
+func ReadConflicts(dir string) ([]model.Conflict, error) {
+	b, err := os.ReadFile(ConflictsPath(dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var cs []model.Conflict
+	return cs, json.Unmarshal(b, &cs)
 }
