@@ -25,24 +25,15 @@ func TestSessionWiringOnAFakeEngine(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 
+	next := eventWaiter(t, events, done, f)
 	wait := func(kind event.Kind, ok func(event.Event) bool) event.Event {
 		t.Helper()
-		deadline := time.After(30 * time.Second) // a bound, not a timing assertion
-		for {
-			select {
-			case e := <-events:
-				if e.Time.IsZero() {
-					t.Errorf("%s without a time", e.Kind)
-				}
-				if e.Kind == kind && (ok == nil || ok(e)) {
-					return e
-				}
-			case err := <-done:
-				t.Fatalf("the session ended before %s: %v", kind, err)
-			case <-deadline:
-				t.Fatalf("no %s; calls: %s", kind, f.log())
+		return next(string(kind), func(e event.Event) bool {
+			if e.Time.IsZero() {
+				t.Errorf("%s without a time", e.Kind)
 			}
-		}
+			return e.Kind == kind && (ok == nil || ok(e))
+		})
 	}
 	wait(event.Watch, nil)
 	wait(event.Ready, nil)
@@ -106,22 +97,7 @@ func TestSessionTakesEditsDuringAReplacement(t *testing.T) {
 	s := newSession(f.ports(), SessionOptions{Dir: p.Dir, Port: 0, Emit: func(e event.Event) { events <- e }})
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	wait := func(what string, ok func(event.Event) bool) event.Event {
-		t.Helper()
-		deadline := time.After(30 * time.Second) // a bound, not a timing assertion
-		for {
-			select {
-			case e := <-events:
-				if ok(e) {
-					return e
-				}
-			case err := <-done:
-				t.Fatalf("the session ended before %s: %v", what, err)
-			case <-deadline:
-				t.Fatalf("no %s; calls: %s", what, f.log())
-			}
-		}
-	}
+	wait := eventWaiter(t, events, done, f)
 	wait("ready", func(e event.Event) bool { return e.Kind == event.Ready })
 
 	// A new image: the replacement starts c2 and waits for its Jupyter.
@@ -166,5 +142,27 @@ func TestSessionTakesEditsDuringAReplacement(t *testing.T) {
 	}
 	if !strings.Contains(f.log(), "Sync c2 1") {
 		t.Errorf("the edit did not reach the new container: %s", f.log())
+	}
+}
+
+// eventWaiter waits for the session's next event for which ok holds,
+// failing when the session ends first or after a generous bound (not a
+// timing assertion).
+func eventWaiter(t *testing.T, events <-chan event.Event, done <-chan error, f *fakeEngine) func(what string, ok func(event.Event) bool) event.Event {
+	return func(what string, ok func(event.Event) bool) event.Event {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case e := <-events:
+				if ok(e) {
+					return e
+				}
+			case err := <-done:
+				t.Fatalf("the session ended before %s: %v", what, err)
+			case <-deadline:
+				t.Fatalf("no %s; calls: %s", what, f.log())
+			}
+		}
 	}
 }

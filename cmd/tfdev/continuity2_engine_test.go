@@ -179,17 +179,7 @@ func TestReattachAfterAKillKeepsTheKernel(t *testing.T) {
 // resolves it, said as such.
 func TestConflictListedUntilResolved(t *testing.T) {
 	eng := needEngine(t)
-	dir := appProject(t)
-	up := startUp(t, dir, "--output", "json", "--keep")
-	ready, _ := up.nextEvent(event.Ready, nil)
-	up.stop()
-	if _, err := eng.ExecOK(context.Background(), ready.Container, "sh", "-c", `echo "# CONT" >> /app/train.py`); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "train.py"), []byte("print('train')\n# HOST\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	up2 := startUp(t, dir, "--output", "json")
+	dir, ready, up2 := editedOnBothSides(t)
 	c, _ := up2.nextEvent(event.Rescue, func(e event.Event) bool { return e.Conflict })
 	up2.nextEvent(event.Ready, nil)
 
@@ -216,4 +206,23 @@ func TestConflictListedUntilResolved(t *testing.T) {
 		t.Errorf("still listed:\n%s", out)
 	}
 	up2.stop()
+}
+
+// editedOnBothSides runs tfdev up on an app project and stops it with the
+// container left running; train.py is then edited in the container and on
+// the host, and tfdev up runs again (its output as JSON).
+func editedOnBothSides(t *testing.T) (dir string, ready event.Event, up2 *upProcess) {
+	t.Helper()
+	eng := needEngine(t)
+	dir = appProject(t)
+	up := startUp(t, dir, "--output", "json", "--keep")
+	ready, _ = up.nextEvent(event.Ready, nil)
+	up.stop()
+	if _, err := eng.ExecOK(context.Background(), ready.Container, "sh", "-c", `echo "# CONT" >> /app/train.py`); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "train.py"), []byte("print('train')\n# HOST\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, ready, startUp(t, dir, "--output", "json")
 }

@@ -159,23 +159,7 @@ func TestNotebookWhereNothingSyncsSurvives(t *testing.T) {
 // same file on the host: both are kept, the host's in place and the
 // container's in .tfdev/conflicts, and tfdev says so.
 func TestEditsOnBothSidesWhileAwayAreBothKept(t *testing.T) {
-	eng := needEngine(t)
-	dir := appProject(t)
-	up := startUp(t, dir, "--output", "json", "--keep")
-	ready, _ := up.nextEvent(event.Ready, nil)
-	up.stop()
-
-	if _, err := eng.ExecOK(context.Background(), ready.Container, "sh", "-c", `echo "# CONT" >> /app/train.py`); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "train.py"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString("# HOST\n")
-	f.Close()
-
-	up2 := startUp(t, dir, "--output", "json")
+	dir, _, up2 := editedOnBothSides(t)
 	c, _ := up2.nextEvent(event.Rescue, func(e event.Event) bool { return e.Conflict })
 	if c.From != "/app/train.py" || c.File != "train.py" || !strings.HasPrefix(c.To, ".tfdev/conflicts/") || !strings.Contains(c.Plain(), "Merge them into train.py") {
 		t.Errorf("conflict event %+v", c)
