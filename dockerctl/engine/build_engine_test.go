@@ -177,3 +177,43 @@ func TestFailedRunNamesItsLine(t *testing.T) {
 		})
 	}
 }
+
+// A failing build names its step's line and shows its last output lines,
+// with either builder, however long the Dockerfile and however often its
+// instructions repeat (BuildKit pads step numbers past nine).
+func TestFailingBuildsNameTheirStep(t *testing.T) {
+	requireEngine(t)
+	needJupyter(t)
+	userDockerfile := "FROM " + testimage.Jupyter + "\nARG USER_ID\nARG GROUP_ID\nRUN addgroup --gid $GROUP_ID user\n" +
+		"RUN adduser --disabled-password --gecos \"\" --uid $USER_ID --gid $GROUP_ID user\n" + strings.Repeat("RUN true\n", 4) +
+		"RUN echo \"user:user\" | chpasswd\nRUN true\nRUN true\n"
+	for _, c := range []struct {
+		name, dockerfile string
+		args             map[string]string
+		line             int
+		says             string
+	}{
+		{"no ids", userDockerfile, nil, 4, "addgroup"},
+		{"a later step fails", "FROM " + testimage.Busybox + "\n" + strings.Repeat("RUN true\n", 8) + "RUN echo broken >&2 && exit 3\nRUN true\nRUN true\n", nil, 10, "broken"},
+		{"a short Dockerfile", "FROM " + testimage.Busybox + "\nRUN true\nRUN echo nope >&2; false\n", nil, 3, "nope"},
+	} {
+		for _, builder := range []model.Builder{model.BuilderBuildKit, model.BuilderLegacy} {
+			t.Run(c.name+"/"+string(builder), func(t *testing.T) {
+				dir := t.TempDir()
+				writeFile(t, dir, "Dockerfile", c.dockerfile)
+				p, err := dockerfile.Load(dir, "Dockerfile", dockerfile.Options{BuildArgs: c.args})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = testEngine.Build(context.Background(), model.BuildOptions{Project: p, Builder: builder, BuildArgs: c.args})
+				var be *model.BuildError
+				if !errors.As(err, &be) {
+					t.Fatalf("err = %v, want a BuildError", err)
+				}
+				if be.Line != c.line || !strings.Contains(strings.Join(be.Log, "\n"), c.says) {
+					t.Errorf("line %d (want %d), log %q (want %q in it)", be.Line, c.line, be.Log, c.says)
+				}
+			})
+		}
+	}
+}

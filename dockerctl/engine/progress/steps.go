@@ -69,7 +69,7 @@ func (t *Tracker) log(idx int, text string) {
 		return
 	}
 	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		sp.Log = append(sp.Log, strings.TrimRight(l, "\r"))
+		sp.Log = append(sp.Log, colour.ReplaceAllString(strings.TrimRight(l, "\r"), ""))
 	}
 	if len(sp.Log) > model.LogLines {
 		sp.Log = sp.Log[len(sp.Log)-model.LogLines:]
@@ -84,7 +84,13 @@ func (t *Tracker) Steps() []model.StepProgress {
 	return out
 }
 
-var vertexName = regexp.MustCompile(`^\[(?:(\S+) )?(\d+)/(\d+)\] (.*)$`)
+// vertexName reads "[3/5] RUN ...", "[stage-1 3/5] RUN ..." and, past
+// nine steps, the padded "[ 3/12] RUN ..." and "[stage-1  3/12] RUN ...".
+// colour is a terminal colour escape, as the legacy builder wraps a
+// step's standard error in.
+var colour = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+var vertexName = regexp.MustCompile(`^\[(?:(\S+)\s+)?\s*(\d+)/(\d+)\] (.*)$`)
 
 // vertexStep maps a BuildKit vertex name such as "[stage-1 3/5] RUN ..." to
 // the step's index among all instructions, or 0 for internal vertexes.

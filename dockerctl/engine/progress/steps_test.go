@@ -54,3 +54,49 @@ func TestPullStatusesOfTheFromStep(t *testing.T) {
 		t.Errorf("%+v", got)
 	}
 }
+
+// Past nine steps BuildKit pads the step's number ("[ 2/10]"), with or
+// without a stage's name: each still maps to its Dockerfile line, however
+// often an instruction repeats.
+func TestVertexNamesPastNineSteps(t *testing.T) {
+	df := "FROM base:1\nARG GID\nRUN addgroup --gid $GID user\n" + strings.Repeat("RUN true\n", 7) + "RUN echo done\n"
+	tr := trackerFor(t, df, nil)
+	for _, c := range []struct {
+		name string
+		line int
+	}{
+		{"[ 1/10] FROM docker.io/library/base:1", 1},
+		{"[ 2/10] RUN addgroup --gid $GID user", 3},
+		{"[ 5/10] RUN true", 6},
+		{"[10/10] RUN echo done", 11},
+		{"[internal] load build context", 0},
+	} {
+		idx := tr.vertexStep(c.name)
+		got := 0
+		if idx > 0 {
+			got = tr.All[idx-1].Line
+		}
+		if got != c.line {
+			t.Errorf("%q maps to line %d, want %d", c.name, got, c.line)
+		}
+	}
+	staged := trackerFor(t, "FROM base:1 AS build\n"+strings.Repeat("RUN true\n", 10)+"FROM base:1\nCOPY --from=build /x /x\n", nil)
+	if idx := staged.vertexStep("[build  3/11] RUN true"); idx == 0 || staged.All[idx-1].Line != 3 {
+		t.Errorf("a stage's padded step maps to %d", idx)
+	}
+}
+
+// A failing step of a long Dockerfile is named, with its output.
+func TestAFailingStepPastNineIsNamed(t *testing.T) {
+	df := "FROM base:1\nARG GID\nRUN addgroup --gid $GID user\n" + strings.Repeat("RUN true\n", 8)
+	tr := trackerFor(t, df, nil)
+	v := Vertex{Digest: "sha256:a", Name: "[ 2/10] RUN addgroup --gid $GID user", Started: time.Unix(1, 0)}
+	tr.Trace(Status{Vertexes: []Vertex{v}, Logs: []Log{{Vertex: "sha256:a", Msg: []byte("addgroup: Please enter a username matching the regular expression\n")}}})
+	v.Completed, v.Error = time.Unix(2, 0), "process \"/bin/sh -c addgroup --gid $GID user\" did not complete successfully: exit code: 1"
+	tr.Trace(Status{Vertexes: []Vertex{v}})
+	err := tr.Fail("process \"/bin/sh -c addgroup --gid $GID user\" did not complete successfully: exit code: 1")
+	be, ok := err.(*model.BuildError)
+	if !ok || be.Line != 3 || be.ExitCode != 1 || len(be.Log) != 1 || !strings.Contains(be.Log[0], "addgroup:") {
+		t.Errorf("error %#v", err)
+	}
+}
