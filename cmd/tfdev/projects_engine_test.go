@@ -33,6 +33,7 @@ func TestProjectsAsTheyAre(t *testing.T) {
 	}{
 		{"compose-mount", []string{"TFDEV_BASE=" + testimage.Jupyter}, "", "compose.yaml, service notebook", "home", "/tf/home/model.py", 1 << 30, true, false},
 		{"requirements-only", nil, testimage.Jupyter, "", "", "/tf/model.py", 0, false, true},
+		{"workdir-cmd", nil, testimage.Jupyter, "", "", "/app/model.py", 0, false, true},
 		{"app-vs-tf", nil, testimage.Jupyter, "compose.yaml, service lab", "", "/app/model.py", 512 << 20, false, true},
 		{"devcontainer", nil, testimage.Jupyter, ".devcontainer/devcontainer.json", "work", "/tf/work/model.py", 2 << 30, true, true},
 	} {

@@ -85,17 +85,48 @@ func (m *Model) ExternalBases() []string {
 // (a compose file's entrypoint and command) names, else the one the
 // Dockerfile's ENTRYPOINT and CMD name, else baseServedDir's answer for
 // the base image (asked only then; nil or "": unknown).
+//
+// A Jupyter command that names no folder serves the folder it starts in:
+// the container's working directory, the Dockerfile's final WORKDIR (or
+// the base image's), as `CMD jupyter notebook --ip 0.0.0.0` after
+// `WORKDIR /app` serves /app.
 func (m *Model) ServedDir(run []string, baseServedDir func(image string) string) string {
-	if d := ServedDirFromArgs(run); d != "" {
-		return d
-	}
-	if d := ServedDirFromArgs(m.RunArgs()); d != "" {
-		return d
+	for _, args := range [][]string{run, m.RunArgs()} {
+		if d := ServedDirFromArgs(args); d != "" {
+			return d
+		}
+		if StartsJupyter(args) {
+			return m.FinalWorkdir()
+		}
 	}
 	if base := m.ExternalBase(); base != "" && baseServedDir != nil {
 		return baseServedDir(base)
 	}
 	return ""
+}
+
+// StartsJupyter reports whether a command line runs a Jupyter server
+// (jupyter notebook, jupyter lab, jupyter server, jupyter-notebook ...), in
+// exec or shell form, wrapped in sh -c or bash -c or not.
+func StartsJupyter(args []string) bool {
+	var words []string
+	for _, a := range args {
+		words = append(words, strings.Fields(a)...)
+	}
+	for i, w := range words {
+		switch path.Base(strings.Trim(w, `"'`)) {
+		case "jupyter-notebook", "jupyter-lab", "jupyter-server":
+			return true
+		case "jupyter":
+			if i+1 < len(words) {
+				switch strings.Trim(words[i+1], `"'`) {
+				case "notebook", "lab", "server", "nbclassic":
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // ServedDirFromArgs finds the folder a Jupyter command line serves

@@ -91,6 +91,11 @@ const ConflictDir = ".tfdev/conflicts"
 // save of either (the merge) goes over as usual and resolves it.
 func (e *Engine) saveConflicts(ctx context.Context, id, hostDir string, paths []string, rels map[string]string, ledger *model.Ledger) ([]model.Rescued, error) {
 	stamp := time.Now().Format("20060102-150405")
+	if len(paths) > 0 {
+		if err := os.MkdirAll(filepath.Join(hostDir, ConflictDir), 0o755); err == nil {
+			ignoredByGit(hostDir)
+		}
+	}
 	var out []model.Rescued
 	err := e.fetch(ctx, id, paths, func(p string, hdr *tar.Header, r io.Reader) error {
 		rel, ok := rels[p]

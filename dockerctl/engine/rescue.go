@@ -201,6 +201,7 @@ func (h *homing) home(p string, r io.Reader, mode os.FileMode) (*model.Rescued, 
 	if err := os.MkdirAll(stage, 0o755); err != nil {
 		return nil, fmt.Errorf("bringing %s home: %w (it stays in the container)", p, err)
 	}
+	ignoredByGit(h.dir)
 	tmp, err := os.MkdirTemp(stage, "home-")
 	if err != nil {
 		return nil, fmt.Errorf("bringing %s home: %w (it stays in the container)", p, err)
@@ -302,4 +303,16 @@ func (p *progressReader) Read(b []byte) (int, error) {
 		p.next, p.told = now.Add(progressEvery), true
 	}
 	return n, err
+}
+
+// ignoredByGit gives the project's .tfdev folder, once tfdev writes there,
+// a .gitignore of its own ("*"), as .pytest_cache has: what tfdev keeps and
+// the conflicts' other sides never show in git status. A failure costs
+// only that, so it is not an error.
+func ignoredByGit(hostDir string) {
+	p := filepath.Join(hostDir, ".tfdev", ".gitignore")
+	if _, err := os.Stat(p); err == nil {
+		return
+	}
+	_ = os.WriteFile(p, []byte("# written by tfdev: what it keeps for you here stays out of git\n*\n"), 0o644)
 }

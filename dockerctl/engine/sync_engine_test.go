@@ -439,6 +439,10 @@ func TestAConflictResolvedFromTheContainer(t *testing.T) {
 	if got := ledger.Conflicted(); len(got) != 1 || got[0] != "/app/nb.ipynb" {
 		t.Fatalf("unresolved %v", got)
 	}
+	// tfdev's folder in the project stays out of git.
+	if b, err := os.ReadFile(filepath.Join(dir, ".tfdev", ".gitignore")); err != nil || !strings.HasSuffix(string(b), "\n*\n") {
+		t.Errorf(".tfdev/.gitignore: %q %v", b, err)
+	}
 	rules := watcher.Rules{Steps: []watcher.Rule{*appRule}}
 	// A comparison while neither side saved: both stay.
 	w, err := testEngine.PlanReconcile(ctx, id, dir, rules, nil, ledger)

@@ -1,0 +1,35 @@
+package dockerfile
+
+import (
+	"strings"
+	"testing"
+)
+
+// Jupyter's folder comes from the command that will really run: a folder
+// flag in any form, else the folder the command starts in.
+func TestServedDirFromTheImagesOwnCommand(t *testing.T) {
+	base := func(string) string { return "/tf" }
+	for _, c := range []struct {
+		name, dockerfile string
+		run              []string
+		want             string
+	}{
+		{"shell form, no folder", "FROM b\nWORKDIR /app/\nCMD jupyter notebook --ip 0.0.0.0 --allow-root --no-browser\n", nil, "/app"},
+		{"exec form with a flag", "FROM b\nWORKDIR /app\nCMD [\"jupyter\", \"lab\", \"--ServerApp.root_dir=/work\"]\n", nil, "/work"},
+		{"bash -c wrapper", "FROM b\nWORKDIR /srv\nCMD [\"bash\", \"-c\", \"pip list && jupyter notebook --NotebookApp.notebook_dir /nb\"]\n", nil, "/nb"},
+		{"entrypoint and cmd", "FROM b\nWORKDIR /code\nENTRYPOINT [\"jupyter\"]\nCMD [\"notebook\", \"--ip=0.0.0.0\"]\n", nil, "/code"},
+		{"compose command first", "FROM b\nWORKDIR /app\nCMD jupyter notebook\n", []string{"jupyter", "lab", "--notebook-dir=/data"}, "/data"},
+		{"not Jupyter: the base says", "FROM b\nWORKDIR /app\nCMD [\"python\", \"train.py\"]\n", nil, "/tf"},
+		{"no command: the base says", "FROM b\nWORKDIR /app\n", nil, "/tf"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := Parse(strings.NewReader(c.dockerfile), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.ServedDir(c.run, base); got != c.want {
+				t.Errorf("ServedDir = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
