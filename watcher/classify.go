@@ -128,10 +128,13 @@ func (p Plan) NeedsRebuild() bool { return len(p.Rebuild) > 0 }
 func Classify(batch []Change, rules Rules) Plan {
 	var p Plan
 	for _, c := range batch {
-		d := Decide(c.Path, c.IsDir, rules)
+		ds := DecideAll(c.Path, c.IsDir, rules)
+		d := ds[0]
 		switch d.Action {
 		case Sync:
-			p.Sync = append(p.Sync, SyncItem{Change: c, Dest: d.Dest, Rule: d.Rule})
+			for _, d := range ds {
+				p.Sync = append(p.Sync, SyncItem{Change: c, Dest: d.Dest, Rule: d.Rule})
+			}
 		case Rebuild:
 			p.Rebuild = append(p.Rebuild, d)
 		default:
@@ -139,6 +142,32 @@ func Classify(batch []Change, rules Rules) Plan {
 		}
 	}
 	return p
+}
+
+// DecideAll is Decide, and for a path that a mount syncs, also each later
+// mount that covers it: compose's `.:/work` and `./images:/data/images`
+// both show images/cat.png in the container, so a sync puts it in both.
+func DecideAll(p string, isDir bool, rules Rules) []Decision {
+	d := Decide(p, isDir, rules)
+	out := []Decision{d}
+	if d.Action != Sync || d.Rule == nil {
+		return out
+	}
+	first := -1
+	for i := range rules.Mounts {
+		if &rules.Mounts[i] == d.Rule {
+			first = i
+		}
+	}
+	if first < 0 {
+		return out
+	}
+	for i := first + 1; i < len(rules.Mounts); i++ {
+		if dest, ok := rules.Mounts[i].match(cleanRel(p), isDir); ok && dest != d.Dest {
+			out = append(out, decided(Decision{Path: d.Path}, &rules.Mounts[i], dest, rules.Mounts[i].File))
+		}
+	}
+	return out
 }
 
 // Decide says what a change to the context-relative path p would do.

@@ -134,3 +134,22 @@ func TestSyncDestWhateverDecidesFirst(t *testing.T) {
 		t.Error("a rebuild-only rule gave a sync destination")
 	}
 }
+
+// Two mounts that both cover a path (compose's `.:/work` and
+// `./images:/data/images`) both show it in the container: a sync puts it
+// in each; a path only one covers goes there alone.
+func TestOverlappingMountsSyncToEach(t *testing.T) {
+	rules := Rules{Mounts: []Rule{
+		{Source: ".", Dest: "/work", DestDir: true, Action: Sync, File: "compose.jupyter.yaml"},
+		{Source: "images", Dest: "/data/images", DestDir: true, Action: Sync, File: "compose.jupyter.yaml"},
+	}}
+	plan := Classify([]Change{{Path: "images/cat.png"}, {Path: "model.py"}}, rules)
+	var got []string
+	for _, it := range plan.Sync {
+		got = append(got, it.Path+" -> "+it.Dest)
+	}
+	want := []string{"images/cat.png -> /work/images/cat.png", "images/cat.png -> /data/images/cat.png", "model.py -> /work/model.py"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("sync:\n got %v\nwant %v", got, want)
+	}
+}

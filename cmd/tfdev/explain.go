@@ -145,6 +145,9 @@ type projectFlags struct {
 	target     string
 	buildArgs  []string
 	service    string // the compose service; "" picks one
+	// As docker compose takes them: the files to merge, the env files for
+	// interpolation, the profiles to enable.
+	composeFiles, envFiles, profiles []string
 
 	cmd    *cobra.Command
 	spec   *runspec.Spec // read once
@@ -158,6 +161,9 @@ func (pf *projectFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&pf.target, "target", "", "build stage to run (default: the last)")
 	cmd.Flags().StringArrayVar(&pf.buildArgs, "build-arg", nil, "build argument K=V (repeatable)")
 	cmd.Flags().StringVar(&pf.service, "service", "", "the compose service to run (default: the only one with a build, or the one publishing 8888)")
+	cmd.Flags().StringArrayVar(&pf.composeFiles, "compose-file", nil, "compose file, as docker compose -f takes it (repeatable, merged in order; default: COMPOSE_FILE, else compose.yaml and its kin)")
+	cmd.Flags().StringArrayVar(&pf.envFiles, "env-file", nil, "env file for the compose file's variables (repeatable; default: the project's .env)")
+	cmd.Flags().StringArrayVar(&pf.profiles, "profile", nil, "compose profile to enable (repeatable; default: COMPOSE_PROFILES)")
 }
 
 // load reads the project: its compose file or devcontainer.json, then the

@@ -127,3 +127,32 @@ func TestExplainProjectsAsTheyAre(t *testing.T) {
 		}
 	}
 }
+
+// A compose file under another name, named by COMPOSE_FILE as docker
+// compose takes it, with a mount from the project's .env: tfdev runs its
+// service, Jupyter serves the code, and the mounted folder syncs.
+func TestComposeFileByName(t *testing.T) {
+	eng := needEngine(t)
+	dir := copyFixture(t, "compose-named")
+	up := startUpEnv(t, dir, "", []string{"TFDEV_BASE=" + testimage.Jupyter, "COMPOSE_FILE=compose.jupyter.yaml"}, "--output", "json")
+	project, _ := up.nextEvent(event.Project, nil)
+	if !strings.Contains(project.Message, "configured by compose.jupyter.yaml, service jupyter") {
+		t.Errorf("the project event: %s", project.Message)
+	}
+	ready, _ := up.nextEvent(event.Ready, nil)
+	m := tokenRe.FindStringSubmatch(ready.URL)
+	if names := contentNames(t, m[1]+"/api/contents/", m[2]); !strings.Contains(names, " model.py ") {
+		t.Errorf("Jupyter lists %q: not the project's code", names)
+	}
+	if got := containerFile(t, eng, ready.Container, "/data/images/cat-001.txt"); got != "a label\n" {
+		t.Errorf("the .env's TRAIN_DIR mount: %q", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "images", "cat-002.txt"), []byte("another\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	up.nextEvent(event.Sync, func(e event.Event) bool { return strings.Contains(strings.Join(e.Paths, " "), "cat-002.txt") })
+	if got := containerFile(t, eng, ready.Container, "/data/images/cat-002.txt"); got != "another\n" {
+		t.Errorf("a new image in the mounted folder: %q", got)
+	}
+	up.stop()
+}

@@ -27,7 +27,7 @@ func (pf *projectFlags) projectSpec() (*runspec.Spec, error) {
 	if pf.spec != nil || pf.noSpec {
 		return pf.spec, nil
 	}
-	spec, err := runspec.Find(pf.dir, pf.service, nil)
+	spec, err := runspec.FindWith(pf.dir, runspec.FindOptions{Service: pf.service, ComposeFiles: pf.composeFiles, EnvFiles: pf.envFiles, Profiles: pf.profiles})
 	if err != nil {
 		return nil, badInput(err)
 	}

@@ -115,7 +115,13 @@ type reconcilePlan struct {
 
 func (rp *reconcilePlan) file(hostDir string, f watcher.ContextEntry, rules watcher.Rules) {
 	rp.onHost[f.Rel] = true
-	d := watcher.Decide(f.Rel, false, rules)
+	for _, d := range watcher.DecideAll(f.Rel, false, rules) {
+		rp.dest(hostDir, f, d)
+	}
+}
+
+// dest sorts one place a file of the tree lands in the container.
+func (rp *reconcilePlan) dest(hostDir string, f watcher.ContextEntry, d watcher.Decision) {
 	if d.Action != watcher.Sync {
 		return
 	}
@@ -244,21 +250,22 @@ func (e *Engine) quickManifest(ctx context.Context, id, hostDir string, files []
 	seen := map[string]bool{}
 	var hash []string
 	for _, f := range files {
-		d := watcher.Decide(f.Rel, false, rules)
-		if d.Action != watcher.Sync || !f.Mode.IsRegular() {
-			continue
+		for _, d := range watcher.DecideAll(f.Rel, false, rules) {
+			if d.Action != watcher.Sync || !f.Mode.IsRegular() {
+				continue
+			}
+			dest := path.Clean(d.Dest)
+			seen[dest] = true
+			st, ok := listing[dest]
+			if !ok {
+				continue
+			}
+			if agreed, known := ledger.Agreed(dest); known && st.size == f.Size && st.mtime == f.ModTime.Unix() {
+				manifest[dest] = agreed
+				continue
+			}
+			hash = append(hash, dest)
 		}
-		dest := path.Clean(d.Dest)
-		seen[dest] = true
-		st, ok := listing[dest]
-		if !ok {
-			continue
-		}
-		if agreed, known := ledger.Agreed(dest); known && st.size == f.Size && st.mtime == f.ModTime.Unix() {
-			manifest[dest] = agreed
-			continue
-		}
-		hash = append(hash, dest)
 	}
 	for _, p := range built { // removals: the container's content decides
 		if dest, ok := watcher.SyncDest(p, rules); ok && !seen[path.Clean(dest)] {

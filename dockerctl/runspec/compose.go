@@ -23,16 +23,32 @@ const jupyterPort = 8888
 // compose-go's loader, with env as the environment (nil: the process's)
 // and the folder's .env.
 func Compose(dir, name, service string, env []string) (*Spec, error) {
+	return ComposeWith(dir, []string{name}, FindOptions{Service: service, Env: env})
+}
+
+// ComposeWith reads the service of the compose files, merged in order, as
+// docker compose -f a -f b does, with the env files (the project's .env
+// when none) and profiles given (COMPOSE_PROFILES when none).
+func ComposeWith(dir string, files []string, o FindOptions) (*Spec, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
+	name, service := strings.Join(files, ", "), o.Service
 	envOpt := cli.WithOsEnv
-	if env != nil {
-		envOpt = cli.WithEnv(env)
+	if o.Env != nil {
+		envOpt = cli.WithEnv(o.Env)
 	}
-	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, name)},
-		cli.WithWorkingDirectory(root), envOpt, cli.WithEnvFiles(), cli.WithDotEnv,
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f
+		if !filepath.IsAbs(f) {
+			paths[i] = filepath.Join(root, f)
+		}
+	}
+	opts, err := cli.NewProjectOptions(paths,
+		cli.WithWorkingDirectory(root), envOpt, cli.WithEnvFiles(o.EnvFiles...), cli.WithDotEnv,
+		cli.WithDefaultProfiles(o.Profiles...),
 		cli.WithName(loader.NormalizeProjectName(filepath.Base(root))))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -66,7 +82,7 @@ func Compose(dir, name, service string, env []string) (*Spec, error) {
 	}
 	s.ports(svc.Ports)
 	s.GPUs = composeGPUs(svc)
-	s.volumes(root, name, project, svc)
+	s.volumes(root, files[0], project, svc)
 	s.Unsupported = append(unsupported(project, svc), s.Unsupported...)
 	s.Warnings = said
 	return s, nil

@@ -242,3 +242,59 @@ func TestFindPrecedence(t *testing.T) {
 		t.Errorf("neither: %+v %v", s, err)
 	}
 }
+
+// Compose files are named as docker compose names them: --compose-file
+// (repeatable, merged in order), else COMPOSE_FILE from the environment or
+// the project's .env (split at COMPOSE_PATH_SEPARATOR), else compose.yaml
+// and its kin; variables come from the project's .env or the env files
+// given; a profile (--profile, COMPOSE_PROFILES) enables its services.
+func TestComposeFilesByName(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"compose.jupyter.yaml": "services:\n  lab:\n    build: .\n    command: jupyter lab --ServerApp.root_dir=/data\n    ports: [\"8888:8888\"]\n    volumes:\n      - ${TRAIN_DIR}:/data/images\n      - .:/data\n",
+		"compose.gpu.yaml":     "services:\n  lab:\n    shm_size: 1gb\n",
+		"compose.extra.yaml":   "services:\n  board:\n    image: tb:1\n    profiles: [extra]\n    ports: [\"8888:8888\"]\n",
+		".env":                 "TRAIN_DIR=./images\n",
+		"other.env":            "TRAIN_DIR=./elsewhere\n",
+		"Dockerfile":           "FROM x\n",
+	})
+	s, err := FindWith(dir, FindOptions{ComposeFiles: []string{"compose.jupyter.yaml", "compose.gpu.yaml"}, Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Source != "compose.jupyter.yaml, compose.gpu.yaml" || s.Service != "lab" || s.ShmSize != 1<<30 {
+		t.Errorf("merged: %+v", s)
+	}
+	if len(s.Mounts) != 2 || s.Mounts[0].Source != "images" || s.Mounts[0].Target != "/data/images" {
+		t.Errorf("the .env's TRAIN_DIR: %+v", s.Mounts)
+	}
+	s, err = FindWith(dir, FindOptions{ComposeFiles: []string{"compose.jupyter.yaml"}, EnvFiles: []string{filepath.Join(dir, "other.env")}, Env: []string{}})
+	if err != nil || len(s.Mounts) == 0 || s.Mounts[0].Source != "elsewhere" {
+		t.Errorf("--env-file: %+v %v", s, err)
+	}
+	for _, env := range [][]string{
+		{"COMPOSE_FILE=compose.jupyter.yaml:compose.gpu.yaml"},
+		{"COMPOSE_FILE=compose.jupyter.yaml;compose.gpu.yaml", "COMPOSE_PATH_SEPARATOR=;"},
+	} {
+		if s, err := FindWith(dir, FindOptions{Env: env}); err != nil || s.Source != "compose.jupyter.yaml, compose.gpu.yaml" {
+			t.Errorf("%v: %+v %v", env, s, err)
+		}
+	}
+	write(t, dir, map[string]string{".env": "TRAIN_DIR=./images\nCOMPOSE_FILE=compose.jupyter.yaml\n"})
+	if s, err := FindWith(dir, FindOptions{Env: []string{}}); err != nil || s.Source != "compose.jupyter.yaml" {
+		t.Errorf("COMPOSE_FILE from .env: %+v %v", s, err)
+	}
+	// A service behind a profile is there only with the profile.
+	files := []string{"compose.jupyter.yaml", "compose.extra.yaml"}
+	if s, err := FindWith(dir, FindOptions{ComposeFiles: files, Service: "board", Env: []string{}}); err == nil {
+		t.Errorf("a service of a profile not enabled: %+v", s)
+	}
+	for _, o := range []FindOptions{
+		{ComposeFiles: files, Service: "board", Profiles: []string{"extra"}, Env: []string{}},
+		{ComposeFiles: files, Service: "board", Env: []string{"COMPOSE_PROFILES=extra"}},
+	} {
+		if s, err := FindWith(dir, o); err != nil || s.Service != "board" {
+			t.Errorf("%+v: %+v %v", o, s, err)
+		}
+	}
+}

@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/compose-spec/compose-go/v2/dotenv"
 )
 
 // Spec is what a compose service or a dev container says.
@@ -73,11 +76,47 @@ var DevcontainerFiles = []string{".devcontainer/devcontainer.json", ".devcontain
 // takes the only one with a build, or the one publishing 8888), else its
 // devcontainer.json. It returns nil when the project has neither.
 func Find(dir, service string, env []string) (*Spec, error) {
-	for _, name := range ComposeFiles {
-		if isFile(filepath.Join(dir, name)) {
-			return Compose(dir, name, service, env)
+	return FindWith(dir, FindOptions{Service: service, Env: env})
+}
+
+// FindOptions choose the compose files as docker compose does.
+type FindOptions struct {
+	Service string
+	Env     []string // the environment (nil: the process's)
+	// ComposeFiles are the files to merge, in order (--compose-file);
+	// none: COMPOSE_FILE (from the environment or the project's .env),
+	// else the first of ComposeFiles' names that exists.
+	ComposeFiles []string
+	EnvFiles     []string // --env-file: instead of the project's .env
+	Profiles     []string // --profile; none: COMPOSE_PROFILES
+}
+
+// FindWith is Find with compose's own ways of naming the files. Relative
+// file names are the project folder's.
+func FindWith(dir string, o FindOptions) (*Spec, error) {
+	for i, f := range o.EnvFiles {
+		if !filepath.IsAbs(f) {
+			o.EnvFiles = slices.Clone(o.EnvFiles)
+			o.EnvFiles[i] = filepath.Join(dir, f)
 		}
 	}
+	files := o.ComposeFiles
+	if len(files) == 0 {
+		files = composeFileEnv(dir, o.Env, o.EnvFiles)
+	}
+	if len(files) == 0 {
+		for _, name := range ComposeFiles {
+			if isFile(filepath.Join(dir, name)) {
+				files = []string{name}
+				break
+			}
+		}
+	}
+	if len(files) > 0 {
+		return ComposeWith(dir, files, o)
+	}
+	service := o.Service
+	env := o.Env
 	if service != "" {
 		return nil, fmt.Errorf("service %q asked for, but %s has no compose file (%s)", service, dir, strings.Join(ComposeFiles, ", "))
 	}
@@ -145,4 +184,46 @@ next:
 		return i + 1
 	}
 	return 0
+}
+
+// composeFileEnv is COMPOSE_FILE, from the environment or else the
+// project's env file, split at COMPOSE_PATH_SEPARATOR (the system's list
+// separator by default), as docker compose reads it.
+func composeFileEnv(dir string, env, envFiles []string) []string {
+	lookup := func(k string) string {
+		if env == nil {
+			return os.Getenv(k)
+		}
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, k+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	value, sep := lookup("COMPOSE_FILE"), lookup("COMPOSE_PATH_SEPARATOR")
+	if value == "" {
+		if len(envFiles) == 0 {
+			envFiles = []string{filepath.Join(dir, ".env")}
+		}
+		if vars, err := dotenv.GetEnvFromFile(map[string]string{}, envFiles); err == nil {
+			value = vars["COMPOSE_FILE"]
+			if sep == "" {
+				sep = vars["COMPOSE_PATH_SEPARATOR"]
+			}
+		}
+	}
+	if value == "" {
+		return nil
+	}
+	if sep == "" {
+		sep = string(os.PathListSeparator)
+	}
+	var out []string
+	for _, f := range strings.Split(value, sep) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
