@@ -265,7 +265,7 @@ func (s *Session) configured(p *dockerfile.Project) string {
 // project costs needless rebuilds.
 func (s *Session) emitDoctor(ctx context.Context, p *dockerfile.Project) {
 	done := phase(s.emit, "checking the project (tfdev doctor)")
-	fs, err := doctor.Check(ctx, p, doctor.Options{HostIP: s.o.HostIP, ServedDir: s.servedDir(ctx, p.Model)})
+	fs, err := doctor.Check(ctx, p, doctor.Options{HostIP: s.o.HostIP, ServedDir: s.servedDir(ctx, p.Model), BuildArgs: s.o.BuildArgs})
 	done()
 	if err != nil {
 		s.emit(event.Event{Kind: event.Error, Message: fmt.Sprintf("checking the project: %v", err)})

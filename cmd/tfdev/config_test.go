@@ -67,3 +67,24 @@ func TestConfigUnknownKeyNamesKeyAndFile(t *testing.T) {
 		t.Errorf("tfdev up with a bad config: exit %d, want 2", code)
 	}
 }
+
+// The host user's ids go to the ARGs named for them that the build is not
+// given; root's do not, and that is said.
+func TestHostIDArgs(t *testing.T) {
+	dir := t.TempDir()
+	df := "FROM b\nARG USER_ID\nARG group_id\nARG UID=1000\nARG OTHER\nRUN addgroup --gid $group_id user\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args, note := hostIDArgs(dir, "Dockerfile", map[string]string{"UID": "7"}, 1001, 1002)
+	if len(args) != 2 || args["USER_ID"] != "1001" || args["group_id"] != "1002" {
+		t.Errorf("args %v", args)
+	}
+	if note != "build args from your user: USER_ID=1001 group_id=1002 (--host-ids=false leaves them out)" {
+		t.Errorf("note %q", note)
+	}
+	args, note = hostIDArgs(dir, "Dockerfile", nil, 0, 0)
+	if args != nil || !strings.Contains(note, "you run tfdev as root") || !strings.Contains(note, "UID, USER_ID, group_id") {
+		t.Errorf("as root: %v %q", args, note)
+	}
+}

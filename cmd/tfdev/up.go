@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +41,7 @@ type upFlags struct {
 	keep       bool
 	deps       string
 	replaceNow bool
+	hostIDs    bool
 	autoreload bool
 	jupyterVia string
 	noTUI      bool
@@ -102,6 +106,7 @@ func (f *upFlags) registerUp(cmd *cobra.Command) {
 	fl.StringVar(&f.jupyterVia, "jupyter-via", dockerctl.JupyterViaPublish, "how tfdev's URL reaches the container's Jupyter: publish (a loopback port) or exec (a relay through the Engine's connection, nothing published)")
 	fl.BoolVar(&f.publish, "publish", false, "with --jupyter-via exec (the default for a remote Engine), also publish Jupyter on the Engine's host at --host-ip:--port (for an ssh -L of your own, or a browser on that machine)")
 	fl.BoolVar(&f.replaceNow, "replace-now", false, "at start, replace a container that matches the image only through live installs")
+	fl.BoolVar(&f.hostIDs, "host-ids", true, "pass your user's uid and gid to the Dockerfile's ARGs named for them (USER_ID, GROUP_ID, UID, GID ...) that the build is not given")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print plain event lines even on a terminal")
 	fl.StringVarP(&f.output, "output", "o", "plain", "plain or json (one object per line), when not in the terminal UI")
 }
@@ -294,6 +299,13 @@ func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string,
 		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload, JupyterVia: f.jupyterVia, Publish: f.publish,
 	}
 	applySpec(cmd, &opts, spec)
+	if f.hostIDs {
+		args, note := hostIDArgs(dir, opts.Dockerfile, opts.BuildArgs, os.Getuid(), os.Getgid())
+		maps.Copy(opts.BuildArgs, args)
+		if note != "" {
+			opts.Notes = append([]string{note}, opts.Notes...)
+		}
+	}
 	if !cmd.Flags().Changed("jupyter-via") && !strings.HasPrefix(eng.Host, "unix://") && !strings.HasPrefix(eng.Host, "npipe://") {
 		// A remote Engine publishes on its own host, which the browser may
 		// not reach: Jupyter comes through the Engine's connection.
@@ -320,4 +332,35 @@ func projectError(err error) error {
 		return badInput(err)
 	}
 	return err
+}
+
+// hostIDArgs are the host user's uid and gid for the Dockerfile's ARGs
+// named for them that the build is not given (a non-root image made for
+// the user, as dev containers make them), and what to say of it. Root's
+// ids are not passed: a Dockerfile that adds a user with them fails.
+func hostIDArgs(dir, df string, given map[string]string, uid, gid int) (map[string]string, string) {
+	p, err := dockerfile.Load(dir, df, dockerfile.Options{BuildArgs: given})
+	if err != nil {
+		return nil, "" // the session says what is wrong with the Dockerfile
+	}
+	args := map[string]string{}
+	var names []string
+	for _, a := range p.Model.Args() {
+		kind := dockerfile.HostIDArg(a.Name)
+		if _, ok := given[a.Name]; kind == "" || ok || args[a.Name] != "" {
+			continue
+		}
+		args[a.Name] = strconv.Itoa(uid)
+		if kind == "gid" {
+			args[a.Name] = strconv.Itoa(gid)
+		}
+		names = append(names, a.Name+"="+args[a.Name])
+	}
+	switch {
+	case len(names) == 0:
+		return nil, ""
+	case uid == 0:
+		return nil, fmt.Sprintf("you run tfdev as root: the Dockerfile's %s are not given your ids (pass them with --build-arg)", strings.Join(slices.Sorted(maps.Keys(args)), ", "))
+	}
+	return args, fmt.Sprintf("build args from your user: %s (--host-ids=false leaves them out)", strings.Join(names, " "))
 }

@@ -127,12 +127,19 @@ func startUpWith(t *testing.T, dir, base string, args ...string) *upProcess {
 // added to the environment.
 func startUpEnv(t *testing.T, dir, base string, env []string, args ...string) *upProcess {
 	t.Helper()
+	return startUpEnvWith(t, dir, base, env, []string{tfdevBinary(t)}, args...)
+}
+
+// startUpEnvWith is startUpEnv with the command line that runs tfdev
+// (a wrapper first, such as setpriv).
+func startUpEnvWith(t *testing.T, dir, base string, env, run []string, args ...string) *upProcess {
+	t.Helper()
 	// --port 0: any free port, so tests running side by side never collide.
 	flags := []string{"up", "-C", dir, "--no-tui", "--port", "0"}
 	if base != "" {
 		flags = append(flags, "--build-arg", "BASE="+base)
 	}
-	cmd := exec.Command(tfdevBinary(t), append(flags, args...)...)
+	cmd := exec.Command(run[0], append(append(run[1:], flags...), args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -31,5 +32,23 @@ func TestServedDirFromTheImagesOwnCommand(t *testing.T) {
 				t.Errorf("ServedDir = %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+func TestArgs(t *testing.T) {
+	m, err := Parse(strings.NewReader("ARG BASE=b\nFROM $BASE\nARG USER_ID\nARG GROUP_ID\nARG unused\nARG with_default=1\nRUN addgroup --gid ${GROUP_ID} user\nRUN adduser --uid $USER_ID user && echo $with_default\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range m.Args() {
+		got = append(got, fmt.Sprintf("%s:%d:%v:%d", a.Name, a.Line, a.HasDefault, a.UsedBy))
+	}
+	want := "USER_ID:3:false:8 GROUP_ID:4:false:7 unused:5:false:0 with_default:6:true:8"
+	if strings.Join(got, " ") != want {
+		t.Errorf("args %v\nwant %s", got, want)
+	}
+	if HostIDArg("user_uid") != "uid" || HostIDArg("group_id") != "gid" || HostIDArg("USER") != "" {
+		t.Error("HostIDArg")
 	}
 }

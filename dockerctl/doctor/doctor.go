@@ -64,6 +64,9 @@ type Options struct {
 	RegistryIn string // the file that names it
 	CacheFrom  []string
 	LargeFile  int64 // a context file at least this big is reported; default 50 MB
+	// BuildArgs are the build arguments the build gets (--build-arg, the
+	// compose file's, the host ids tfdev up passes).
+	BuildArgs map[string]string
 }
 
 // Check runs every check on a loaded project.
@@ -89,6 +92,7 @@ func Check(ctx context.Context, p *dockerfile.Project, o Options) ([]Finding, er
 	c.aptHygiene()
 	c.basesAbsent()
 	c.cacheFromSuggestion()
+	c.argsWithoutDefault()
 	sort.SliceStable(c.out, func(i, j int) bool { return rank(c.out[i].Severity) < rank(c.out[j].Severity) })
 	return c.out, nil
 }

@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -251,5 +252,38 @@ func TestTasksTemplateIsTheDemos(t *testing.T) {
 	b, err := os.ReadFile("../../testdata/demo/.vscode/tasks.json")
 	if err != nil || string(b) != TasksTemplate {
 		t.Error("dockerctl/doctor/tasks.json and testdata/demo/.vscode/tasks.json differ")
+	}
+}
+
+// An ARG with no default that a RUN reads is flagged at its line, unless
+// the build is given it; the uid/gid names say what tfdev up does.
+func TestArgWithoutDefault(t *testing.T) {
+	df := "FROM tfdev-test/jupyter:bookworm\nARG USER_ID\nARG GROUP_ID\nARG LABEL\nRUN addgroup --gid $GROUP_ID user\n" +
+		"RUN adduser --disabled-password --gecos \"\" --uid $USER_ID --gid $GROUP_ID user\nRUN echo hi\n"
+	p := project(t, map[string]string{"Dockerfile": df, ".dockerignore": ".git\n"})
+	for _, c := range []struct {
+		given map[string]string
+		want  string
+	}{
+		{nil, "Dockerfile:2 USER_ID 6; Dockerfile:3 GROUP_ID 5"},
+		{map[string]string{"GROUP_ID": "1000"}, "Dockerfile:2 USER_ID 6"},
+	} {
+		fs, err := Check(context.Background(), p, Options{BuildArgs: c.given})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range fs {
+			if f.Rule != "arg-without-default" {
+				continue
+			}
+			got = append(got, fmt.Sprintf("%s:%d %s %s", f.File, f.Line, strings.Fields(f.Message)[1], strings.Fields(f.Message)[10]))
+			if !strings.Contains(f.Fix, "tfdev up passes your user's") {
+				t.Errorf("fix %q", f.Fix)
+			}
+		}
+		if strings.Join(got, "; ") != c.want {
+			t.Errorf("given %v: %v, want %s", c.given, got, c.want)
+		}
 	}
 }
