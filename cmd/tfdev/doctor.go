@@ -56,7 +56,7 @@ func runDoctor(cmd *cobra.Command, pf *projectFlags, o doctor.Options, output st
 		return err
 	}
 	o.BuildArgs = buildArgs(pf.buildArgs) // the flags', and the compose file's that load added
-	spec, _ := pf.projectSpec() // load read it
+	spec, _ := pf.projectSpec()           // load read it
 	if spec != nil && spec.Context != "" && engine.RegistryOf(spec.Image) != "docker.io" && engine.RegistryOf(spec.Image) != "" {
 		o.Registry, o.RegistryIn = spec.Image, spec.Source
 		o.CacheFrom = append(o.CacheFrom, spec.CacheFrom...)
