@@ -268,6 +268,9 @@ func (x *executor) startCreated(ctx context.Context, p *dockerfile.Project, c *m
 // create makes a container of the built image, with its ledger seeded from
 // the build (its files are the build's) and the kept files put back in.
 func (x *executor) create(ctx context.Context, p *dockerfile.Project, built *model.BuildResult, o model.RunOptions) (*model.Container, error) {
+	if err := x.jupyterCommand(ctx, p, &o); err != nil {
+		return nil, err
+	}
 	c, err := x.eng.Create(ctx, o)
 	if err != nil {
 		return nil, err

@@ -336,3 +336,12 @@ func (f *fakeImages) ProjectImages(context.Context, string) ([]model.ProjectImag
 func (f *fakeImages) SyncCovers(_ context.Context, running, built string, _ int) (bool, error) {
 	return f.syncCovers, f.record("SyncCovers %s %s", running, built)
 }
+
+// ImageCommand: the fake's images start Jupyter.
+func (f *fakeImages) ImageCommand(context.Context, string) []string {
+	return []string{"jupyter", "notebook", "--notebook-dir=/tf"}
+}
+
+func (f *fakeImages) JupyterIn(_ context.Context, ref string) (string, error) {
+	return "notebook", f.record("JupyterIn %s", ref)
+}

@@ -37,6 +37,8 @@ type imagePort interface {
 	ImageWorkdir(ctx context.Context, ref string) string
 	ImageServedDir(ctx context.Context, ref string) string
 	ImageUser(ctx context.Context, ref string) string
+	ImageCommand(ctx context.Context, ref string) []string
+	JupyterIn(ctx context.Context, ref string) (string, error)
 	SyncCovers(ctx context.Context, running, built string, tail int) (bool, error)
 }
 

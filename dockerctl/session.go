@@ -265,7 +265,7 @@ func (s *Session) configured(p *dockerfile.Project) string {
 // project costs needless rebuilds.
 func (s *Session) emitDoctor(ctx context.Context, p *dockerfile.Project) {
 	done := phase(s.emit, "checking the project (tfdev doctor)")
-	fs, err := doctor.Check(ctx, p, doctor.Options{HostIP: s.o.HostIP, ServedDir: s.servedDir(ctx, p.Model), BuildArgs: s.o.BuildArgs})
+	fs, err := doctor.Check(ctx, p, doctor.Options{HostIP: s.o.HostIP, ServedDir: s.servedDir(ctx, p.Model), BuildArgs: s.o.BuildArgs, Command: s.command(ctx, p.Model)})
 	done()
 	if err != nil {
 		s.emit(event.Event{Kind: event.Error, Message: fmt.Sprintf("checking the project: %v", err)})
@@ -293,4 +293,24 @@ func (s *Session) openDoor(dir string) (*frontdoor.FrontDoor, error) {
 		s.emit(event.Event{Kind: event.Info, Message: taken.Error()})
 	}
 	return door, nil
+}
+
+// command is what the container will run, as far as the files and the
+// base image say: the compose file's or devcontainer's, else the
+// Dockerfile's ENTRYPOINT and CMD, else the base image's; nil when the user
+// gave it (--command) or it is not known.
+func (s *Session) command(ctx context.Context, m *dockerfile.Model) []string {
+	if s.o.Run.CommandGiven {
+		return nil
+	}
+	if run := append(slices.Clone(s.o.Run.Entrypoint), s.o.Run.Cmd...); len(run) > 0 {
+		return run
+	}
+	if run := m.RunArgs(); len(run) > 0 {
+		return run
+	}
+	if base := m.ExternalBase(); base != "" {
+		return s.eng.ImageCommand(ctx, base)
+	}
+	return nil
 }

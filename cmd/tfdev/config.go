@@ -17,7 +17,7 @@ import (
 // and TFDEV_<FLAG> environment variables may set.
 var configurable = []string{
 	"file", "build-arg", "target", "port", "host-ip", "gpus", "token", "builder", "context-via", "cache-from",
-	"debounce", "keep", "no-tui", "output", "deps", "autoreload", "jupyter-via", "publish", "host-ids",
+	"debounce", "keep", "no-tui", "output", "deps", "autoreload", "jupyter-via", "publish", "host-ids", "command",
 }
 
 // applyConfig fills the flags the user did not give, lowest priority first:

@@ -66,6 +66,13 @@ func runDoctor(cmd *cobra.Command, pf *projectFlags, o doctor.Options, output st
 		defer eng.Close()
 		o.Bases = baseImages(cmd.Context(), eng, p.Model.ExternalBases())
 		o.ServedDir = servedDir(cmd.Context(), spec, p.Model, eng)
+		o.Command = specRun(spec)
+		if len(o.Command) == 0 {
+			o.Command = p.Model.RunArgs()
+		}
+		if base := p.Model.ExternalBase(); len(o.Command) == 0 && base != "" {
+			o.Command = eng.ImageCommand(cmd.Context(), base)
+		}
 	} else {
 		o.ServedDir = p.Model.ServedDir(specRun(spec), nil) // from the files alone: no Engine answers
 	}

@@ -156,3 +156,36 @@ func TestComposeFileByName(t *testing.T) {
 	}
 	up.stop()
 }
+
+// An image whose command is not Jupyter (bash, as tensorflow/tensorflow's
+// non-jupyter images): tfdev starts the image's Jupyter itself, serving the
+// code's folder; an image with no Jupyter is one clear error and no
+// container, not a crash loop.
+func TestImagesThatDoNotStartJupyter(t *testing.T) {
+	needEngine(t)
+	dir := copyFixture(t, "bash-cmd")
+	up := startUpWith(t, dir, testimage.Jupyter, "--output", "json")
+	said, _ := up.nextEvent(event.Info, func(e event.Event) bool { return strings.Contains(e.Message, "does not start Jupyter") })
+	if !strings.Contains(said.Message, "the image's command (bash) does not start Jupyter: tfdev starts jupyter notebook, serving /work") {
+		t.Errorf("said %q", said.Message)
+	}
+	ready, _ := up.nextEvent(event.Ready, nil)
+	m := tokenRe.FindStringSubmatch(ready.URL)
+	if names := contentNames(t, m[1]+"/api/contents/", m[2]); !strings.Contains(names, " model.py ") {
+		t.Errorf("Jupyter lists %q: not the project's code", names)
+	}
+	up.stop()
+
+	dir = copyFixture(t, "bash-cmd")
+	up = startUpWith(t, dir, testimage.Busybox, "--output", "json")
+	e, passed := up.nextEvent(event.Error, nil)
+	if !strings.Contains(e.Message, "the image has no Jupyter: its command (bash) does not start one") || !strings.Contains(e.Message, "RUN pip install jupyterlab") {
+		t.Errorf("the error: %q", e.Message)
+	}
+	for _, p := range passed {
+		if p.Kind == event.Container || p.Kind == event.ContainerEnd {
+			t.Errorf("a container ran: %s", p.Plain())
+		}
+	}
+	up.stop()
+}

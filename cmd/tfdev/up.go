@@ -42,6 +42,7 @@ type upFlags struct {
 	deps       string
 	replaceNow bool
 	hostIDs    bool
+	command    string
 	autoreload bool
 	jupyterVia string
 	noTUI      bool
@@ -106,6 +107,7 @@ func (f *upFlags) registerUp(cmd *cobra.Command) {
 	fl.StringVar(&f.jupyterVia, "jupyter-via", dockerctl.JupyterViaPublish, "how tfdev's URL reaches the container's Jupyter: publish (a loopback port) or exec (a relay through the Engine's connection, nothing published)")
 	fl.BoolVar(&f.publish, "publish", false, "with --jupyter-via exec (the default for a remote Engine), also publish Jupyter on the Engine's host at --host-ip:--port (for an ssh -L of your own, or a browser on that machine)")
 	fl.BoolVar(&f.replaceNow, "replace-now", false, "at start, replace a container that matches the image only through live installs")
+	fl.StringVar(&f.command, "command", "", "the container's command, a shell line (default: the image's when it starts Jupyter, else tfdev starts the image's Jupyter)")
 	fl.BoolVar(&f.hostIDs, "host-ids", true, "pass your user's uid and gid to the Dockerfile's ARGs named for them (USER_ID, GROUP_ID, UID, GID ...) that the build is not given")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print plain event lines even on a terminal")
 	fl.StringVarP(&f.output, "output", "o", "plain", "plain or json (one object per line), when not in the terminal UI")
@@ -299,6 +301,9 @@ func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string,
 		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload, JupyterVia: f.jupyterVia, Publish: f.publish,
 	}
 	applySpec(cmd, &opts, spec)
+	if f.command != "" {
+		opts.Run.Entrypoint, opts.Run.Cmd, opts.Run.CommandGiven = []string{"sh", "-c"}, []string{f.command}, true
+	}
 	if f.hostIDs {
 		args, note := hostIDArgs(dir, opts.Dockerfile, opts.BuildArgs, os.Getuid(), os.Getgid())
 		maps.Copy(opts.BuildArgs, args)

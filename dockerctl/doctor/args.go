@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 )
@@ -28,4 +29,25 @@ func (c *checker) argsWithoutDefault() {
 			Fix:     fix,
 		})
 	}
+}
+
+// commandNotJupyter: the container's command does not start Jupyter (the
+// tensorflow/tensorflow:2.x-gpu images run bash). tfdev up starts the
+// image's own Jupyter then; one it cannot find is an error at start.
+func (c *checker) commandNotJupyter() {
+	if c.o.Command == nil || dockerfile.StartsJupyter(c.o.Command) {
+		return
+	}
+	line := 0
+	for _, st := range c.p.Model.TargetStage().Steps {
+		if st.Kind == "CMD" || st.Kind == "ENTRYPOINT" {
+			line = st.Line
+		}
+	}
+	c.add(Finding{
+		Rule: "command-not-jupyter", Severity: Info, File: c.df, Line: line,
+		Message: fmt.Sprintf("the container's command (%s) does not start Jupyter: tfdev up starts the image's own (jupyter lab, else jupyter notebook), serving the code's folder", strings.Join(c.o.Command, " ")),
+		Cost:    "none while the image has Jupyter; without one tfdev up stops at the start with this",
+		Fix:     "to start it yourself: CMD [\"jupyter\", \"lab\", \"--ip=0.0.0.0\", \"--no-browser\"] (or tfdev up --command); without Jupyter in the image: RUN pip install jupyterlab",
+	})
 }

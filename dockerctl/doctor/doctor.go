@@ -67,6 +67,9 @@ type Options struct {
 	// BuildArgs are the build arguments the build gets (--build-arg, the
 	// compose file's, the host ids tfdev up passes).
 	BuildArgs map[string]string
+	// Command is what the container will run (the compose file's, the
+	// Dockerfile's, the base image's); nil when not known.
+	Command []string
 }
 
 // Check runs every check on a loaded project.
@@ -93,6 +96,7 @@ func Check(ctx context.Context, p *dockerfile.Project, o Options) ([]Finding, er
 	c.basesAbsent()
 	c.cacheFromSuggestion()
 	c.argsWithoutDefault()
+	c.commandNotJupyter()
 	sort.SliceStable(c.out, func(i, j int) bool { return rank(c.out[i].Severity) < rank(c.out[j].Severity) })
 	return c.out, nil
 }

@@ -287,3 +287,31 @@ func TestArgWithoutDefault(t *testing.T) {
 		}
 	}
 }
+
+// A command that is not Jupyter is said, at the Dockerfile's CMD; one that
+// is, or none known, says nothing.
+func TestCommandNotJupyter(t *testing.T) {
+	p := project(t, map[string]string{"Dockerfile": "FROM b\nWORKDIR /work\nCMD [\"bash\"]\n", ".dockerignore": ".git\n"})
+	for _, c := range []struct {
+		command []string
+		want    string
+	}{
+		{[]string{"bash"}, "Dockerfile:3 the container's command (bash) does not start Jupyter"},
+		{[]string{"sh", "-c", "jupyter lab --ip 0.0.0.0"}, ""},
+		{nil, ""},
+	} {
+		fs, err := Check(context.Background(), p, Options{Command: c.command})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, f := range fs {
+			if f.Rule == "command-not-jupyter" {
+				got = fmt.Sprintf("%s:%d %s", f.File, f.Line, f.Message)
+			}
+		}
+		if !strings.HasPrefix(got, c.want) || (c.want == "") != (got == "") {
+			t.Errorf("%v: %q", c.command, got)
+		}
+	}
+}

@@ -12,6 +12,9 @@ type RunSettings struct {
 	IPC         string
 	Binds       []string          // volumes, as the Engine takes them
 	Tmpfs       map[string]string // tmpfs mounts
+	// CommandGiven: the user named the command (tfdev up --command); it
+	// runs as it is, Jupyter or not.
+	CommandGiven bool
 }
 
 func (r RunSettings) Port() int {

@@ -1,0 +1,63 @@
+package dockerctl
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/loop"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
+)
+
+// jupyterCommand makes sure the container starts Jupyter. An image whose
+// command is something else (bash, python, sleep infinity: the
+// tensorflow/tensorflow:2.x-gpu images run bash) gets tfdev's own command,
+// when the image has Jupyter: jupyter lab where JupyterLab is installed,
+// else jupyter notebook, serving the folder the code is synced to, as the
+// image's user, with tfdev's token (JUPYTER_TOKEN). An image with no Jupyter
+// is an error before any container runs, not a crash loop. A command the
+// user gave (--command) runs as it is.
+func (x *executor) jupyterCommand(ctx context.Context, p *dockerfile.Project, o *model.RunOptions) error {
+	if o.Run.CommandGiven {
+		return nil
+	}
+	run := append(slices.Clone(o.Run.Entrypoint), o.Run.Cmd...)
+	if o.Run.Entrypoint == nil && o.Run.Cmd == nil {
+		run = x.eng.ImageCommand(ctx, o.Image)
+	}
+	if dockerfile.StartsJupyter(run) {
+		return nil
+	}
+	kind, err := x.eng.JupyterIn(ctx, o.Image)
+	if err != nil {
+		return err
+	}
+	if kind == "" {
+		return &model.NoJupyterError{Command: run}
+	}
+	dir := servedFolder(p)
+	o.Run.Entrypoint = []string{"jupyter"}
+	o.Run.Cmd = []string{kind, "--notebook-dir=" + dir, "--ip=0.0.0.0", fmt.Sprintf("--port=%d", o.Run.Port()), "--no-browser", "--allow-root"}
+	what := "no command"
+	if len(run) > 0 {
+		what = strings.Join(run, " ")
+	}
+	x.emit(event.Event{Kind: event.Info, Message: fmt.Sprintf("the image's command (%s) does not start Jupyter: tfdev starts jupyter %s, serving %s (--command runs your own)", what, kind, dir)})
+	return nil
+}
+
+// servedFolder is where the code is synced to: the workspace of a
+// Dockerfile that copies no source, else the folder a source COPY fills,
+// else the final WORKDIR.
+func servedFolder(p *dockerfile.Project) string {
+	if p.Workspace != "" {
+		return p.Workspace
+	}
+	if roots := loop.KernelPathRoots(p.Rules); len(roots) > 0 {
+		return roots[0]
+	}
+	return p.Model.FinalWorkdir()
+}

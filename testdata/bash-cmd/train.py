@@ -1,0 +1,2 @@
+from model import f
+print(f())
