@@ -129,6 +129,10 @@ func (x *executor) job(e loop.Effect) job {
 		return now(func(context.Context) []loop.Input { return x.writeState(e) })
 	case loop.PruneImages:
 		return now(func(ctx context.Context) []loop.Input { return x.prune(ctx, e) })
+	case loop.RunLifecycle:
+		return aside("run the dev container's lifecycle commands", func(ctx context.Context) []loop.Input {
+			return []loop.Input{loop.LifecycleRan{C: e.C, Err: x.lifecycle(ctx, e)}}
+		})
 	case loop.WriteConflicts:
 		return now(func(context.Context) []loop.Input {
 			if err := statefile.WriteConflicts(e.Project.Dir, e.Conflicts); err != nil {

@@ -1,6 +1,7 @@
 package dockerctl
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -28,7 +29,8 @@ func (x *executor) jupyterCommand(ctx context.Context, p *dockerfile.Project, o 
 	if o.Run.Entrypoint == nil && o.Run.Cmd == nil {
 		run = x.eng.ImageCommand(ctx, o.Image)
 	}
-	if dockerfile.StartsJupyter(run) {
+	serve := o.Run.ServeDir
+	if dockerfile.StartsJupyter(run) && (serve == "" || dockerfile.ServedDirFromArgs(run) == serve) {
 		return nil
 	}
 	kind, err := x.eng.JupyterIn(ctx, o.Image)
@@ -38,14 +40,20 @@ func (x *executor) jupyterCommand(ctx context.Context, p *dockerfile.Project, o 
 	if kind == "" {
 		return &model.NoJupyterError{Command: run}
 	}
-	dir := servedFolder(p)
-	o.Run.Entrypoint = []string{"jupyter"}
-	o.Run.Cmd = []string{kind, "--notebook-dir=" + dir, "--ip=0.0.0.0", fmt.Sprintf("--port=%d", o.Run.Port()), "--no-browser", "--allow-root"}
+	dir := cmp.Or(serve, servedFolder(p))
+	// The folder may not be there yet (the sync makes it a moment later):
+	// Jupyter refuses to serve a folder that is not there.
+	o.Run.Entrypoint = []string{"sh", "-c", `mkdir -p "$0" 2>/dev/null; exec "$@"`, dir}
+	o.Run.Cmd = []string{"jupyter", kind, "--notebook-dir=" + dir, "--ip=0.0.0.0", fmt.Sprintf("--port=%d", o.Run.Port()), "--no-browser", "--allow-root"}
 	what := "no command"
 	if len(run) > 0 {
 		what = strings.Join(run, " ")
 	}
-	x.emit(event.Event{Kind: event.Info, Message: fmt.Sprintf("the image's command (%s) does not start Jupyter: tfdev starts jupyter %s, serving %s (--command runs your own)", what, kind, dir)})
+	msg := fmt.Sprintf("the image's command (%s) does not start Jupyter: tfdev starts jupyter %s, serving %s (--command runs your own)", what, kind, dir)
+	if dockerfile.StartsJupyter(run) {
+		msg = fmt.Sprintf("Jupyter serves the dev container's workspace, %s: tfdev starts jupyter %s there (--command runs your own)", dir, kind)
+	}
+	x.emit(event.Event{Kind: event.Info, Message: msg})
 	return nil
 }
 

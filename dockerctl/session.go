@@ -51,6 +51,8 @@ type SessionOptions struct {
 	Workspace    string
 	GPUsFrom     string
 	Notes        []string // said once at the start (what tfdev does not apply from the file)
+	// Lifecycle are a dev container's lifecycle commands.
+	Lifecycle model.Lifecycle
 	// Emit receives every event, one at a time, each with its time.
 	Emit func(event.Event)
 }
@@ -169,6 +171,7 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	s.emit(loop.PlanEvent(p))
 	s.emitDoctor(ctx, p)
+	s.initialize(ctx, p.Dir)
 	w, err := watcher.New(watcher.Options{
 		Dir: p.Dir, Rules: p.Rules, Quiet: s.o.Quiet, Ceiling: s.o.Ceiling,
 		Reload: func() (watcher.Loaded, error) { return s.Load(ctx) },
@@ -196,7 +199,7 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	go s.watchEngine(ctx, p.Dir, async)
 
-	st := loop.NewState(loop.Config{Door: door.Base(), Keep: s.o.Keep, Engine: s.eng.Addr(), Deps: s.o.Deps, ReplaceNow: s.o.ReplaceNow, Autoreload: !s.o.NoAutoreload}, p)
+	st := loop.NewState(loop.Config{Door: door.Base(), Keep: s.o.Keep, Engine: s.eng.Addr(), Deps: s.o.Deps, ReplaceNow: s.o.ReplaceNow, Autoreload: !s.o.NoAutoreload, Lifecycle: s.o.Lifecycle.InContainer()}, p)
 	queue := []loop.Input{adopted}
 	for {
 		for len(queue) > 0 {

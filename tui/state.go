@@ -240,7 +240,7 @@ var appliers = map[event.Kind]func(*State, event.Event){
 		switch {
 		case e.State == event.StepRunning:
 			s.Phase, s.PhaseSince = e.Message, e.Time
-		case s.Phase == e.Message: // done or failed: it ended
+		case s.Phase == e.Message || strings.HasPrefix(s.Phase, e.Message+" · "): // done or failed: it ended (its output was on the line)
 			s.Phase = ""
 		}
 	},

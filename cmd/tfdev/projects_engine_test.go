@@ -35,7 +35,7 @@ func TestProjectsAsTheyAre(t *testing.T) {
 		{"requirements-only", nil, testimage.Jupyter, "", "", "/tf/model.py", 0, false, true},
 		{"workdir-cmd", nil, testimage.Jupyter, "", "", "/app/model.py", 0, false, true},
 		{"app-vs-tf", nil, testimage.Jupyter, "compose.yaml, service lab", "", "/app/model.py", 512 << 20, false, true},
-		{"devcontainer", nil, testimage.Jupyter, ".devcontainer/devcontainer.json", "work", "/tf/work/model.py", 2 << 30, true, true},
+		{"devcontainer", nil, testimage.Jupyter, ".devcontainer/devcontainer.json", "", "/tf/work/model.py", 2 << 30, true, true},
 	} {
 		t.Run(c.fixture, func(t *testing.T) {
 			eng := needEngine(t)
@@ -188,4 +188,91 @@ func TestImagesThatDoNotStartJupyter(t *testing.T) {
 		}
 	}
 	up.stop()
+}
+
+// A dev container's lifecycle: initializeCommand on the host first; in the
+// container postCreateCommand (object form: each named command) once and
+// postStartCommand at each start, with containerEnv, in the workspace,
+// which Jupyter serves; a command that fails is said with its exit status
+// and last lines while the session goes on.
+func TestDevcontainerLifecycle(t *testing.T) {
+	eng := needEngine(t)
+	dir := copyFixture(t, "devcontainer")
+	up := startUpEnv(t, dir, testimage.Jupyter, nil, "--output", "json")
+	ready, _ := up.nextEvent(event.Ready, nil)
+	if b, err := os.ReadFile(filepath.Join(dir, ".devcontainer", "initialized")); err != nil || string(b) != "from the host\n" {
+		t.Errorf("initializeCommand on the host: %q %v", b, err)
+	}
+	up.nextEvent(event.Phase, func(e event.Event) bool {
+		return e.Message == "postStartCommand: echo started >> /tmp/lifecycle" && e.State == event.StepDone
+	})
+	if got := containerFile(t, eng, ready.Container, "/tmp/lifecycle"); got != "created\nstarted\n" {
+		t.Errorf("the lifecycle ran: %q", got)
+	}
+	if got := containerFile(t, eng, ready.Container, "/tmp/who"); got != "2 /tf/work\n" {
+		t.Errorf("containerEnv and the workspace: %q", got)
+	}
+	up.stop()
+
+	// A postCreateCommand that fails: said, and the session goes on.
+	df := filepath.Join(dir, ".devcontainer", "devcontainer.json")
+	b, _ := os.ReadFile(df)
+	if err := os.WriteFile(df, []byte(strings.Replace(string(b), "pip install --no-index -r /tmp/requirements.txt", "echo no such package >&2; exit 4", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	up = startUpEnv(t, dir, testimage.Jupyter, nil, "--output", "json")
+	up.nextEvent(event.Ready, nil)
+	e, _ := up.nextEvent(event.Error, func(e event.Event) bool { return strings.Contains(e.Message, "postCreateCommand deps") })
+	if !strings.Contains(e.Message, "exit status 4") || !strings.Contains(e.Message, "no such package") {
+		t.Errorf("the failure: %q", e.Message)
+	}
+	// The session goes on: an edit still arrives.
+	if err := os.WriteFile(filepath.Join(dir, "model.py"), []byte("x = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	up.nextEvent(event.Sync, func(e event.Event) bool { return strings.Contains(strings.Join(e.Paths, " "), "model.py") })
+	up.stop()
+}
+
+// A dev container that names an image (no build), its workspace mounted at
+// /project: reading it writes nothing into the project (doctor, build,
+// up), the code is synced to /project, which Jupyter serves.
+func TestImageOnlyDevcontainer(t *testing.T) {
+	needEngine(t)
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		".devcontainer/devcontainer.json": `{"image": "` + testimage.Jupyter + `", "workspaceMount": "source=${localWorkspaceFolder},target=/project,type=bind", "workspaceFolder": "/project", "runArgs": ["--gpus", "all"], "features": {"ghcr.io/devcontainers/features/python:1": {}}, "postCreateCommand": "touch /tmp/created"}`,
+		"model.py": "def f():\n    return 1\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cleanupProject(t, dir)
+	noTfdevDir := func(after string) {
+		t.Helper()
+		if _, err := os.Stat(filepath.Join(dir, ".tfdev")); err == nil {
+			t.Errorf("%s wrote into the project's .tfdev", after)
+		}
+	}
+	tfdev(t, "doctor", "-C", dir)
+	noTfdevDir("tfdev doctor")
+	for _, args := range [][]string{{"--context-via", "tar"}, {"--context-via", "session"}, {"--builder", "legacy"}} {
+		if out, errOut, code := tfdev(t, append([]string{"build", "-C", dir}, args...)...); code != 0 {
+			t.Fatalf("tfdev build %v: exit %d\n%s\n%s", args, code, out, errOut)
+		}
+	}
+	noTfdevDir("tfdev build")
+	up := startUpEnv(t, dir, "", nil, "--output", "json")
+	ready, _ := up.nextEvent(event.Ready, nil)
+	m := tokenRe.FindStringSubmatch(ready.URL)
+	if names := contentNames(t, m[1]+"/api/contents/", m[2]); !strings.Contains(names, " model.py ") {
+		t.Errorf("Jupyter lists %q: not the workspace", names)
+	}
+	up.nextEvent(event.Phase, func(e event.Event) bool { return strings.HasPrefix(e.Message, "postCreateCommand") && e.State == event.StepDone })
+	up.stop()
+	noTfdevDir("tfdev up")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
 	"github.com/tfdev-dev/tfdev/dockerctl/runspec"
+	"github.com/tfdev-dev/tfdev/dockerctl/statefile"
 	"github.com/tfdev-dev/tfdev/watcher"
 )
 
@@ -62,18 +63,22 @@ func (pf *projectFlags) projectSpec() (*runspec.Spec, error) {
 }
 
 // imageDockerfile: a dev container that names an image and no build runs
-// that image; tfdev builds it through a one-line Dockerfile of its own, in
-// .tfdev (which no change there triggers).
+// that image; tfdev builds it through a one-line Dockerfile of its own,
+// kept beside the project's state in the user's cache: reading the
+// project's files never writes into the project.
 func imageDockerfile(dir, image string) (string, error) {
-	rel := filepath.Join(".tfdev", "image.Dockerfile")
-	p := filepath.Join(dir, rel)
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	p := strings.TrimSuffix(statefile.StatePath(abs), ".json") + ".image.Dockerfile"
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return "", err
 	}
 	if err := os.WriteFile(p, []byte("FROM "+image+"\n"), 0o644); err != nil {
 		return "", err
 	}
-	return rel, nil
+	return p, nil
 }
 
 // describe names the file (and service) that configured the session.
@@ -137,7 +142,8 @@ func applySpec(cmd *cobra.Command, opts *dockerctl.SessionOptions, spec *runspec
 	changed := cmd.Flags().Changed
 	opts.ConfiguredBy = describe(spec)
 	opts.Run = model.RunSettings{Entrypoint: spec.Entrypoint, Cmd: spec.Command, WorkingDir: spec.WorkingDir, User: spec.User,
-		JupyterPort: spec.JupyterPort, ShmSize: spec.ShmSize, IPC: spec.IPC, Binds: spec.Binds, Tmpfs: spec.Tmpfs}
+		JupyterPort: spec.JupyterPort, ShmSize: spec.ShmSize, IPC: spec.IPC, Binds: spec.Binds, Tmpfs: spec.Tmpfs, ServeDir: spec.ServeDir}
+	opts.Lifecycle = spec.Lifecycle
 	opts.Env, opts.Mounts, opts.Workspace = spec.Env, mountRules(spec), spec.Workspace
 	if !changed("gpus") && spec.GPUs != "" {
 		opts.GPUs, opts.GPUsFrom = spec.GPUs, spec.Source

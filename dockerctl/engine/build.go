@@ -99,9 +99,11 @@ func refusedBuildKit(err error) bool {
 
 func (e *Engine) build(ctx context.Context, opts model.BuildOptions, builder model.Builder) (*model.BuildResult, error) {
 	p := opts.Project
+	var outside map[string]string // a Dockerfile outside the project goes into the tar under this name
 	dfRel, err := filepath.Rel(p.Dir, p.DockerfilePath)
 	if err != nil || strings.HasPrefix(dfRel, "..") {
-		return nil, fmt.Errorf("the Dockerfile %s must be inside the project directory %s", p.DockerfilePath, p.Dir)
+		dfRel = outsideDockerfile
+		outside = map[string]string{outsideDockerfile: p.DockerfilePath}
 	}
 	dfRel = filepath.ToSlash(dfRel)
 	if builder == model.BuilderBuildKit && opts.Context != ContextViaTar {
@@ -120,7 +122,7 @@ func (e *Engine) build(ctx context.Context, opts model.BuildOptions, builder mod
 		// excluded Dockerfile and .dockerignore after reading them.
 		extra = append(extra, ".dockerignore")
 	}
-	body := newContextTar(ctx, p.Dir, p.Rules.Ignore, extra)
+	body := newContextTarWith(ctx, p.Dir, p.Rules.Ignore, extra, outside)
 	defer body.Close()
 	if opts.Sent != nil {
 		go func() {
@@ -253,3 +255,8 @@ func readBuild(ctx context.Context, r io.Reader, t *progress.Tracker) (string, e
 		}
 	}
 }
+
+// outsideDockerfile is the tar's name for a Dockerfile that is not in the
+// project (the one-line Dockerfile of an image-only dev container, which
+// tfdev keeps in its cache, never in the project).
+const outsideDockerfile = ".tfdev-outside.Dockerfile"

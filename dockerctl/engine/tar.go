@@ -7,9 +7,11 @@ import (
 	"context"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -44,16 +46,22 @@ func (ct *contextTar) Read(p []byte) (int, error) {
 }
 
 func newContextTar(ctx context.Context, dir string, di *watcher.DockerIgnore, extra []string) *contextTar {
+	return newContextTarWith(ctx, dir, di, extra, nil)
+}
+
+// newContextTarWith is newContextTar with files from outside the project
+// added under the names given (name -> absolute path).
+func newContextTarWith(ctx context.Context, dir string, di *watcher.DockerIgnore, extra []string, outside map[string]string) *contextTar {
 	pr, pw := io.Pipe()
 	ct := &contextTar{PipeReader: pr, done: make(chan struct{}), sums: map[string]string{}}
 	go func() {
 		defer close(ct.done)
-		pw.CloseWithError(writeContextTar(ctx, pw, dir, di, extra, &ct.sent, ct.sums))
+		pw.CloseWithError(writeContextTar(ctx, pw, dir, di, extra, outside, &ct.sent, ct.sums))
 	}()
 	return ct
 }
 
-func writeContextTar(ctx context.Context, w io.Writer, dir string, di *watcher.DockerIgnore, extra []string, sent *[]string, sums map[string]string) error {
+func writeContextTar(ctx context.Context, w io.Writer, dir string, di *watcher.DockerIgnore, extra []string, outside map[string]string, sent *[]string, sums map[string]string) error {
 	tw := tar.NewWriter(w)
 	written := map[string]bool{}
 	var ensureParents func(rel string) error
@@ -90,6 +98,20 @@ func writeContextTar(ctx context.Context, w io.Writer, dir string, di *watcher.D
 			return err
 		}
 		if err := addPath(tw, dir, rel, written, nil); err != nil {
+			return err
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(outside)) {
+		full := outside[name]
+		fi, err := os.Stat(full)
+		if err != nil {
+			return err
+		}
+		hdr, err := rootHeader(full, fi, name)
+		if err != nil {
+			return err
+		}
+		if _, err := writeEntry(tw, full, hdr, true); err != nil {
 			return err
 		}
 	}

@@ -100,6 +100,11 @@ type (
 		Project *dockerfile.Project
 		Keep    []string // image IDs: the current and the one before
 	}
+	RunLifecycle struct { // run the dev container's lifecycle commands in c, beside the loop; a LifecycleRan follows
+		Project *dockerfile.Project
+		C       *model.Container
+		Created bool // a new container: onCreate, updateContent, postCreate, then postStart; else postStart
+	}
 	WriteConflicts struct { // record the unresolved conflicts for tfdev status
 		Project   *dockerfile.Project
 		Conflicts []model.Conflict
@@ -128,4 +133,5 @@ func (Reconnect) isEffect()      {}
 func (WriteState) isEffect()     {}
 func (PruneImages) isEffect()    {}
 func (WriteConflicts) isEffect() {}
+func (RunLifecycle) isEffect()   {}
 func (Shutdown) isEffect()       {}

@@ -100,6 +100,10 @@ type (
 		Rescued []model.Rescued
 		Err     error
 	}
+	LifecycleRan struct { // the dev container's lifecycle commands ran (Err: one failed, said already)
+		C   *model.Container
+		Err error
+	}
 	Stopped struct { // the shutdown effect ended
 		C       *model.Container
 		Rescued []model.Rescued
@@ -137,7 +141,8 @@ func (Failed) isInput() {}
 
 func (Quit) isInput() {}
 
-func (Stopped) isInput() {}
+func (LifecycleRan) isInput() {}
+func (Stopped) isInput()      {}
 
 func (ContainerChanged) isInput() {}
 

@@ -44,6 +44,9 @@ type Config struct {
 	ReplaceNow bool
 	// Autoreload: new kernels reload edited modules; syncs say which.
 	Autoreload bool
+	// Lifecycle: a dev container's commands run in each new container
+	// (and at each start).
+	Lifecycle bool
 }
 
 // url is where the user opens the container's Jupyter: through the front
@@ -74,6 +77,9 @@ type State struct {
 	// replaceAgain: the Engine's loss cut a replacement short; the next
 	// one removes what it left.
 	replaceAgain bool
+	// lifecycle is the dev container's commands to run in cur once it is
+	// ready.
+	lifecycle *RunLifecycle
 	// conflicts are the files changed on both sides whose two copies the
 	// user has not merged yet: shown until a save on either side.
 	conflicts []model.Conflict
@@ -149,6 +155,10 @@ func Reduce(s State, in Input) (State, []Effect) {
 		s.onQuit(&fx)
 	case Stopped:
 		s.onStopped(in, &fx)
+	case LifecycleRan:
+		if in.Err != nil && !s.lost && !s.quitting {
+			fx.fail(in.Err)
+		}
 	case ContainerChanged:
 		s.onContainerChanged(in, &fx)
 	case Pruned:

@@ -141,6 +141,10 @@ func (s *State) onStarted(in Started, fx *effects) {
 	fx.emit(event.Event{Kind: event.Container, Container: in.C.Name, Image: in.C.Image, GPU: &gpu, Message: msg})
 	fx.emit(event.Event{Kind: event.Jupyter, Container: in.C.Name})
 	fx.add(WaitReady{Project: s.project, C: in.C})
+	if s.cfg.Lifecycle && in.How != "reattached" {
+		// Once ready: its files are in step then, the workspace there.
+		s.lifecycle = &RunLifecycle{Project: s.project, C: in.C, Created: in.How == "new" || in.Old != nil}
+	}
 	if s.built != nil {
 		fx.add(WriteState{Project: s.project, Built: s.built, C: in.C, URL: s.cfg.url(in.C), Live: s.matches, Via: s.matchVia})
 	}

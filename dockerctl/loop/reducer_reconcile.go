@@ -53,5 +53,9 @@ func (s *State) releaseReady(fx *effects) {
 	if s.heldReady && s.reconciles == 0 && s.cur != nil && !s.quitting {
 		s.heldReady = false
 		fx.emit(event.Event{Kind: event.Ready, Container: s.cur.Name, URL: s.url})
+		if l := s.lifecycle; l != nil && l.C.ID == s.cur.ID {
+			s.lifecycle = nil
+			fx.add(*l)
+		}
 	}
 }

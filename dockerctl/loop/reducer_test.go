@@ -599,3 +599,31 @@ func TestReduceReattachKeepsWhatASyncCovers(t *testing.T) {
 	l.feed(Adopted{Running: ctr("c0", "img1")})
 	l.feed(Built{Res: built("img2"), Project: l.p}).want("build.done Replace")
 }
+
+// A dev container's lifecycle commands run once the container is ready
+// (its files in step): all of them in a new container, postStart alone
+// after a restart, none in a container reattached to.
+func TestReduceLifecycleOnceReady(t *testing.T) {
+	l := newLoop(t, Config{Lifecycle: true})
+	l.feed(Adopted{}, Built{Res: built("img1"), Project: l.p})
+	c := ctr("c1", "img1")
+	l.feed(Started{C: c, How: "new"})
+	l.feed(Health{C: c, URL: "u"}).want("Serve")
+	l.feed(Serving{C: c, URL: "u"}).want("")
+	l.feed(Reconciled{C: c, Why: "new"}).want("jupyter.ready RunLifecycle")
+	if r := l.out[1].(RunLifecycle); !r.Created || r.C.ID != "c1" {
+		t.Errorf("%+v", r)
+	}
+	l.feed(Died{Death: model.Death{ID: "c1", Code: 1, At: t0}})
+	l.feed(Started{C: c, How: "restarted after exit code 1"}, Health{C: c, URL: "u"}, Serving{C: c, URL: "u"})
+	l.feed(Reconciled{C: c, Why: "restarted"}).want("jupyter.ready RunLifecycle")
+	if r := l.out[1].(RunLifecycle); r.Created {
+		t.Errorf("a restart runs the create commands: %+v", r)
+	}
+	l.feed(LifecycleRan{C: c, Err: errors.New("postCreateCommand failed")}).want("error")
+
+	l = newLoop(t, Config{Lifecycle: true})
+	l.feed(Adopted{Running: ctr("c0", "img1")}, Built{Res: built("img1"), Project: l.p})
+	l.feed(Started{C: ctr("c0", "img1"), How: "reattached"}, Health{C: ctr("c0", "img1"), URL: "u"}, Serving{C: ctr("c0", "img1"), URL: "u"})
+	l.feed(Reconciled{C: ctr("c0", "img1"), Why: "reattached"}).want("jupyter.ready")
+}

@@ -15,6 +15,9 @@ type RunSettings struct {
 	// CommandGiven: the user named the command (tfdev up --command); it
 	// runs as it is, Jupyter or not.
 	CommandGiven bool
+	// ServeDir is the folder Jupyter must serve (a dev container's
+	// workspaceFolder); "" when the command decides.
+	ServeDir string
 }
 
 func (r RunSettings) Port() int {

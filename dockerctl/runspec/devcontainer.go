@@ -1,6 +1,7 @@
 package runspec
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/tailscale/hujson"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 // devcontainerJSON is the part of devcontainer.json tfdev reads.
@@ -34,12 +36,19 @@ type devcontainerJSON struct {
 	HostRequirements  *struct{ GPU any } `json:"hostRequirements"`
 	DockerComposeFile any                `json:"dockerComposeFile"`
 	Service           string             `json:"service"`
+	RemoteUser        string             `json:"remoteUser"`
+	RemoteEnv         map[string]string  `json:"remoteEnv"`
+
+	InitializeCommand    any `json:"initializeCommand"`
+	OnCreateCommand      any `json:"onCreateCommand"`
+	UpdateContentCommand any `json:"updateContentCommand"`
+	PostCreateCommand    any `json:"postCreateCommand"`
+	PostStartCommand     any `json:"postStartCommand"`
 }
 
 // devcontainerIgnored are keys tfdev reads past, named when set.
-var devcontainerIgnored = []string{"features", "postCreateCommand", "postStartCommand", "postAttachCommand",
-	"onCreateCommand", "updateContentCommand", "initializeCommand", "customizations", "mounts", "workspaceMount",
-	"remoteUser", "remoteEnv", "appPort", "privileged", "capAdd", "securityOpt", "overrideCommand"}
+var devcontainerIgnored = []string{"features", "postAttachCommand",
+	"customizations", "mounts", "workspaceMount", "appPort", "privileged", "capAdd", "securityOpt", "overrideCommand"}
 
 // Devcontainer reads name (dir-relative) as VS Code does: JSON with
 // comments and trailing commas, paths relative to its folder.
@@ -65,6 +74,12 @@ func Devcontainer(dir, name string, env []string) (*Spec, error) {
 		return devcontainerCompose(root, base, name, dc, env)
 	}
 	s := &Spec{Source: name, Image: dc.Image, User: dc.ContainerUser, Workspace: dc.WorkspaceFolder}
+	if err := s.lifecycle(name, dc); err != nil {
+		return nil, err
+	}
+	if dc.WorkspaceFolder != "" {
+		s.ServeDir = path.Clean(dc.WorkspaceFolder) // Jupyter shows the workspace, as VS Code opens it
+	}
 	if err := s.devcontainerBuild(root, base, name, dc); err != nil {
 		return nil, err
 	}
@@ -239,7 +254,85 @@ func devcontainerCompose(root, base, name string, dc devcontainerJSON, env []str
 	}
 	if dc.WorkspaceFolder != "" {
 		s.Workspace = path.Clean(dc.WorkspaceFolder)
+		s.ServeDir = s.Workspace
+	}
+	if err := s.lifecycle(name, dc); err != nil {
+		return nil, err
 	}
 	s.Source = name + " → " + s.Source
 	return s, nil
+}
+
+// lifecycle reads the lifecycle commands in their three forms: a string
+// (a shell line), an array (a command run as it is), an object (named
+// commands of either form, run one after the other in name order).
+func (s *Spec) lifecycle(name string, dc devcontainerJSON) error {
+	l := &s.Lifecycle
+	for _, c := range []struct {
+		key string
+		v   any
+		to  *[]model.LifecycleCommand
+	}{
+		{"initializeCommand", dc.InitializeCommand, &l.Initialize},
+		{"onCreateCommand", dc.OnCreateCommand, &l.OnCreate},
+		{"updateContentCommand", dc.UpdateContentCommand, &l.UpdateContent},
+		{"postCreateCommand", dc.PostCreateCommand, &l.PostCreate},
+		{"postStartCommand", dc.PostStartCommand, &l.PostStart},
+	} {
+		cmds, err := lifecycleCommands("", c.v)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", name, c.key, err)
+		}
+		*c.to = cmds
+	}
+	l.User = cmp.Or(dc.RemoteUser, dc.ContainerUser)
+	for _, k := range slices.Sorted(maps.Keys(dc.ContainerEnv)) {
+		l.Env = append(l.Env, k+"="+dc.ContainerEnv[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(dc.RemoteEnv)) {
+		l.Env = append(l.Env, k+"="+dc.RemoteEnv[k])
+	}
+	if dc.WorkspaceFolder != "" {
+		l.Dir = path.Clean(dc.WorkspaceFolder)
+	}
+	return nil
+}
+
+func lifecycleCommands(key string, v any) ([]model.LifecycleCommand, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		if strings.TrimSpace(v) == "" {
+			return nil, nil
+		}
+		return []model.LifecycleCommand{{Name: key, Shell: v}}, nil
+	case []any:
+		var args []string
+		for _, a := range v {
+			s, ok := a.(string)
+			if !ok {
+				return nil, fmt.Errorf("an array of strings, not %v", v)
+			}
+			args = append(args, s)
+		}
+		if len(args) == 0 {
+			return nil, nil
+		}
+		return []model.LifecycleCommand{{Name: key, Args: args}}, nil
+	case map[string]any:
+		if key != "" {
+			return nil, fmt.Errorf("%s: a string or an array of strings", key)
+		}
+		var out []model.LifecycleCommand
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			cs, err := lifecycleCommands(k, v[k])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, cs...)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("a string, an array of strings or an object, not %v", v)
 }

@@ -178,8 +178,11 @@ func TestDevcontainer(t *testing.T) {
 				s.Workspace != "/tf/work" || s.JupyterPort != 8888 || strings.Join(s.Env, " ") != "TF_CPP_MIN_LOG_LEVEL=2 A=1" {
 				t.Errorf("%+v", s)
 			}
-			if !slices.Equal(s.Unsupported, []string{"runArgs --cap-add=SYS_PTRACE", "postCreateCommand"}) {
+			if !slices.Equal(s.Unsupported, []string{"runArgs --cap-add=SYS_PTRACE"}) {
 				t.Errorf("unsupported %q", s.Unsupported)
+			}
+			if len(s.Lifecycle.PostCreate) != 1 || s.Lifecycle.PostCreate[0].Shell != "pip install -e ." {
+				t.Errorf("postCreateCommand %+v", s.Lifecycle.PostCreate)
 			}
 		}, ""},
 		{"gpu from hostRequirements", `{"build": {"dockerfile": "../Dockerfile", "context": ".."}, "hostRequirements": {"gpu": true}}`,
@@ -296,5 +299,48 @@ func TestComposeFilesByName(t *testing.T) {
 		if s, err := FindWith(dir, o); err != nil || s.Service != "board" {
 			t.Errorf("%+v: %+v %v", o, s, err)
 		}
+	}
+}
+
+// A dev container's lifecycle commands in their three forms, its remote
+// user and environment, and its workspace as the folder Jupyter serves.
+func TestDevcontainerLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{".devcontainer/devcontainer.json": `{
+  "image": "tfdev-test/jupyter:bookworm",
+  "workspaceFolder": "/project",
+  "containerUser": "root",
+  "remoteUser": "jovyan",
+  "containerEnv": {"A": "1"},
+  "remoteEnv": {"B": "2"},
+  "features": {"ghcr.io/devcontainers/features/python:1": {}},
+  "initializeCommand": "echo host > .initialized",
+  "onCreateCommand": ["touch", "/tmp/created"],
+  "postCreateCommand": {"deps": "pip install -r requirements.txt", "check": ["python3", "-c", "print(1)"]},
+  "postStartCommand": "date > /tmp/started",
+}`})
+	s, err := Find(dir, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := s.Lifecycle
+	if len(l.Initialize) != 1 || l.Initialize[0].Shell != "echo host > .initialized" {
+		t.Errorf("initialize %+v", l.Initialize)
+	}
+	if len(l.OnCreate) != 1 || strings.Join(l.OnCreate[0].Args, " ") != "touch /tmp/created" {
+		t.Errorf("onCreate %+v", l.OnCreate)
+	}
+	if len(l.PostCreate) != 2 || l.PostCreate[0].Name != "check" || l.PostCreate[1].Shell != "pip install -r requirements.txt" {
+		t.Errorf("postCreate %+v", l.PostCreate)
+	}
+	if len(l.PostStart) != 1 || l.User != "jovyan" || strings.Join(l.Env, " ") != "A=1 B=2" || l.Dir != "/project" || s.ServeDir != "/project" {
+		t.Errorf("lifecycle %+v, serve %q", l, s.ServeDir)
+	}
+	if !slices.Contains(s.Unsupported, "features") {
+		t.Errorf("features not named as not applied: %v", s.Unsupported)
+	}
+	write(t, dir, map[string]string{".devcontainer/devcontainer.json": `{"image": "x:1", "postCreateCommand": 3}`})
+	if _, err := Find(dir, "", nil); err == nil || !strings.Contains(err.Error(), "postCreateCommand") {
+		t.Errorf("a bad form: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 // Spec is what a compose service or a dev container says.
@@ -52,6 +53,11 @@ type Spec struct {
 	// Workspace is where the project goes in the container when nothing
 	// else puts it there (a dev container's workspaceFolder).
 	Workspace string
+	// ServeDir is the folder Jupyter must serve (a dev container's
+	// workspaceFolder), "" when the command decides.
+	ServeDir string
+	// Lifecycle are a dev container's lifecycle commands.
+	Lifecycle model.Lifecycle
 	// Unsupported names, once, what tfdev does not apply; Warnings are what
 	// the compose loader said (an unset variable).
 	Unsupported []string
