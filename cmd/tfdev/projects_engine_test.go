@@ -242,7 +242,7 @@ func TestImageOnlyDevcontainer(t *testing.T) {
 	dir := t.TempDir()
 	for name, body := range map[string]string{
 		".devcontainer/devcontainer.json": `{"image": "` + testimage.Jupyter + `", "workspaceMount": "source=${localWorkspaceFolder},target=/project,type=bind", "workspaceFolder": "/project", "runArgs": ["--gpus", "all"], "features": {"ghcr.io/devcontainers/features/python:1": {}}, "postCreateCommand": "touch /tmp/created"}`,
-		"model.py": "def f():\n    return 1\n",
+		"model.py":                        "def f():\n    return 1\n",
 	} {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
 			t.Fatal(err)
@@ -272,7 +272,9 @@ func TestImageOnlyDevcontainer(t *testing.T) {
 	if names := contentNames(t, m[1]+"/api/contents/", m[2]); !strings.Contains(names, " model.py ") {
 		t.Errorf("Jupyter lists %q: not the workspace", names)
 	}
-	up.nextEvent(event.Phase, func(e event.Event) bool { return strings.HasPrefix(e.Message, "postCreateCommand") && e.State == event.StepDone })
+	up.nextEvent(event.Phase, func(e event.Event) bool {
+		return strings.HasPrefix(e.Message, "postCreateCommand") && e.State == event.StepDone
+	})
 	up.stop()
 	noTfdevDir("tfdev up")
 }
