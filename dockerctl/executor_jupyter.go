@@ -14,11 +14,12 @@ import (
 )
 
 // jupyterCommand makes sure the container starts Jupyter. An image whose
-// command is something else (bash, python, sleep infinity: the
+// command clearly serves nothing (bash, python, sleep infinity: the
 // tensorflow/tensorflow:2.x-gpu images run bash) gets tfdev's own command,
 // when the image has Jupyter: jupyter lab where JupyterLab is installed,
 // else jupyter notebook, serving the folder the code is synced to, as the
-// image's user, with tfdev's token (JUPYTER_TOKEN). An image with no Jupyter
+// image's user, with tfdev's token (JUPYTER_TOKEN); any other command is
+// the image's own way of serving and runs as it is. An image with no Jupyter
 // is an error before any container runs, not a crash loop. A command the
 // user gave (--command) runs as it is.
 func (x *executor) jupyterCommand(ctx context.Context, p *dockerfile.Project, o *model.RunOptions) error {
@@ -30,8 +31,11 @@ func (x *executor) jupyterCommand(ctx context.Context, p *dockerfile.Project, o 
 		run = x.eng.ImageCommand(ctx, o.Image)
 	}
 	serve := o.Run.ServeDir
-	if dockerfile.StartsJupyter(run) && (serve == "" || dockerfile.ServedDirFromArgs(run) == serve) {
-		return nil
+	switch {
+	case dockerfile.StartsJupyter(run) && (serve == "" || dockerfile.ServedDirFromArgs(run) == serve):
+		return nil // Jupyter, serving the right folder
+	case !dockerfile.StartsJupyter(run) && !dockerfile.StartsNoServer(run):
+		return nil // the image's own way of serving
 	}
 	kind, err := x.eng.JupyterIn(ctx, o.Image)
 	if err != nil {

@@ -129,6 +129,31 @@ func StartsJupyter(args []string) bool {
 	return false
 }
 
+// StartsNoServer reports whether a command line clearly runs no server: no
+// command at all, a shell, an interpreter with nothing to run, or a
+// process that only waits (sleep infinity, tail -f /dev/null). Such an
+// image (tensorflow/tensorflow:2.x-gpu runs bash) needs its Jupyter
+// started; any other command is the image's own way of serving (a
+// start-notebook script, a stand-in) and runs as it is.
+func StartsNoServer(args []string) bool {
+	if len(args) == 0 {
+		return true
+	}
+	first := path.Base(args[0])
+	switch first {
+	case "bash", "sh", "zsh", "dash", "ash", "fish", "ksh":
+		// A shell, unless it is told to run a line (sh -c "...").
+		return !slices.Contains(args[1:], "-c")
+	case "python", "python3", "ipython", "ipython3":
+		return len(args) == 1
+	case "sleep", "true", "cat":
+		return true
+	case "tail":
+		return slices.Contains(args, "-f") || slices.Contains(args, "-F")
+	}
+	return false
+}
+
 // ServedDirFromArgs finds the folder a Jupyter command line serves
 // (--notebook-dir, --ServerApp.root_dir and their kin), "" when it names
 // none.

@@ -52,3 +52,19 @@ func TestArgs(t *testing.T) {
 		t.Error("HostIDArg")
 	}
 }
+
+func TestStartsNoServer(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, true}, {[]string{"bash"}, true}, {[]string{"/bin/sh"}, true}, {[]string{"python3"}, true},
+		{[]string{"sleep", "infinity"}, true}, {[]string{"tail", "-f", "/dev/null"}, true},
+		{[]string{"sh", "-c", "jupyter lab"}, false}, {[]string{"python3", "serve.py"}, false},
+		{[]string{"start-notebook.py"}, false}, {[]string{"httpd", "-f", "-p", "8888"}, false},
+	} {
+		if got := StartsNoServer(c.args); got != c.want {
+			t.Errorf("StartsNoServer(%q) = %v", c.args, got)
+		}
+	}
+}

@@ -31,11 +31,11 @@ func (c *checker) argsWithoutDefault() {
 	}
 }
 
-// commandNotJupyter: the container's command does not start Jupyter (the
+// commandNotJupyter: the container's command clearly serves nothing (the
 // tensorflow/tensorflow:2.x-gpu images run bash). tfdev up starts the
 // image's own Jupyter then; one it cannot find is an error at start.
 func (c *checker) commandNotJupyter() {
-	if c.o.Command == nil || dockerfile.StartsJupyter(c.o.Command) {
+	if c.o.Command == nil || !dockerfile.StartsNoServer(c.o.Command) {
 		return
 	}
 	line := 0
