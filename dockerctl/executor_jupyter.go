@@ -37,18 +37,19 @@ func (x *executor) jupyterCommand(ctx context.Context, p *dockerfile.Project, o 
 	case !dockerfile.StartsJupyter(run) && !dockerfile.StartsNoServer(run):
 		return nil // the image's own way of serving
 	}
-	kind, err := x.eng.JupyterIn(ctx, o.Image)
+	found, err := x.eng.JupyterIn(ctx, o.Image)
 	if err != nil {
 		return err
 	}
-	if kind == "" {
+	if found == "" {
 		return &model.NoJupyterError{Command: run}
 	}
+	kind, version, _ := strings.Cut(found, " ")
 	dir := cmp.Or(serve, servedFolder(p))
 	// The folder may not be there yet (the sync makes it a moment later):
 	// Jupyter refuses to serve a folder that is not there.
 	o.Run.Entrypoint = []string{"sh", "-c", `mkdir -p "$0" 2>/dev/null; exec "$@"`, dir}
-	o.Run.Cmd = []string{"jupyter", kind, "--notebook-dir=" + dir, "--ip=0.0.0.0", fmt.Sprintf("--port=%d", o.Run.Port()), "--no-browser", "--allow-root"}
+	o.Run.Cmd = append([]string{"jupyter", kind, rootFlag(kind, version, dir)}, "--ip=0.0.0.0", fmt.Sprintf("--port=%d", o.Run.Port()), "--no-browser", "--allow-root")
 	what := "no command"
 	if len(run) > 0 {
 		what = strings.Join(run, " ")
@@ -72,4 +73,13 @@ func servedFolder(p *dockerfile.Project) string {
 		return roots[0]
 	}
 	return p.Model.FinalWorkdir()
+}
+
+// rootFlag is the folder flag of the Jupyter found: jupyter_server's
+// (JupyterLab, Notebook 7 and later), else Notebook 6's.
+func rootFlag(kind, version, dir string) string {
+	if kind == "lab" || !strings.HasPrefix(version, "6.") && !strings.HasPrefix(version, "5.") && version != "" {
+		return "--ServerApp.root_dir=" + dir
+	}
+	return "--notebook-dir=" + dir
 }

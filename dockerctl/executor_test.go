@@ -229,3 +229,16 @@ func TestRetireRescuesThenRemoves(t *testing.T) {
 		t.Errorf("calls %s", got)
 	}
 }
+
+// The folder flag of the Jupyter found: jupyter_server's for JupyterLab and
+// Notebook 7, Notebook 6's for Notebook 6 (and an unknown version).
+func TestRootFlag(t *testing.T) {
+	for _, c := range []struct{ kind, version, want string }{
+		{"lab", "", "--ServerApp.root_dir=/w"}, {"notebook", "7.2.1", "--ServerApp.root_dir=/w"},
+		{"notebook", "6.4.12", "--notebook-dir=/w"}, {"notebook", "", "--notebook-dir=/w"},
+	} {
+		if got := rootFlag(c.kind, c.version, "/w"); got != c.want {
+			t.Errorf("%s %s: %s", c.kind, c.version, got)
+		}
+	}
+}

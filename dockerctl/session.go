@@ -53,6 +53,10 @@ type SessionOptions struct {
 	Notes        []string // said once at the start (what tfdev does not apply from the file)
 	// Lifecycle are a dev container's lifecycle commands.
 	Lifecycle model.Lifecycle
+	// HostIDs says what tfdev did with the build args named for the
+	// user's ids (given them the user's, or not as root), for the project
+	// line; "" when the Dockerfile has none.
+	HostIDs string
 	// Emit receives every event, one at a time, each with its time.
 	Emit func(event.Event)
 }
@@ -260,6 +264,9 @@ func (s *Session) configured(p *dockerfile.Project) string {
 	}
 	if p.Workspace != "" {
 		out += ", synced into " + p.Workspace + " (the Dockerfile copies no source)"
+	}
+	if s.o.HostIDs != "" {
+		out += ", " + s.o.HostIDs
 	}
 	return out
 }

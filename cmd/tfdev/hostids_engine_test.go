@@ -49,9 +49,9 @@ func TestHostIDsForANonRootImage(t *testing.T) {
 	bin := tfdevBinary(t)
 	os.Chmod(filepath.Dir(bin), 0o755)
 	up := startUpAs(t, bin, dir, uid, docker, home)
-	project, _ := up.nextEvent(event.Info, func(e event.Event) bool { return strings.HasPrefix(e.Message, "build args from your user") })
-	if project.Message != "build args from your user: USER_ID=1500 GROUP_ID=1500 (--host-ids=false leaves them out)" {
-		t.Errorf("said %q", project.Message)
+	project, _ := up.nextEvent(event.Project, nil)
+	if !strings.Contains(project.Message, ", build args from your user: USER_ID=1500 GROUP_ID=1500 (--host-ids=false leaves them out), engine ") {
+		t.Errorf("the project line: %q", project.Message)
 	}
 	ready, _ := up.nextEvent(event.Ready, nil)
 	if out, err := eng.ExecOK(context.Background(), ready.Container, "id", "-u", "user"); err != nil || strings.TrimSpace(string(out)) != "1500" {

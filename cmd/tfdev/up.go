@@ -307,9 +307,7 @@ func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string,
 	if f.hostIDs {
 		args, note := hostIDArgs(dir, opts.Dockerfile, opts.BuildArgs, os.Getuid(), os.Getgid())
 		maps.Copy(opts.BuildArgs, args)
-		if note != "" {
-			opts.Notes = append([]string{note}, opts.Notes...)
-		}
+		opts.HostIDs = note
 	}
 	if !cmd.Flags().Changed("jupyter-via") && !strings.HasPrefix(eng.Host, "unix://") && !strings.HasPrefix(eng.Host, "npipe://") {
 		// A remote Engine publishes on its own host, which the browser may

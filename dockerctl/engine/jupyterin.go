@@ -23,11 +23,12 @@ func (e *Engine) ImageCommand(ctx context.Context, ref string) []string {
 
 // jupyterProbe prints which Jupyter server the image has: lab, notebook,
 // or nothing.
-const jupyterProbe = `if command -v jupyter-lab >/dev/null 2>&1; then echo lab; elif command -v jupyter-notebook >/dev/null 2>&1; then echo notebook; fi`
+const jupyterProbe = `if command -v jupyter-lab >/dev/null 2>&1; then echo lab; elif command -v jupyter-notebook >/dev/null 2>&1; then echo "notebook $(jupyter-notebook --version 2>/dev/null)"; fi`
 
 // JupyterIn says which Jupyter server the image can start, "lab" (when
-// JupyterLab is installed) or "notebook", "" when neither: asked of a
-// throwaway container of the image, as its own user, before tfdev runs one.
+// JupyterLab is installed) or "notebook VERSION", "" when neither: asked
+// of a throwaway container of the image, as its own user, before tfdev
+// runs one.
 func (e *Engine) JupyterIn(ctx context.Context, ref string) (string, error) {
 	created, err := e.api.ContainerCreate(ctx, &container.Config{Image: ref, Entrypoint: []string{"sh", "-c", jupyterProbe}, Cmd: []string{}},
 		&container.HostConfig{}, nil, nil, "")
