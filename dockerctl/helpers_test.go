@@ -2,7 +2,6 @@ package dockerctl
 
 import (
 	"context"
-	"errors"
 	"os"
 	"testing"
 	"time"
@@ -64,8 +63,7 @@ func writeFile(t testing.TB, dir, rel, content string) { enginetest.WriteFile(t,
 func removeImageOnCleanup(t testing.TB, ref string) {
 	enginetest.RemoveImageOnCleanup(t, testEngine.API(), ref)
 }
-func asError[T error](err error, target *T) bool { return errors.As(err, target) }
-func runBusybox(t testing.TB) string             { return runSleeping(t, testimage.Busybox) }
+func runBusybox(t testing.TB) string { return runSleeping(t, testimage.Busybox) }
 func runSleeping(t testing.TB, image string) string {
 	return enginetest.RunSleeping(t, testEngine.API(), image)
 }

@@ -231,11 +231,6 @@ func (p *upProcess) next(what string, match func(string) bool) string {
 	}
 }
 
-type ev struct {
-	event.Event
-	raw string
-}
-
 // nextEvent waits for a JSON event of the kind for which ok holds; the
 // events passed on the way are returned too.
 func (p *upProcess) nextEvent(kind event.Kind, ok func(event.Event) bool) (event.Event, []event.Event) {

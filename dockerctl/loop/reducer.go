@@ -96,12 +96,11 @@ type State struct {
 	// them (heldReady), so that it means the files are in step too.
 	reconciles int
 	heldReady  bool
-	builds     int      // builds started, numbering them
-	live       liveRun  // the live install of a dependency change
-	matches    string   // the image cur's live installs or syncs make it match ("" none)
-	matchVia   string   // how: "live installs" or "syncs"
-	replayNext []string // dependency changes that came during a live install
-	dead       bool     // cur died and does not run (yet) again
+	builds     int     // builds started, numbering them
+	live       liveRun // the live install of a dependency change
+	matches    string  // the image cur's live installs or syncs make it match ("" none)
+	matchVia   string  // how: "live installs" or "syncs"
+	dead       bool    // cur died and does not run (yet) again
 	quitting   bool
 	Done       bool // the loop may end once its queue is empty
 }
