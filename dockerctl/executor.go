@@ -407,32 +407,35 @@ func (x *executor) waiting(d time.Duration) {
 func (x *executor) phase(what string) func() { return phase(x.emit, what) }
 
 func phase(emit func(event.Event), what string) func() {
-	end := countedPhase(emit, what)
-	return func() { end(nil) }
+	end := beginPhase(emit, what)
+	return func() { end(nil, nil) }
 }
 
 // failablePhase is a phase whose end says whether the work failed.
 func failablePhase(emit func(event.Event), what string) func(error) {
-	start := time.Now()
-	emit(event.Event{Kind: event.Phase, Message: what, State: event.StepRunning})
-	return func(err error) {
-		e := event.Event{Kind: event.Phase, Message: what, State: event.StepDone, Duration: time.Since(start)}
-		if err != nil {
-			e.State, e.Reason = event.StepFailed, err.Error()
-		}
-		emit(e)
-	}
+	end := beginPhase(emit, what)
+	return func(err error) { end(nil, err) }
 }
 
 // countedPhase is a phase that brings files home: its end says how many
 // and how large.
 func countedPhase(emit func(event.Event), what string) func([]model.Rescued) {
+	end := beginPhase(emit, what)
+	return func(rs []model.Rescued) { end(rs, nil) }
+}
+
+// beginPhase says a phase started and returns what says it ended: with
+// the files it brought home, or failed.
+func beginPhase(emit func(event.Event), what string) func([]model.Rescued, error) {
 	start := time.Now()
 	emit(event.Event{Kind: event.Phase, Message: what, State: event.StepRunning})
-	return func(rs []model.Rescued) {
+	return func(rs []model.Rescued, err error) {
 		e := event.Event{Kind: event.Phase, Message: what, State: event.StepDone, Duration: time.Since(start), Files: len(rs)}
 		for _, r := range rs {
 			e.Bytes += r.Bytes
+		}
+		if err != nil {
+			e.State, e.Reason = event.StepFailed, err.Error()
 		}
 		emit(e)
 	}

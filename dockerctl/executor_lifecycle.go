@@ -24,15 +24,13 @@ import (
 // lifecycle runs the commands of a container that was created or started.
 func (x *executor) lifecycle(ctx context.Context, e loop.RunLifecycle) error {
 	l := x.o.Lifecycle
-	stages := []struct {
+	type stage struct {
 		key  string
 		cmds []model.LifecycleCommand
-	}{{"postStartCommand", l.PostStart}}
+	}
+	stages := []stage{{"postStartCommand", l.PostStart}}
 	if e.Created {
-		stages = append([]struct {
-			key  string
-			cmds []model.LifecycleCommand
-		}{{"onCreateCommand", l.OnCreate}, {"updateContentCommand", l.UpdateContent}, {"postCreateCommand", l.PostCreate}}, stages...)
+		stages = append([]stage{{"onCreateCommand", l.OnCreate}, {"updateContentCommand", l.UpdateContent}, {"postCreateCommand", l.PostCreate}}, stages...)
 	}
 	for _, st := range stages {
 		for _, c := range st.cmds {
