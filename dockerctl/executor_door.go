@@ -23,8 +23,17 @@ const (
 )
 
 // switchDoor sends the front door's new requests to c's Jupyter, the way
-// the session reaches it.
-func (x *executor) switchDoor(c *model.Container) error {
+// the session reaches it. ids are the kernels and sessions carried into c
+// (old ID to new; nil: none carried, the old IDs stay as they are).
+func (x *executor) switchDoor(c *model.Container, ids map[string]string) (err error) {
+	if ids != nil {
+		x.door.Carry(ids)
+		defer func() {
+			if err != nil {
+				x.door.Carry(nil)
+			}
+		}()
+	}
 	if x.o.JupyterVia == JupyterViaExec {
 		id, port := c.ID, c.JupyterPort()
 		return x.door.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return x.eng.DialJupyter(ctx, id, port) })

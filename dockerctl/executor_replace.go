@@ -17,7 +17,9 @@ import (
 // saves made meanwhile in the old one come home too, the front door
 // switches to the new one, and only then is the old one stopped and
 // removed. When the new one cannot start or answer, it is removed and the
-// old one, never stopped, keeps serving. Kernels of the old one end with it.
+// old one, never stopped, keeps serving. The old one's kernels are carried
+// into the new one, variables and all, under the IDs the pages know
+// (executor_carry.go), unless carrying is off: then they end with it.
 func (x *executor) replace(ctx context.Context, e loop.Replace) []loop.Input {
 	if e.Again {
 		// The Engine's loss cut the last try short: its half-made
@@ -82,8 +84,14 @@ func (x *executor) replaceOnce(ctx context.Context, e loop.Replace) []loop.Input
 		out.Err = x.dropNext(ctx, nc, err)
 		return []loop.Input{out}
 	}
+	var ids map[string]string
+	if x.door != nil && !x.o.NoCarry {
+		var carried, all int
+		ids, carried, all = x.carryKernels(ctx, old, nc)
+		out.How = "replaced " + event.ShortID(old.ID) + "; " + carriedHow(carried, all)
+	}
 	if x.door != nil {
-		if err := x.switchDoor(nc); err != nil {
+		if err := x.switchDoor(nc, ids); err != nil {
 			out.Err = x.dropNext(ctx, nc, err)
 			return []loop.Input{out}
 		}
@@ -92,6 +100,17 @@ func (x *executor) replaceOnce(ctx context.Context, e loop.Replace) []loop.Input
 	done = x.phase("replacing: switched; stopping the old container")
 	defer done()
 	return append([]loop.Input{out}, x.retire(ctx, old, nc)...)
+}
+
+// carriedHow says what became of the kernels in a replacement.
+func carriedHow(carried, all int) string {
+	switch {
+	case all == 0:
+		return "no kernel was running"
+	case carried == all:
+		return fmt.Sprintf("kernels carried with their variables: %d of %d", carried, all)
+	}
+	return fmt.Sprintf("kernels carried with their variables: %d of %d (the others start empty)", carried, all)
 }
 
 // catchUp brings home what the user saved in the old container while the

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
+	"github.com/tfdev-dev/tfdev/dockerctl/frontdoor"
 	"github.com/tfdev-dev/tfdev/dockerctl/loop"
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
@@ -240,5 +241,76 @@ func TestRootFlag(t *testing.T) {
 		if got := rootFlag(c.kind, c.version, "/w"); got != c.want {
 			t.Errorf("%s %s: %s", c.kind, c.version, got)
 		}
+	}
+}
+
+// A replacement carries the old container's kernels into the new one
+// before the door switches, and the door maps the IDs pages know; a kernel
+// whose variables cannot come still gets an empty kernel under its ID;
+// --carry-kernels=false restarts them all as before.
+func TestExecutorReplaceCarriesKernels(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		fail     error
+		noCarry  bool
+		calls    string
+		how      string
+		said     event.Kind
+		doorSays string // the ID pages know for the new kernel
+	}{
+		{name: "carried", calls: "WaitJupyter c1; Rescue old; Kernels old; CarryKernel k1 old>c1; Stop old",
+			how: "kernels carried with their variables: 1 of 1", said: event.KernelCarried, doorSays: "k1"},
+		{name: "restarted empty", fail: errors.New("writing its variables: boom"), calls: "WaitJupyter c1; Rescue old; Kernels old; CarryKernel k1 old>c1; Stop old",
+			how: "kernels carried with their variables: 0 of 1 (the others start empty)", said: event.KernelRestarted, doorSays: "k1"},
+		{name: "off", noCarry: true, calls: "WaitJupyter c1; Rescue old; Stop old", how: "kernels restarted: image changed", doorSays: "new-k1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeEngine()
+			f.kernels = map[string][]model.Kernel{"old": {{ID: "k1", Name: "python3", State: "idle", Sessions: []model.KernelSession{{ID: "s1", Path: "a.ipynb"}}}}}
+			if tc.fail != nil {
+				f.fail["CarryKernel"] = tc.fail
+			}
+			var said []event.Event
+			x := newExecutor(f.ports(), SessionOptions{NoCarry: tc.noCarry}, model.GPUSupport{}, func(e event.Event) {
+				if e.Kind == event.KernelCarried || e.Kernel != "" {
+					said = append(said, e)
+				}
+			}, make(chan loop.Input, 16))
+			door, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer door.Close()
+			x.door = door
+			old := &model.Container{ID: "old", Name: "tfdev-demo", HostPort: 8888, Token: "tok"}
+			if err := x.switchDoor(old, nil); err != nil {
+				t.Fatal(err)
+			}
+			st := started(t, x.do(context.Background(), loop.Replace{Project: testProject(t, loopDockerfile), Old: old, Built: built("sha256:img2")}))
+			if st.Err != nil || !strings.HasSuffix(st.How, tc.how) {
+				t.Errorf("started: %q, %v", st.How, st.Err)
+			}
+			if !strings.Contains(f.log(), tc.calls) {
+				t.Errorf("calls:\n%s\nwant, in order: %s", f.log(), tc.calls)
+			}
+			if got := door.Shown("new-k1"); got != tc.doorSays {
+				t.Errorf("the door shows the new kernel as %q, want %q", got, tc.doorSays)
+			}
+			if tc.noCarry {
+				if len(said) != 0 {
+					t.Errorf("said %v", said)
+				}
+				return
+			}
+			if len(said) != 1 || said[0].Kind != tc.said || said[0].Kernel != "k1" {
+				t.Fatalf("said %+v", said)
+			}
+			if tc.fail != nil && !strings.Contains(said[0].Text(), "boom; an empty kernel takes its place under its ID") {
+				t.Errorf("said: %s", said[0].Text())
+			}
+			if tc.fail == nil && said[0].Text() != "kernel k1 carried into the new container: 1 name (28 B, 0ms, pickle)" {
+				t.Errorf("said: %s", said[0].Text())
+			}
+		})
 	}
 }

@@ -39,6 +39,8 @@ type fakeWorld struct {
 	hold map[string]chan struct{}
 	// reconcileWork is what PlanReconcile finds.
 	reconcileWork model.ReconcileWork
+	// kernels are the kernels each container's Jupyter runs.
+	kernels map[string][]model.Kernel
 }
 
 type (
@@ -262,6 +264,28 @@ func (f *fakeExec) PlaceAutoreload(_ context.Context, id string, paths []string)
 
 func (f *fakeJupyter) RunningKernels(_ context.Context, c *model.Container) ([]string, error) {
 	return nil, f.record("RunningKernels %s", c.ID)
+}
+
+func (f *fakeJupyter) Kernels(_ context.Context, c *model.Container) ([]model.Kernel, error) {
+	err := f.record("Kernels %s", c.ID)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.kernels[c.ID], err
+}
+
+// CarryKernel carries k as kernel "new-<k>" of to: its sessions too, and
+// the one variable "x", unless the method is told to fail.
+func (f *fakeJupyter) CarryKernel(_ context.Context, from, to *model.Container, k model.Kernel, _ model.CarryOptions) (model.Carried, error) {
+	err := f.record("CarryKernel %s %s>%s", k.ID, from.ID, to.ID)
+	c := model.Carried{Old: k.ID, New: "new-" + k.ID, Name: k.Name, Sessions: map[string]string{}}
+	for _, s := range k.Sessions {
+		c.Sessions[s.ID] = "new-" + s.ID
+	}
+	if err != nil {
+		return c, err
+	}
+	c.Names, c.Bytes, c.Pickler = []string{"x"}, 28, "pickle"
+	return c, nil
 }
 
 func (f *fakeJupyter) DialJupyter(_ context.Context, id string, _ int) (net.Conn, error) {

@@ -87,6 +87,8 @@ type jupyterPort interface {
 	WaitJupyter(ctx context.Context, c *model.Container, timeout time.Duration) (string, error)
 	ProbeJupyter(ctx context.Context, c *model.Container) error
 	RunningKernels(ctx context.Context, c *model.Container) ([]string, error)
+	Kernels(ctx context.Context, c *model.Container) ([]model.Kernel, error)
+	CarryKernel(ctx context.Context, from, to *model.Container, k model.Kernel, o model.CarryOptions) (model.Carried, error)
 	DialJupyter(ctx context.Context, id string, port int) (net.Conn, error)
 	ServedDir(ctx context.Context, c *model.Container) string
 }

@@ -35,6 +35,8 @@ type SessionOptions struct {
 	Deps         string        // DepsLive (the default) or DepsRebuild
 	ReplaceNow   bool          // at start, replace a container that matches the image only through live installs
 	NoAutoreload bool          // leave the kernels' autoreload off (--autoreload=false)
+	NoCarry      bool          // a replacement restarts kernels empty (--carry-kernels=false)
+	CarryCap     int64         // bytes of variables carried per kernel (0: model.DefaultCarryCap)
 	JupyterVia   string        // JupyterViaPublish (the default) or JupyterViaExec: how the front door reaches Jupyter
 	Publish      bool          // with JupyterViaExec, publish Jupyter on the Engine's host too, at HostIP:Port
 	Quiet        time.Duration // watcher quiet window

@@ -41,9 +41,16 @@ const (
 	ReplayStep     Kind = "replay.step"    // a dependency step run again in the container: Index, Line, File, Instruction, State, Duration, Log
 	ReplayDone     Kind = "replay.done"    // the live install ended: Message sums it up, Paths changed, Restart the packages whose version changed
 	Live           Kind = "container.live" // Container runs its image plus a live install that matches Image
-	Info           Kind = "info"           // Message
-	Error          Kind = "error"          // Message
-	Stop           Kind = "stop"           // Message
+	// A replacement carried a kernel into the new container: Kernel (the ID
+	// pages know), Names carried, Bytes, Duration, Reason (the pickler),
+	// Left (not carried: name to why).
+	KernelCarried Kind = "kernel.carried"
+	// A replacement could not carry a kernel's variables: Kernel, Reason;
+	// Message says whether an empty kernel took its place under its ID.
+	KernelRestarted Kind = "kernel.restarted"
+	Info            Kind = "info"  // Message
+	Error           Kind = "error" // Message
+	Stop            Kind = "stop"  // Message
 )
 
 // StepState is where a Dockerfile step is in a build.
@@ -80,43 +87,46 @@ const (
 // depends on Kind (see the Kind constants). Time is always set: the
 // session and the printers stamp events that come without one.
 type Event struct {
-	Time        time.Time     `json:"time"`
-	Kind        Kind          `json:"event"`
-	Reason      string        `json:"reason,omitempty"`
-	Index       int           `json:"index,omitempty"`
-	Total       int           `json:"total,omitempty"`
-	Line        int           `json:"line,omitempty"`
-	File        string        `json:"file,omitempty"`
-	Instruction string        `json:"instruction,omitempty"`
-	State       StepState     `json:"state,omitempty"`
-	Duration    time.Duration `json:"-"` // JSON: "seconds", and "ms" for sync
-	Image       string        `json:"image,omitempty"`
-	Container   string        `json:"container,omitempty"`
-	Code        *int          `json:"code,omitempty"`
-	URL         string        `json:"url,omitempty"`
-	Files       int           `json:"files,omitempty"`
-	Removed     int           `json:"removed,omitempty"`
-	Bytes       int64         `json:"bytes,omitempty"`
-	Layer       string        `json:"layer,omitempty"`   // build.pull
-	Current     int64         `json:"current,omitempty"` // build.pull: bytes of Layer downloaded, of Total
-	Done        bool          `json:"done,omitempty"`    // build.pull: the layer is down
-	Size        int64         `json:"size,omitempty"`
-	From        string        `json:"from,omitempty"`
-	To          string        `json:"to,omitempty"`
-	Conflict    bool          `json:"conflict,omitempty"`
-	Message     string        `json:"message,omitempty"`
-	Builder     string        `json:"builder,omitempty"`
-	Context     string        `json:"context,omitempty"` // build.done: how the context went, tar or session
-	GPU         *bool         `json:"gpu,omitempty"`
-	Project     string        `json:"project,omitempty"`
-	Engine      string        `json:"engine,omitempty"`
-	Paths       []string      `json:"paths,omitempty"`
-	Modules     []string      `json:"modules,omitempty"` // sync: the modules running kernels reload at their next cell
-	Restart     []string      `json:"restart,omitempty"` // sync: changes autoreload cannot apply; replay.done: packages whose version changed (restart the kernels that imported them)
-	Log         []string      `json:"log,omitempty"`
-	Steps       []StepRow     `json:"steps,omitempty"`
-	Severity    string        `json:"severity,omitempty"`
-	Fix         string        `json:"fix,omitempty"`
+	Time        time.Time         `json:"time"`
+	Kind        Kind              `json:"event"`
+	Reason      string            `json:"reason,omitempty"`
+	Index       int               `json:"index,omitempty"`
+	Total       int               `json:"total,omitempty"`
+	Line        int               `json:"line,omitempty"`
+	File        string            `json:"file,omitempty"`
+	Instruction string            `json:"instruction,omitempty"`
+	State       StepState         `json:"state,omitempty"`
+	Duration    time.Duration     `json:"-"` // JSON: "seconds", and "ms" for sync
+	Image       string            `json:"image,omitempty"`
+	Container   string            `json:"container,omitempty"`
+	Code        *int              `json:"code,omitempty"`
+	URL         string            `json:"url,omitempty"`
+	Files       int               `json:"files,omitempty"`
+	Removed     int               `json:"removed,omitempty"`
+	Bytes       int64             `json:"bytes,omitempty"`
+	Layer       string            `json:"layer,omitempty"`   // build.pull
+	Current     int64             `json:"current,omitempty"` // build.pull: bytes of Layer downloaded, of Total
+	Done        bool              `json:"done,omitempty"`    // build.pull: the layer is down
+	Size        int64             `json:"size,omitempty"`
+	From        string            `json:"from,omitempty"`
+	To          string            `json:"to,omitempty"`
+	Conflict    bool              `json:"conflict,omitempty"`
+	Message     string            `json:"message,omitempty"`
+	Builder     string            `json:"builder,omitempty"`
+	Context     string            `json:"context,omitempty"` // build.done: how the context went, tar or session
+	GPU         *bool             `json:"gpu,omitempty"`
+	Project     string            `json:"project,omitempty"`
+	Engine      string            `json:"engine,omitempty"`
+	Paths       []string          `json:"paths,omitempty"`
+	Kernel      string            `json:"kernel,omitempty"`      // kernel.carried, kernel.restarted
+	Names       []string          `json:"names,omitempty"`       // kernel.carried: the variables carried
+	Left        map[string]string `json:"not_carried,omitempty"` // kernel.carried: the variables left, each with why
+	Modules     []string          `json:"modules,omitempty"`     // sync: the modules running kernels reload at their next cell
+	Restart     []string          `json:"restart,omitempty"`     // sync: changes autoreload cannot apply; replay.done: packages whose version changed (restart the kernels that imported them)
+	Log         []string          `json:"log,omitempty"`
+	Steps       []StepRow         `json:"steps,omitempty"`
+	Severity    string            `json:"severity,omitempty"`
+	Fix         string            `json:"fix,omitempty"`
 }
 
 // StepRow is one Dockerfile step as a UI lists it.

@@ -3,6 +3,7 @@ package event
 import (
 	"cmp"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -52,7 +53,7 @@ func (e Event) Text() string {
 // IsError says whether the event reports something that went wrong.
 func (e Event) IsError() bool {
 	switch e.Kind {
-	case Error, BuildFailed, ContainerEnd, Unreachable, EngineLost, Down:
+	case Error, BuildFailed, ContainerEnd, Unreachable, EngineLost, Down, KernelRestarted:
 		return true
 	case Rescue:
 		return e.Conflict
@@ -188,6 +189,33 @@ var texts = map[Kind]func(Event) string{
 	EngineLost: func(e Event) string { return fmt.Sprintf("engine lost at %s: %s; retrying", e.Engine, e.Message) },
 	EngineBack: func(e Event) string { return fmt.Sprintf("engine back at %s: %s", e.Engine, e.Message) },
 	Error:      func(e Event) string { return "error: " + e.Message },
+	KernelCarried: func(e Event) string {
+		s := fmt.Sprintf("kernel %s carried into the new container: %d %s (%s, %s, %s)", shortKernel(e.Kernel), len(e.Names),
+			Plural(len(e.Names), "name", "names"), HumanBytes(e.Bytes), humanDuration(e.Duration), e.Reason)
+		if len(e.Left) == 0 {
+			return s
+		}
+		names := make([]string, 0, len(e.Left))
+		for n := range e.Left {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for i, n := range names {
+			names[i] = n + " (" + e.Left[n] + ")"
+		}
+		return s + fmt.Sprintf("; not carried %d: %s", len(names), strings.Join(names, "; "))
+	},
+	KernelRestarted: func(e Event) string {
+		return fmt.Sprintf("kernel %s: its variables were not carried: %s; %s", shortKernel(e.Kernel), e.Reason, e.Message)
+	},
+}
+
+// shortKernel is a kernel ID as Jupyter's pages show it: its first 8.
+func shortKernel(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
 }
 
 // shortList names the first n paths and counts the rest.

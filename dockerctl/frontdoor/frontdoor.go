@@ -27,9 +27,11 @@ type FrontDoor struct {
 	proxy *httputil.ReverseProxy
 	wait  time.Duration
 
-	mu     sync.Mutex
-	target *doorTarget
-	ready  chan struct{} // closed while there is a target
+	mu      sync.Mutex
+	target  *doorTarget
+	ready   chan struct{} // closed while there is a target
+	ids     *idMap        // the kernel and session IDs pages know, for the last target
+	carried map[string]string
 }
 
 // doorTarget is where requests go now, and how they get there: straight
@@ -37,6 +39,7 @@ type FrontDoor struct {
 type doorTarget struct {
 	url *url.URL
 	rt  http.RoundTripper
+	ids *idMap
 }
 
 // directTransport reaches a published port.
@@ -86,10 +89,15 @@ func OpenFrontDoor(hostIP string, port int) (d *FrontDoor, taken *PortTakenError
 			return r.Context().Value(targetKey{}).(*doorTarget).rt.RoundTrip(r)
 		}),
 		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(r.In.Context().Value(targetKey{}).(*doorTarget).url)
+			t := r.In.Context().Value(targetKey{}).(*doorTarget)
+			r.SetURL(t.url)
 			r.Out.Host = r.In.Host // Jupyter checks Origin against Host for WebSockets
+			t.ids.request(r.Out)
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			if err := resp.Request.Context().Value(targetKey{}).(*doorTarget).ids.response(resp); err != nil {
+				return err
+			}
 			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols &&
 				strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") {
 				resp.Body = &wsServerSide{ReadWriteCloser: rwc}
@@ -132,13 +140,39 @@ func (d *FrontDoor) switchTo(base string, rt http.RoundTripper) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	old := d.target
-	d.target = &doorTarget{url: u, rt: rt}
+	if d.carried != nil {
+		d.ids = d.ids.then(d.carried) // kernels not carried are gone with their container
+	}
+	d.carried = nil
+	d.target = &doorTarget{url: u, rt: rt, ids: d.ids}
 	if old == nil {
 		close(d.ready)
 	} else if t, ok := old.rt.(*http.Transport); ok && old.rt != directTransport {
 		t.CloseIdleConnections() // its execs end; connections under way stay
 	}
 	return nil
+}
+
+// Carry says that the next switch carries kernels and sessions: each old
+// ID (the serving container's) to the new container's. Pages keep the IDs
+// they know; the door maps them to the new container's.
+func (d *FrontDoor) Carry(ids map[string]string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.carried = ids
+}
+
+// Shown is the ID pages know for a kernel or session of the container
+// that serves: the one it was carried from, through every replacement.
+func (d *FrontDoor) Shown(id string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ids != nil {
+		if s, ok := d.ids.shown[id]; ok {
+			return s
+		}
+	}
+	return id
 }
 
 // Hold makes new requests wait: no container serves now.

@@ -16,7 +16,7 @@ import (
 )
 
 // JupyterPackages are installed on top of debootstrap's minbase.
-var JupyterPackages = []string{"jupyter-notebook", "python3-notebook", "python3-pip", "python3-numpy", "procps"}
+var JupyterPackages = []string{"jupyter-notebook", "python3-notebook", "python3-pip", "python3-numpy", "python3-dill", "procps"}
 
 // EnsureJupyter makes tfdev-test/jupyter unless it exists: debootstrap
 // --variant=minbase bookworm, the Jupyter packages without recommends, apt
