@@ -260,3 +260,25 @@ func TestConflictShownUntilResolved(t *testing.T) {
 		t.Errorf("after the resolution:\n%s", view)
 	}
 }
+
+// What a replacement did with each kernel is on the screen: the names
+// carried, and the names left with why.
+func TestKernelsCarriedAreShown(t *testing.T) {
+	var rec recorder
+	m := New(rec.env(), nil)
+	m, _ = run(m, events(append(cachedStart(), ready())...)...)
+	m, _ = run(m, events(
+		event.Event{Kind: event.KernelCarried, Time: at(80), Kernel: "263cd661-63aa-4ab7", Names: []string{"model", "weights"}, Bytes: 8_000_000, Duration: 1200 * time.Millisecond,
+			Reason: "dill", Left: map[string]string{"log": "an open file: open it again in the new kernel"}},
+		event.Event{Kind: event.KernelRestarted, Time: at(81), Kernel: "9f00aa11-22", Reason: "it was running a cell", Message: "an empty kernel takes its place under its ID"})...)
+	m, _ = run(m, tea.WindowSizeMsg{Width: 220, Height: 40})
+	view := m.View()
+	for _, want := range []string{
+		"kernel 263cd661 carried into the new container: 2 names (8.0 MB, 1.2s, dill); not carried 1: log (an open file",
+		"kernel 9f00aa11: its variables were not carried: it was running a cell",
+	} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the screen does not say %q:\n%s", want, view)
+		}
+	}
+}

@@ -147,6 +147,7 @@ var activityKinds = map[event.Kind]bool{
 	event.Sync: true, event.Rescue: true, event.Error: true, event.Doctor: true, event.Info: true,
 	event.Stop: true, event.EngineLost: true, event.EngineBack: true, event.RescueProgress: true, event.Down: true,
 	event.ReplayStep: true, event.ReplayDone: true, event.Live: true, event.Resolved: true,
+	event.KernelCarried: true, event.KernelRestarted: true,
 }
 
 // appliers change the view state for each kind of event that has any.

@@ -18,6 +18,7 @@ import (
 var configurable = []string{
 	"file", "build-arg", "target", "port", "host-ip", "gpus", "token", "builder", "context-via", "cache-from",
 	"debounce", "keep", "no-tui", "output", "deps", "autoreload", "jupyter-via", "publish", "host-ids", "command",
+	"carry-kernels", "carry-cap",
 }
 
 // applyConfig fills the flags the user did not give, lowest priority first:

@@ -407,7 +407,7 @@ func TestReplacementWithoutDowntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	started, _ := up.nextEvent(event.Container, func(e event.Event) bool { return strings.HasPrefix(e.Message, "replaced ") })
-	if !strings.Contains(started.Message, "kernels restarted: image changed") {
+	if !strings.Contains(started.Message, "; no kernel was running") {
 		t.Errorf("container.start says %q", started.Message)
 	}
 	again, _ := up.nextEvent(event.Ready, nil)

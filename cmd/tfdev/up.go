@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	units "github.com/docker/go-units"
 	"io"
 	"maps"
 	"os"
@@ -44,9 +45,13 @@ type upFlags struct {
 	hostIDs    bool
 	command    string
 	autoreload bool
-	jupyterVia string
-	noTUI      bool
-	output     string
+	carry      bool
+	carryCap   string
+	// carryCapBytes is carryCap, read by check.
+	carryCapBytes int64
+	jupyterVia    string
+	noTUI         bool
+	output        string
 }
 
 func newUpCmd() *cobra.Command {
@@ -104,6 +109,8 @@ func (f *upFlags) registerUp(cmd *cobra.Command) {
 	fl.BoolVar(&f.keep, "keep", false, "leave the container running when tfdev exits")
 	fl.StringVar(&f.deps, "deps", loop.DepsLive, "live: install a dependency change in the running container when the Dockerfile allows (its kernels live on), the image catching up behind; rebuild: always rebuild and replace")
 	fl.BoolVar(&f.autoreload, "autoreload", true, "turn on IPython autoreload in the container's new kernels, with the project on sys.path, so an edit reaches a running kernel at its next cell")
+	fl.BoolVar(&f.carry, "carry-kernels", true, "when a change needs a new container, carry each running kernel's variables into a kernel of the new one, under the same kernel ID, so open notebooks keep working; false: kernels restart empty")
+	fl.StringVar(&f.carryCap, "carry-cap", "2GB", "the most variables carried per kernel (names past it are listed as not carried)")
 	fl.StringVar(&f.jupyterVia, "jupyter-via", dockerctl.JupyterViaPublish, "how tfdev's URL reaches the container's Jupyter: publish (a loopback port) or exec (a relay through the Engine's connection, nothing published)")
 	fl.BoolVar(&f.publish, "publish", false, "with --jupyter-via exec (the default for a remote Engine), also publish Jupyter on the Engine's host at --host-ip:--port (for an ssh -L of your own, or a browser on that machine)")
 	fl.BoolVar(&f.replaceNow, "replace-now", false, "at start, replace a container that matches the image only through live installs")
@@ -127,6 +134,11 @@ func (f *upFlags) check() error {
 	if err := checkContextVia(f.contextVia); err != nil {
 		return err
 	}
+	n, err := units.FromHumanSize(f.carryCap)
+	if err != nil || n <= 0 {
+		return badInput(fmt.Errorf("--carry-cap must be a size such as 500MB or 2GB, not %q", f.carryCap))
+	}
+	f.carryCapBytes = n
 	if f.debounce <= 0 {
 		return badInput(fmt.Errorf("--debounce must be positive"))
 	}
@@ -298,7 +310,7 @@ func runSession(ctx context.Context, cmd *cobra.Command, f *upFlags, dir string,
 	opts := dockerctl.SessionOptions{
 		Dir: dir, Dockerfile: f.dockerfile, BuildArgs: buildArgs(f.buildArgs), Target: f.target,
 		Builder: model.Builder(f.builder), ContextVia: contextVia(f.contextVia), CacheFrom: f.cacheFrom, HostIP: f.hostIP, Port: f.port, Token: f.token, GPUs: f.gpus,
-		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload, JupyterVia: f.jupyterVia, Publish: f.publish,
+		Keep: f.keep, Quiet: f.debounce, Deps: f.deps, ReplaceNow: f.replaceNow, NoAutoreload: !f.autoreload, NoCarry: !f.carry, CarryCap: f.carryCapBytes, JupyterVia: f.jupyterVia, Publish: f.publish,
 	}
 	applySpec(cmd, &opts, spec)
 	if f.command != "" {

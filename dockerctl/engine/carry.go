@@ -33,6 +33,36 @@ var carryPy string
 // namespace take a while to write).
 const carryStep = 5 * time.Minute
 
+// CarryDir is where the project's containers share CarryVolume.
+const CarryDir = "/tmp/.tfdev-carry"
+
+// CarryVolume is the volume the project's containers share at CarryDir.
+func CarryVolume(dir string) string { return "tfdev-carry-" + model.ProjectID(dir) }
+
+// sharedCarry reports whether both containers mount the same volume at
+// CarryDir (containers made before it was there do not), making it
+// writable for every user when they do.
+func (e *Engine) sharedCarry(ctx context.Context, from, to string) bool {
+	vol := func(id string) string {
+		info, err := e.api.ContainerInspect(ctx, id)
+		if err != nil {
+			return ""
+		}
+		for _, m := range info.Mounts {
+			if m.Destination == CarryDir && m.Name != "" {
+				return m.Name
+			}
+		}
+		return ""
+	}
+	v := vol(from)
+	if v == "" || v != vol(to) {
+		return false
+	}
+	_, err := e.ExecOK(ctx, from, "chmod", "1777", CarryDir) // the kernel may run as any user
+	return err == nil
+}
+
 // ErrKernelBusy: the kernel runs a cell; carrying would wait for it.
 var ErrKernelBusy = errors.New("it was running a cell; waiting for the cell would hold the replacement for as long as it runs")
 
@@ -48,10 +78,16 @@ func (e *Engine) kernelClient(c *model.Container) *kernel.Client {
 
 var directKernels = http.DefaultTransport.(*http.Transport).Clone()
 
-// Kernels lists the kernels c's Jupyter runs, each with its sessions.
+// Kernels lists the kernels c's Jupyter runs, each with its sessions. A
+// server with no kernels API (a stand-in, a server of another kind) runs
+// none.
 func (e *Engine) Kernels(ctx context.Context, c *model.Container) ([]model.Kernel, error) {
 	kc := e.kernelClient(c)
 	ks, err := kc.Kernels(ctx)
+	var he *kernel.HTTPError
+	if errors.As(err, &he) && he.Code == http.StatusNotFound {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -103,17 +139,23 @@ func (e *Engine) CarryKernel(ctx context.Context, from, to *model.Container, k m
 		Bytes        int64
 		Left         map[string]string
 	}
-	if err := runCarry(ctx, src, k.ID, map[string]any{"do": "dump", "cap": limit}, &dumped); err != nil {
+	args := map[string]any{"do": "dump", "cap": limit}
+	shared := e.sharedCarry(ctx, from.ID, to.ID)
+	if shared {
+		args["root"] = CarryDir // the new container sees it there: nothing to copy
+	}
+	if err := runCarry(ctx, src, k.ID, args, &dumped); err != nil {
 		return out, fmt.Errorf("writing its variables: %w", err)
 	}
 	out.Pickler, out.Bytes, out.Left = dumped.Pickler, dumped.Bytes, dumped.Left
 	if !strings.HasPrefix(path.Base(dumped.Dir), "tfdev-carry-") {
 		return out, fmt.Errorf("the kernel wrote its variables to %q, not a folder of tfdev's", dumped.Dir)
 	}
-	err = e.copyBetween(ctx, from.ID, dumped.Dir, to.ID)
-	_, _ = e.ExecOK(context.WithoutCancel(ctx), from.ID, "rm", "-rf", dumped.Dir) // the old container goes soon; tidy in case it stays
-	if err != nil {
-		return out, fmt.Errorf("copying its variables (%d bytes) to the new container: %w", dumped.Bytes, err)
+	defer e.ExecOK(context.WithoutCancel(ctx), from.ID, "rm", "-rf", dumped.Dir) // the old container goes soon; tidy in case it stays
+	if !shared {
+		if err := e.copyBetween(ctx, from.ID, dumped.Dir, to.ID); err != nil {
+			return out, fmt.Errorf("copying its variables (%d bytes) to the new container: %w", dumped.Bytes, err)
+		}
 	}
 	var loaded struct {
 		Names []string

@@ -3,9 +3,11 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/engine/kernel"
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
@@ -53,12 +55,18 @@ var carryWant = map[string]string{
 // twoJupyters runs the old and the new container of a replacement, with
 // the project's module in both, and a kernel with a notebook session in
 // the old one, holding carryNotebook's variables.
-func twoJupyters(t *testing.T, dill bool) (from, to *model.Container, k model.Kernel) {
+// With shared, both are of one project and share the carry volume.
+func twoJupyters(t testing.TB, dill, shared bool) (from, to *model.Container, k model.Kernel) {
 	t.Helper()
 	requireEngine(t)
 	needJupyter(t)
 	ctx := context.Background()
-	from, to = runJupyter(t, model.RunOptions{}), runJupyter(t, model.RunOptions{})
+	dir := t.TempDir()
+	from = runJupyter(t, model.RunOptions{Dir: dir})
+	if !shared {
+		dir = t.TempDir()
+	}
+	to = runJupyter(t, model.RunOptions{Dir: dir})
 	for _, c := range []*model.Container{from, to} {
 		sh(t, c.ID, `printf 'class Model:\n    def __init__(self, w): self.w = w\n    def predict(self, x): return self.w * x\n' > /tf/proj.py`)
 		if !dill {
@@ -88,15 +96,17 @@ func twoJupyters(t *testing.T, dill bool) (from, to *model.Container, k model.Ke
 
 // A kernel's variables come into a kernel of the new container: with dill
 // in the image, everything but what cannot be carried (each said with
-// why); the notebook's session is tied to the new kernel.
+// why); the notebook's session is tied to the new kernel. The two
+// containers of a project share the carry volume: nothing is copied, and
+// nothing is left there.
 func TestCarryKernel(t *testing.T) {
-	from, to, k := twoJupyters(t, true)
+	from, to, k := twoJupyters(t, true, true)
 	ctx := context.Background()
 	c, err := testEngine.CarryKernel(ctx, from, to, k, model.CarryOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Pickler != "dill" || c.New == "" || c.New == k.ID || c.Bytes == 0 {
+	if c.Pickler != "dill+pickle" || c.New == "" || c.New == k.ID || c.Bytes == 0 {
 		t.Errorf("carried %+v", c)
 	}
 	for name, check := range carryChecks {
@@ -117,7 +127,7 @@ func TestCarryKernel(t *testing.T) {
 		t.Errorf("the old kernel: %q %v", out, err)
 	}
 	for _, id := range []string{from.ID, to.ID} {
-		if left := sh(t, id, `ls -d /tmp/tfdev-carry-* 2>/dev/null; true`); left != "" {
+		if left := sh(t, id, `ls -d /tmp/tfdev-carry-* /tmp/.tfdev-carry/* 2>/dev/null; true`); left != "" {
 			t.Errorf("left in %s: %s", id[:12], left)
 		}
 	}
@@ -126,8 +136,10 @@ func TestCarryKernel(t *testing.T) {
 // Without dill, pickle carries data, arrays, project instances and
 // modules; what the notebook defines is listed as not carried, with what
 // to do, never dropped silently. The size cap leaves big names behind.
+// The containers share no volume: the variables are copied through the
+// Engine.
 func TestCarryKernelWithPickle(t *testing.T) {
-	from, to, k := twoJupyters(t, false)
+	from, to, k := twoJupyters(t, false, false)
 	ctx := context.Background()
 	c, err := testEngine.CarryKernel(ctx, from, to, k, model.CarryOptions{Cap: 1000})
 	if err != nil {
@@ -159,7 +171,7 @@ func TestCarryKernelWithPickle(t *testing.T) {
 // A kernel busy with a cell is not waited for: an empty kernel takes its
 // place, and the error says why.
 func TestCarryKernelBusy(t *testing.T) {
-	from, to, k := twoJupyters(t, true)
+	from, to, k := twoJupyters(t, true, true)
 	k.State = "busy"
 	c, err := testEngine.CarryKernel(context.Background(), from, to, k, model.CarryOptions{})
 	if !errors.Is(err, ErrKernelBusy) || c.New == "" || len(c.Sessions) != 1 {
@@ -168,5 +180,81 @@ func TestCarryKernelBusy(t *testing.T) {
 	ks, _ := testEngine.Kernels(context.Background(), to)
 	if len(ks) != 1 || ks[0].ID != c.New {
 		t.Errorf("the new server runs %v", ks)
+	}
+}
+
+// BenchmarkCarryKernel: the time a replacement spends per kernel carrying
+// its variables into the new container (start a kernel there, write the
+// variables, copy them through the Engine, read them back), for a kernel
+// holding numpy arrays of 10 MB and of 500 MB in all.
+func BenchmarkCarryKernel(b *testing.B) {
+	for _, mb := range []int{10, 500} {
+		b.Run(fmt.Sprintf("%dMB", mb), func(b *testing.B) {
+			requireEngine(b)
+			needJupyter(b)
+			ctx := context.Background()
+			dir := b.TempDir()
+			from, to := runJupyter(b, model.RunOptions{Dir: dir}), runJupyter(b, model.RunOptions{Dir: dir})
+			for _, c := range []*model.Container{from, to} {
+				if _, err := testEngine.WaitJupyter(ctx, c, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			src, dst := testEngine.kernelClient(from), testEngine.kernelClient(to)
+			id, err := src.Start(ctx, "python3")
+			if err != nil {
+				b.Fatal(err)
+			}
+			// Ten arrays of float64 and a little plain data.
+			code := fmt.Sprintf("import numpy as np\nparts = [np.random.rand(%d) for _ in range(10)]\nmeta = {'mb': %d}\n", mb*1_000_000/8/10, mb)
+			if _, err := src.Execute(ctx, id, code); err != nil {
+				b.Fatal(err)
+			}
+			k := model.Kernel{ID: id, Name: "python3", State: "idle"}
+			var took []time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				c, err := testEngine.CarryKernel(ctx, from, to, k, model.CarryOptions{})
+				took = append(took, time.Since(start))
+				if err != nil || len(c.Names) != 3 {
+					b.Fatalf("%+v %v", c, err)
+				}
+				b.StopTimer()
+				if err := dst.Stop(ctx, c.New); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(median(took).Milliseconds()), "carry-ms")
+			b.ReportMetric(float64(mb), "MB")
+		})
+	}
+}
+
+// BenchmarkCarryShare: the share of the fixture notebook's names
+// (carryNotebook: plain data, a numpy array, a project instance, a
+// function, a lambda, a class and its instance, two modules, an open file
+// and a generator) that a replacement carries, with dill in the image and
+// without it (pickle).
+func BenchmarkCarryShare(b *testing.B) {
+	for _, dill := range []bool{true, false} {
+		name := map[bool]string{true: "dill", false: "pickle"}[dill]
+		b.Run(name, func(b *testing.B) {
+			from, to, k := twoJupyters(b, dill, true)
+			k.Sessions = nil // each run ties none: the new server has the session of the first
+			var c model.Carried
+			for i := 0; i < b.N; i++ {
+				var err error
+				c, err = testEngine.CarryKernel(context.Background(), from, to, k, model.CarryOptions{})
+				if err != nil || !strings.Contains(c.Pickler, name) {
+					b.Fatalf("%+v %v", c, err)
+				}
+			}
+			all := len(c.Names) + len(c.Left)
+			b.ReportMetric(float64(len(c.Names)), "names-carried")
+			b.ReportMetric(float64(all), "names")
+			b.ReportMetric(100*float64(len(c.Names))/float64(all), "carried-%")
+		})
 	}
 }

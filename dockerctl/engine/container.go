@@ -204,9 +204,20 @@ func (e *Engine) Stop(ctx context.Context, id string) error {
 // Remove removes a container (stopping it first if needed).
 func (e *Engine) Remove(ctx context.Context, id string) error {
 	e.dropAgent(id)
+	var carry string // the project's carry volume, which goes with its last container
+	if info, err := e.api.ContainerInspect(ctx, id); err == nil {
+		for _, m := range info.Mounts {
+			if m.Destination == CarryDir && strings.HasPrefix(m.Name, "tfdev-carry-") {
+				carry = m.Name
+			}
+		}
+	}
 	err := e.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
 	if err != nil && !strings.Contains(err.Error(), "No such container") {
 		return fmt.Errorf("removing the container: %w", err)
+	}
+	if carry != "" {
+		_ = e.api.VolumeRemove(ctx, carry, false) // fails while another container of the project uses it: it stays for that one
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/go-connections/nat"
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
@@ -39,6 +40,11 @@ func containerConfig(o model.RunOptions, abs string, dev []container.DeviceReque
 		IpcMode:      container.IpcMode(o.Run.IPC),
 		Binds:        o.Run.Binds,
 		Tmpfs:        o.Run.Tmpfs,
+		// The project's containers share one volume where a replacement
+		// carries kernels' variables from the old container to the new
+		// one without copying them (carry.go).
+		Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: CarryVolume(abs), Target: CarryDir,
+			VolumeOptions: &mount.VolumeOptions{Labels: map[string]string{model.LabelProject: model.ProjectID(abs), model.LabelPath: abs}}}},
 	}
 	if o.ViaExec && !o.Publish {
 		cfg.ExposedPorts, host.PortBindings = nil, nil

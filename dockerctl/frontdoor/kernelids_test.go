@@ -58,7 +58,7 @@ func TestFrontDoorKeepsKernelIDs(t *testing.T) {
 	for _, tc := range []struct{ path, want string }{
 		{"/api/kernels", `"id": "k1"`},
 		{"/api/sessions", `[{"id": "s1", "path": "a.ipynb", "kernel": {"id": "k1"}}]`},
-		{"/api/kernels/k1", `"/api/kernels/k1"`},         // the server saw k2; the answer names k1
+		{"/api/kernels/k1", `"/api/kernels/k1"`},          // the server saw k2; the answer names k1
 		{"/api/kernels/k1/channels", `"/api/kernels/k1/`}, // the WebSocket's path
 	} {
 		if _, body := get(t, d.Base()+tc.path); !strings.Contains(body, tc.want) {

@@ -17,7 +17,7 @@ import (
 // wsRestartCode is RFC 6455's 1012: the service is restarting.
 const wsRestartCode = 1012
 
-const wsRestartReason = "tfdev: the container was replaced; kernels restarted"
+const wsRestartReason = "tfdev: the container was replaced; reconnect to find the kernel in the new one"
 
 // wsServerSide wraps the server's side of an upgraded WebSocket
 // connection: reads pass through, frame boundaries are followed.

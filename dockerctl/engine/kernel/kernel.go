@@ -113,7 +113,7 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s %s answered %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(msg)))
+		return &HTTPError{Call: method + " " + path, Code: resp.StatusCode, Body: strings.TrimSpace(string(msg))}
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
@@ -121,6 +121,15 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
+
+// HTTPError is an answer of the server other than 2xx.
+type HTTPError struct {
+	Call string // "GET /api/kernels"
+	Code int
+	Body string
+}
+
+func (e *HTTPError) Error() string { return fmt.Sprintf("%s answered %d: %s", e.Call, e.Code, e.Body) }
 
 // ExecError is an exception the code raised in the kernel.
 type ExecError struct {
@@ -135,6 +144,16 @@ func (e *ExecError) Error() string { return e.Name + ": " + e.Value }
 // Other pages connected to the kernel see it busy, then idle, and nothing
 // else. A kernel busy with a cell runs the code after it: bound ctx.
 func (c *Client) Execute(ctx context.Context, id, code string) (string, error) {
+	return c.execute(ctx, id, code, true)
+}
+
+// RunCell runs code as a notebook cell does: counted, kept in the kernel's
+// history, its output shown to every page of the kernel.
+func (c *Client) RunCell(ctx context.Context, id, code string) (string, error) {
+	return c.execute(ctx, id, code, false)
+}
+
+func (c *Client) execute(ctx context.Context, id, code string, silent bool) (string, error) {
 	url := "ws" + strings.TrimPrefix(c.Base, "http") + "/api/kernels/" + id + "/channels?session_id=" + newID()
 	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		HTTPClient: c.HTTP,
@@ -149,7 +168,7 @@ func (c *Client) Execute(ctx context.Context, id, code string) (string, error) {
 	req, _ := json.Marshal(map[string]any{
 		"header":        map[string]any{"msg_id": msgID, "msg_type": "execute_request", "username": "tfdev", "session": msgID, "version": "5.3"},
 		"parent_header": map[string]any{}, "metadata": map[string]any{}, "channel": "shell",
-		"content": map[string]any{"code": code, "silent": true, "store_history": false, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": false},
+		"content": map[string]any{"code": code, "silent": silent, "store_history": !silent, "user_expressions": map[string]any{}, "allow_stdin": false, "stop_on_error": false},
 	})
 	if err := ws.Write(ctx, websocket.MessageText, req); err != nil {
 		return "", err

@@ -2,14 +2,17 @@
 #
 # tfdev runs this through the kernel's shell channel, silently and in a
 # namespace of its own (nothing is added to the user's), with ARGS set:
-#   {"do": "dump", "cap": bytes}  in the old kernel: the user's globals go
-#       to a fresh folder, one pickle per name, and a JSON report is printed;
+#   {"do": "dump", "cap": bytes, "root": dir}  in the old kernel: the
+#       user's globals go to a fresh folder (in root, a volume both
+#       containers share, when given), one pickle per name, and a JSON
+#       report is printed;
 #   {"do": "load", "dir": path}   in the new kernel: the names come back,
 #       modules first (imported again by name, never pickled).
 # Names that cannot be carried are listed with the reason, never dropped
-# silently. dill, else cloudpickle, else pickle: with plain pickle what the
-# notebook itself defines (functions, classes and their instances) cannot
-# be carried, since pickle stores those by name.
+# silently. pickle stores each name it can (it is the fast one); what the
+# notebook itself defines (functions, classes, lambdas) goes by dill, else
+# cloudpickle; with neither in the image those are listed as not carried,
+# since pickle stores them by name.
 import importlib
 import io
 import json
@@ -26,21 +29,32 @@ HIDE = {"In", "Out", "exit", "quit", "get_ipython"}
 BY_VALUE = "__main__"  # the notebook's own module
 
 
-def picklers():
+def slow_pickler():
+    """The pickler for what pickle stores by name but the notebook
+    defines (functions, classes, lambdas): dill, else cloudpickle, else
+    none."""
     for name in ("dill", "cloudpickle"):
         try:
             return name, importlib.import_module(name)
         except Exception:
             pass
-    return "pickle", pickle
+    return "pickle", None
 
 
-def new_pickler(kind, mod, f, byref=False, **kw):
+def new_pickler(kind, mod, f, byref=True, **kw):
+    """pickle's C pickler is the fast one: dill and cloudpickle are written
+    in Python and copy every buffer. dill pickles by value what the
+    notebook defines and, with byref, refers to its classes by name, so
+    their instances find the class carried beside them."""
     if kind == "dill":
         return mod.Pickler(f, protocol=5, byref=byref, **kw)
     if kind == "cloudpickle":
         return mod.CloudPickler(f, protocol=5, **kw)
     return pickle.Pickler(f, protocol=5, **kw)
+
+
+def defined_here(v):
+    return isinstance(v, (type, types.FunctionType)) and getattr(v, "__module__", None) == BY_VALUE
 
 
 class Count:
@@ -50,8 +64,9 @@ class Count:
         self.n = 0
 
     def write(self, b):
-        self.n += len(b)
-        return len(b)
+        n = memoryview(b).nbytes
+        self.n += n
+        return n
 
 
 def on_gpu(v):
@@ -105,18 +120,38 @@ def order(name_v):
     return 2
 
 
-def dump(cap):
+def size_of(kind, mod, v, byref):
+    """The bytes v pickles to, counted without writing them: the big
+    buffers (numpy's) are only measured."""
+    count, oob = Count(), [0]
+
+    def buffer(b):
+        oob[0] += b.raw().nbytes
+        return False
+
+    new_pickler(kind, mod, count, byref, buffer_callback=buffer).dump(v)
+    return count.n + oob[0]
+
+
+def dump(cap, root=None):
     began = time.monotonic()
     ip = get_ipython()  # noqa: F821 (IPython's builtin)
-    kind, mod = picklers()
-    folder = tempfile.mkdtemp(prefix="tfdev-carry-")
-    modules, left, records, total = {}, {}, [], 0
+    slow, mod = slow_pickler()
+    folder = None
+    if root:
+        try:
+            folder = tempfile.mkdtemp(prefix="tfdev-carry-", dir=root)
+        except OSError:
+            pass  # not writable here: a folder of /tmp, copied by tfdev
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="tfdev-carry-")
+    modules, left, records, total, used = {}, {}, [], 0, set()
     candidates = []
     for name, v in user_names(ip):
         if isinstance(v, types.ModuleType):
             modules[name] = v.__name__
             continue
-        w = why_not(kind, v)
+        w = why_not(slow, v)
         if w:
             left[name] = w
             continue
@@ -125,37 +160,39 @@ def dump(cap):
     path = os.path.join(folder, "names.pickle")
     with open(path, "wb") as f:
         for name, v in candidates:
-            # Count first, the big buffers (numpy's) out of band: cheap,
-            # and a name that fails leaves nothing half-written.
-            count, oob = Count(), [0]
-
-            def buffer(b, oob=oob):
-                oob[0] += b.raw().nbytes
-                return False
-
-            try:
-                new_pickler(kind, mod, count, byref=(kind == "dill" and not isinstance(v, type)), buffer_callback=buffer).dump(v)
-            except Exception as e:
-                left[name] = reason(e)
+            # pickle first (fast), unless v is the notebook's own
+            # definition; what pickle cannot store goes by dill.
+            kinds = [slow] if defined_here(v) else ["pickle", slow]
+            byref = not isinstance(v, type)  # a class itself goes by value
+            size, kind, err = None, None, None
+            for kind in dict.fromkeys(kinds):
+                try:
+                    size = size_of(kind, mod, v, byref)
+                    break
+                except Exception as e:
+                    err = e
+            if size is None:
+                left[name] = reason(err)
                 continue
-            size = count.n + oob[0]
             if total + size > cap:
                 left[name] = "over the size cap (%d bytes; %d of the cap of %d already taken)" % (size, total, cap)
                 continue
             start = f.tell()
             try:
-                new_pickler(kind, mod, f, byref=(kind == "dill" and not isinstance(v, type))).dump(v)
+                new_pickler(kind, mod, f, byref).dump(v)
             except Exception as e:
                 f.seek(start)
                 f.truncate()
                 left[name] = reason(e)
                 continue
-            records.append([name, start, f.tell() - start])
+            records.append([name, kind, start, f.tell() - start])
             total += f.tell() - start
+            used.add(kind)
     with open(os.path.join(folder, "index.json"), "w") as f:
-        json.dump({"pickler": kind, "modules": modules, "records": records}, f)
-    print(json.dumps({"dir": folder, "pickler": kind, "names": [r[0] for r in records] + sorted(modules),
-                      "bytes": total, "left": left, "seconds": time.monotonic() - began}))
+        json.dump({"modules": modules, "records": records}, f)
+    print(json.dumps({"dir": folder, "pickler": "+".join(sorted(used)) or "pickle",
+                      "names": [r[0] for r in records] + sorted(modules), "bytes": total, "left": left,
+                      "seconds": time.monotonic() - began}))
 
 
 def load(folder):
@@ -164,10 +201,7 @@ def load(folder):
     ns = ip.user_ns
     with open(os.path.join(folder, "index.json")) as f:
         index = json.load(f)
-    kind = index["pickler"]
-    loads = pickle.load
-    if kind == "dill":
-        loads = importlib.import_module("dill").load
+    loaders = {"pickle": pickle.load, "cloudpickle": pickle.load}
     done, left = [], {}
     for name, modname in index["modules"].items():
         try:
@@ -176,10 +210,12 @@ def load(folder):
         except Exception as e:
             left[name] = "importing %s again: %s" % (modname, reason(e))
     with open(os.path.join(folder, "names.pickle"), "rb") as f:
-        for name, start, size in index["records"]:
+        for name, kind, start, size in index["records"]:
             f.seek(start)
             try:
-                ns[name] = loads(f)
+                if kind not in loaders:
+                    loaders[kind] = importlib.import_module(kind).load
+                ns[name] = loaders[kind](f)
                 done.append(name)
             except Exception as e:
                 left[name] = "restoring it: " + reason(e)
@@ -205,6 +241,6 @@ def relink(ns, names):
 
 
 if ARGS["do"] == "dump":  # noqa: F821 (set by tfdev)
-    dump(ARGS["cap"])  # noqa: F821
+    dump(ARGS["cap"], ARGS.get("root"))  # noqa: F821
 else:
     load(ARGS["dir"])  # noqa: F821
