@@ -47,7 +47,7 @@ func (x *executor) carryKernels(ctx context.Context, old, nc *model.Container) (
 		carried++
 		names := slices.Clone(c.Names)
 		slices.Sort(names)
-		x.emit(event.Event{Kind: event.KernelCarried, Kernel: shown(k.ID), Names: names, Bytes: c.Bytes, Duration: c.Took, Reason: c.Pickler, Left: c.Left})
+		x.emit(event.Event{Kind: event.KernelCarried, Kernel: shown(k.ID), Names: names, Bytes: c.Bytes, Duration: c.Took, Pickler: c.Pickler, Left: c.Left})
 	}
 	end(nil)
 	return ids, carried, len(ks)

@@ -269,7 +269,7 @@ func TestKernelsCarriedAreShown(t *testing.T) {
 	m, _ = run(m, events(append(cachedStart(), ready())...)...)
 	m, _ = run(m, events(
 		event.Event{Kind: event.KernelCarried, Time: at(80), Kernel: "263cd661-63aa-4ab7", Names: []string{"model", "weights"}, Bytes: 8_000_000, Duration: 1200 * time.Millisecond,
-			Reason: "dill", Left: map[string]string{"log": "an open file: open it again in the new kernel"}},
+			Pickler: "dill", Left: map[string]string{"log": "an open file: open it again in the new kernel"}},
 		event.Event{Kind: event.KernelRestarted, Time: at(81), Kernel: "9f00aa11-22", Reason: "it was running a cell", Message: "an empty kernel takes its place under its ID"})...)
 	m, _ = run(m, tea.WindowSizeMsg{Width: 220, Height: 40})
 	view := m.View()

@@ -123,7 +123,7 @@ func kernelSurvivesAReplacement(t *testing.T, via string) {
 		t.Fatal(err)
 	}
 	carried, _ := up.nextEvent(event.KernelCarried, nil)
-	if carried.Kernel != id || len(carried.Left) != 0 || carried.Reason != "dill+pickle" {
+	if carried.Kernel != id || len(carried.Left) != 0 || carried.Pickler != "dill+pickle" {
 		t.Errorf("kernel.carried: %+v", carried)
 	}
 	for _, name := range []string{"np", "proj", "os", "weights", "model", "loss", "Run", "run", "host"} {

@@ -2,11 +2,10 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
@@ -87,23 +86,12 @@ func (e *Engine) PlaceAutoreload(ctx context.Context, id string, paths []string)
 	return lines[len(lines)-1], len(lines) > 1 && lines[0] == "existed", nil
 }
 
-// RunningKernels lists the kernels the container's Jupyter runs.
+// RunningKernels lists the IDs of the kernels the container's Jupyter runs.
 func (e *Engine) RunningKernels(ctx context.Context, c *model.Container) ([]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Base()+"/api/kernels", nil)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // a Jupyter that hangs says nothing of its kernels
+	defer cancel()
+	ks, err := e.kernelClient(c).Kernels(ctx)
 	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "token "+c.Token)
-	resp, err := e.jupyterClient(c).Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /api/kernels answered %d", resp.StatusCode)
-	}
-	var ks []struct{ ID string }
-	if err := json.NewDecoder(resp.Body).Decode(&ks); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(ks))

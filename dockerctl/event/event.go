@@ -42,8 +42,8 @@ const (
 	ReplayDone     Kind = "replay.done"    // the live install ended: Message sums it up, Paths changed, Restart the packages whose version changed
 	Live           Kind = "container.live" // Container runs its image plus a live install that matches Image
 	// A replacement carried a kernel into the new container: Kernel (the ID
-	// pages know), Names carried, Bytes, Duration, Reason (the pickler),
-	// Left (not carried: name to why).
+	// pages know), Names carried, Bytes, Duration, Pickler, Left (not
+	// carried: name to why).
 	KernelCarried Kind = "kernel.carried"
 	// A replacement could not carry a kernel's variables: Kernel, Reason;
 	// Message says whether an empty kernel took its place under its ID.
@@ -121,6 +121,7 @@ type Event struct {
 	Kernel      string            `json:"kernel,omitempty"`      // kernel.carried, kernel.restarted
 	Names       []string          `json:"names,omitempty"`       // kernel.carried: the variables carried
 	Left        map[string]string `json:"not_carried,omitempty"` // kernel.carried: the variables left, each with why
+	Pickler     string            `json:"pickler,omitempty"`     // kernel.carried: "pickle", "dill+pickle" ...
 	Modules     []string          `json:"modules,omitempty"`     // sync: the modules running kernels reload at their next cell
 	Restart     []string          `json:"restart,omitempty"`     // sync: changes autoreload cannot apply; replay.done: packages whose version changed (restart the kernels that imported them)
 	Log         []string          `json:"log,omitempty"`

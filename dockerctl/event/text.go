@@ -191,7 +191,7 @@ var texts = map[Kind]func(Event) string{
 	Error:      func(e Event) string { return "error: " + e.Message },
 	KernelCarried: func(e Event) string {
 		s := fmt.Sprintf("kernel %s carried into the new container: %d %s (%s, %s, %s)", shortKernel(e.Kernel), len(e.Names),
-			Plural(len(e.Names), "name", "names"), HumanBytes(e.Bytes), humanDuration(e.Duration), e.Reason)
+			Plural(len(e.Names), "name", "names"), HumanBytes(e.Bytes), humanDuration(e.Duration), e.Pickler)
 		if len(e.Left) == 0 {
 			return s
 		}

@@ -24,7 +24,7 @@ var JupyterPackages = []string{"jupyter-notebook", "python3-notebook", "python3-
 // of tensorflow/tensorflow:2.9.0-gpu-jupyter. Needs root and debootstrap.
 // log receives the tools' output.
 func EnsureJupyter(ctx context.Context, api client.APIClient, log io.Writer) error {
-	if ok, err := present(ctx, api, Jupyter); err != nil || ok {
+	if ok, err := present(ctx, api, Jupyter); err != nil || ok && current(ctx, api) {
 		return err
 	}
 	mirror, err := DebianMirror()
@@ -80,7 +80,18 @@ func EnsureJupyter(ctx context.Context, api client.APIClient, log io.Writer) err
 		`ENV PIP_BREAK_SYSTEM_PACKAGES=1`,
 		`ENV SHELL=/bin/bash`,
 		`CMD ["bash","-c","jupyter notebook --notebook-dir=/tf --ip 0.0.0.0 --no-browser --allow-root"]`,
+		`LABEL ` + packagesLabel + `="` + strings.Join(JupyterPackages, " ") + `"`,
 	})
+}
+
+// packagesLabel holds the packages an image was made with: one made with
+// fewer (before python3-dill) is made again.
+const packagesLabel = "dev.tfdev.test.packages"
+
+// current reports whether the Jupyter image holds today's packages.
+func current(ctx context.Context, api client.APIClient) bool {
+	info, err := api.ImageInspect(ctx, Jupyter)
+	return err == nil && info.Config != nil && info.Config.Labels[packagesLabel] == strings.Join(JupyterPackages, " ")
 }
 
 // DebianMirror is the mirror debootstrap uses: TFDEV_DEBIAN_MIRROR, else
