@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
@@ -31,8 +32,28 @@ func (x *executor) carryKernels(ctx context.Context, old, nc *model.Container) (
 	}
 	shown := x.door.Shown // the IDs pages know, before this switch
 	end := failablePhase(x.emit, fmt.Sprintf("replacing: carrying the variables of %d %s into the new container", len(ks), event.Plural(len(ks), "kernel", "kernels")))
-	for _, k := range ks {
-		c, err := x.eng.CarryKernel(ctx, old, nc, k, model.CarryOptions{Cap: x.o.CarryCap})
+	// Side by side: a new kernel takes about a second to start, and one
+	// kernel's start overlaps another's variables being written.
+	type result struct {
+		c   model.Carried
+		err error
+	}
+	results := make([]result, len(ks))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 4) // a few at a time: each holds its variables in memory twice
+	for i, k := range ks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			c, err := x.eng.CarryKernel(ctx, old, nc, k, model.CarryOptions{Cap: x.o.CarryCap})
+			results[i] = result{c, err}
+		}()
+	}
+	wg.Wait()
+	for i, k := range ks {
+		c, err := results[i].c, results[i].err
 		for o, n := range c.IDs() {
 			ids[o] = n
 		}

@@ -314,3 +314,32 @@ func TestExecutorReplaceCarriesKernels(t *testing.T) {
 		})
 	}
 }
+
+// Kernels are carried side by side, and each is said, in the order the
+// server listed them.
+func TestExecutorCarriesEveryKernel(t *testing.T) {
+	f := newFakeEngine()
+	f.kernels = map[string][]model.Kernel{"old": {{ID: "k1", Name: "python3"}, {ID: "k2", Name: "python3"}, {ID: "k3", Name: "ir"}}}
+	var said []string
+	x := newExecutor(f.ports(), SessionOptions{}, model.GPUSupport{}, func(e event.Event) {
+		if e.Kind == event.KernelCarried {
+			said = append(said, e.Kernel)
+		}
+	}, make(chan loop.Input, 16))
+	door, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer door.Close()
+	x.door = door
+	old := &model.Container{ID: "old", Name: "tfdev-demo"}
+	st := started(t, x.do(context.Background(), loop.Replace{Project: testProject(t, loopDockerfile), Old: old, Built: built("sha256:img2")}))
+	if !strings.HasSuffix(st.How, "kernels carried with their variables: 3 of 3") || strings.Join(said, " ") != "k1 k2 k3" {
+		t.Errorf("%q; said %v", st.How, said)
+	}
+	for _, k := range []string{"k1", "k2", "k3"} {
+		if door.Shown("new-"+k) != k {
+			t.Errorf("the door shows new-%s as %s", k, door.Shown("new-"+k))
+		}
+	}
+}
