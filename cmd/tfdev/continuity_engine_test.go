@@ -35,6 +35,7 @@ func appProject(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
+	cleanupProject(t, dir)
 	return dir
 }
 
