@@ -162,10 +162,10 @@ func BenchmarkSaveToNextCell(b *testing.B) {
 	b.ReportMetric(float64(percentile(lat, 0.9).Microseconds())/1000, "p90-ms")
 }
 
-// A kernel that ran before tfdev turned autoreload on (a reattach to a
-// container of a run without it) is not changed behind the user's back:
-// tfdev names it and says how it gets autoreload.
-func TestAutoreloadNamesKernelsThatRanBefore(t *testing.T) {
+// A kernel that ran before tfdev turned reloading on (a reattach to a
+// container of a run with --autoreload=false) is reached too: an edit made
+// after the reattach is in its next cell, with its state kept.
+func TestReloadReachesKernelsThatRanBefore(t *testing.T) {
 	requireEngine(t)
 	needJupyter(t)
 	dir := autoreloadProject(t)
@@ -178,22 +178,71 @@ func TestAutoreloadNamesKernelsThatRanBefore(t *testing.T) {
 	ready, _, stop := runSession(t, SessionOptions{Dir: dir, Port: 0, Keep: true, NoAutoreload: true})
 	base, token, kernel := kernelThroughDoor(t, ready)
 	ws := dialKernel(t, base, token, kernel)
-	kernelExec(t, ws, "x = 1")
+	if out := kernelExec(t, ws, "import sys\nsys.path.insert(0, '/app')\nimport model\nx = 41\nprint(model.f())"); out != "1" {
+		t.Fatalf("before: %q", out)
+	}
 	ws.CloseNow()
 	stop()
 
-	var said []string
-	o := SessionOptions{Dir: dir, Port: 0}
-	ready2, events, _ := runSessionSeeing(t, o, func(e event.Event) {
-		if e.Kind == event.Info && strings.Contains(e.Message, "before tfdev turned autoreload on") {
-			said = append(said, e.Message)
-		}
-	})
-	_ = events
+	ready2, events, _ := runSession(t, SessionOptions{Dir: dir, Port: 0})
 	if ready2.Container != ready.Container {
 		t.Fatalf("not reattached: %s, then %s", ready.Container, ready2.Container)
 	}
-	if len(said) != 1 || !strings.Contains(said[0], kernel) || !strings.Contains(said[0], "%load_ext autoreload") {
-		t.Errorf("said %q; want kernel %s named once", said, kernel)
+	writeFile(t, dir, "model.py", "def f():\n    return 2\n")
+	waitSync(t, events, "model.py")
+	base2, token2 := splitReady(t, ready2)
+	ws = dialKernel(t, base2, token2, kernel)
+	defer ws.CloseNow()
+	if out := kernelExec(t, ws, "print(model.f(), x + 1)"); out != "2 42" {
+		t.Errorf("the kernel that ran before, after the edit: %q, want \"2 42\"", out)
+	}
+}
+
+// waitKind waits for the next event of kind that match accepts.
+func waitKind(t testing.TB, events <-chan event.Event, kind event.Kind, match func(event.Event) bool) event.Event {
+	t.Helper()
+	deadline := time.After(2 * time.Minute) // a bound on the wait, not a timing assertion
+	for {
+		select {
+		case e := <-events:
+			if e.Kind == kind && (match == nil || match(e)) {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no %s event", kind)
+		}
+	}
+}
+
+// A save that breaks a module is said, naming the kernel, the module and
+// what to do; the kernel keeps the last version that loaded; the fix,
+// saved, reloads it and says so. Through the whole session, with a kernel
+// started through tfdev's URL.
+func TestReloadFailureIsSaid(t *testing.T) {
+	requireEngine(t)
+	needJupyter(t)
+	dir := autoreloadProject(t)
+	ready, events, _ := runSession(t, SessionOptions{Dir: dir, Port: 0})
+	base, token, kernel := kernelThroughDoor(t, ready)
+	ws := dialKernel(t, base, token, kernel)
+	defer ws.CloseNow()
+	if out := kernelExec(t, ws, "import model\nprint(model.f())"); out != "1" {
+		t.Fatalf("before: %q", out)
+	}
+	writeFile(t, dir, "model.py", "def f(:\n    return 2\n")
+	failed := waitKind(t, events, event.ReloadFailed, nil)
+	if failed.Kernel != kernel || failed.Module != "model" || !strings.HasPrefix(failed.Message, "SyntaxError") || !strings.Contains(failed.Fix, "fix it and save again") {
+		t.Errorf("kernel.reload_failed: %+v", failed)
+	}
+	if out := kernelExec(t, ws, "print(model.f())"); out != "1" {
+		t.Errorf("the kernel after the broken save: %q, want the last version that loaded", out)
+	}
+	writeFile(t, dir, "model.py", "def f():\n    return 3\n")
+	reloaded := waitKind(t, events, event.KernelReload, nil)
+	if reloaded.Kernel != kernel || !slices.Equal(reloaded.Modules, []string{"model"}) {
+		t.Errorf("kernel.reload: %+v", reloaded)
+	}
+	if out := kernelExec(t, ws, "print(model.f())"); out != "3" {
+		t.Errorf("after the fix: %q", out)
 	}
 }

@@ -95,7 +95,26 @@ func (x *executor) job(e loop.Effect) job {
 	case loop.Sync:
 		return now(func(ctx context.Context) []loop.Input {
 			res, err := x.eng.Sync(ctx, e.C.ID, e.Project.Dir, e.Items, x.ledgerOf(e.C.ID))
-			return []loop.Input{loop.Synced{Res: res, Err: err, Paths: e.Paths, Line: e.Line, Why: e.Why, Modules: e.Modules, Restart: e.Restart}}
+			if err == nil && len(e.Files) > 0 {
+				// Before "synced" is said: the next cell reloads them even
+				// if it comes before tfdev's message to the kernel. When it
+				// cannot be written, the message alone carries the news.
+				_ = x.eng.Signal(ctx, e.C.ID, x.book.changedNow(e.C.ID, e.Files))
+			}
+			return []loop.Input{loop.Synced{Res: res, Err: err, Paths: e.Paths, Line: e.Line, Why: e.Why, Modules: e.Modules, Restart: e.Restart, Files: e.Files}}
+		})
+	case loop.Reload:
+		return aside("tell the kernels what changed", func(ctx context.Context) []loop.Input {
+			// Each kernel's answer comes as it comes: a kernel busy with a
+			// long cell holds back no other's.
+			err := x.eng.ReloadKernels(ctx, e.C, x.book.changedIn(e.C.ID), func(r model.KernelReload) {
+				r.Kernel = x.shownKernel(r.Kernel)
+				send(ctx, x.async, loop.KernelReloaded{C: e.C, KernelReload: r})
+			})
+			if err != nil {
+				return []loop.Input{loop.KernelReloaded{C: e.C, KernelReload: model.KernelReload{Err: fmt.Errorf("listing the kernels: %w", err)}}}
+			}
+			return nil
 		})
 	case loop.Reconcile:
 		return aside("compare the project with the container", func(ctx context.Context) []loop.Input { return x.compare(ctx, e) })

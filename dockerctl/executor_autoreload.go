@@ -2,8 +2,6 @@ package dockerctl
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
@@ -12,26 +10,23 @@ import (
 )
 
 // turnOnAutoreload places the startup file in a container that just
-// started, or that tfdev reattached to; in the latter, kernels that were
-// running before are not changed behind the user's back: tfdev says which
-// lack autoreload and how they get it.
+// started, or that tfdev reattached to. Kernels that ran before (a
+// reattach to a container of a run without it) get what the startup file
+// gives, through their channels, at once: tfdev's reloads reach them too.
 func (x *executor) turnOnAutoreload(ctx context.Context, p *dockerfile.Project, c *model.Container, reattached bool) {
 	if x.o.NoAutoreload {
 		return
 	}
-	_, existed, err := x.eng.PlaceAutoreload(ctx, c.ID, loop.KernelPathRoots(p.Rules))
+	_, _, err := x.eng.PlaceAutoreload(ctx, c.ID, loop.KernelPathRoots(p.Rules))
 	if err != nil {
 		x.emit(event.Event{Kind: event.Error, Container: c.Name, Message: err.Error() + "; edits reach kernels only after a restart or %autoreload"})
 		return
 	}
-	if !reattached || existed {
+	if !reattached {
 		return
 	}
-	ids, err := x.eng.RunningKernels(ctx, c)
-	if err != nil || len(ids) == 0 {
-		return
-	}
-	x.emit(event.Event{Kind: event.Info, Container: c.Name, Message: fmt.Sprintf(
-		"%d kernel(s) ran before tfdev turned autoreload on (%s): restart them, or run %%load_ext autoreload and %%autoreload 2 in them, for your edits to reach them; new kernels have it",
-		len(ids), strings.Join(ids, ", "))})
+	x.tasks.Go("tell the kernels what changed", func() {
+		// A kernel busy with a cell answers after it; none waits for it.
+		_ = x.eng.ReloadKernels(ctx, c, nil, func(model.KernelReload) {})
+	})
 }

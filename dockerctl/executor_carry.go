@@ -73,3 +73,11 @@ func (x *executor) carryKernels(ctx context.Context, old, nc *model.Container) (
 	end(nil)
 	return ids, carried, len(ks)
 }
+
+// shownKernel is the ID pages know for a kernel of the serving container.
+func (x *executor) shownKernel(id string) string {
+	if x.door == nil {
+		return id
+	}
+	return x.door.Shown(id)
+}

@@ -64,6 +64,14 @@ func (x *executor) replay(ctx context.Context, e loop.Replay, ledger *model.Ledg
 		x.emit(ev)
 	}
 	out.Summary, out.Restart = pipSummary(log)
+	if len(out.Restart) > 0 {
+		// Which kernels imported what changed: those must restart, the
+		// others need not. Not knowing costs only this detail.
+		out.Kernels, _ = x.eng.KernelImports(ctx, e.C, out.Restart)
+		for i := range out.Kernels {
+			out.Kernels[i].Kernel = x.shownKernel(out.Kernels[i].Kernel)
+		}
+	}
 	return out
 }
 

@@ -1,7 +1,9 @@
 package dockerctl
 
 import (
+	"maps"
 	"sync"
+	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
@@ -13,10 +15,40 @@ type containerBook struct {
 	mu      sync.Mutex
 	ledgers map[string]*model.Ledger
 	watches map[string]containerWatch
+	// changed holds, per container, the module files synced into it, each
+	// with the stamp of its last change: what its kernels are told.
+	changed map[string]map[string]int64
+	stamp   int64
 }
 
 func newContainerBook() *containerBook {
-	return &containerBook{ledgers: map[string]*model.Ledger{}, watches: map[string]containerWatch{}}
+	return &containerBook{ledgers: map[string]*model.Ledger{}, watches: map[string]containerWatch{}, changed: map[string]map[string]int64{}}
+}
+
+// changedNow records that files changed in the container now, and returns
+// every module file changed there with its stamp. Stamps are wall-clock
+// nanoseconds, strictly rising: a later tfdev that reattaches goes on
+// above the stamps the kernels have seen.
+func (b *containerBook) changedNow(id string, files []string) map[string]int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stamp = max(b.stamp+1, time.Now().UnixNano())
+	m := b.changed[id]
+	if m == nil {
+		m = map[string]int64{}
+		b.changed[id] = m
+	}
+	for _, f := range files {
+		m[f] = b.stamp
+	}
+	return maps.Clone(m)
+}
+
+// changedIn is every module file changed in the container, with its stamp.
+func (b *containerBook) changedIn(id string) map[string]int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return maps.Clone(b.changed[id])
 }
 
 // ledger is the container's ledger, empty for a container tfdev knows
@@ -58,6 +90,7 @@ func (b *containerBook) dropLedger(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.ledgers, id)
+	delete(b.changed, id)
 }
 
 func (b *containerBook) watch(id string) (containerWatch, bool) {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -262,10 +264,6 @@ func (f *fakeExec) PlaceAutoreload(_ context.Context, id string, paths []string)
 	return "/root/.ipython/profile_default/startup/" + engine.AutoreloadFile, false, f.record("PlaceAutoreload %s", id)
 }
 
-func (f *fakeJupyter) RunningKernels(_ context.Context, c *model.Container) ([]string, error) {
-	return nil, f.record("RunningKernels %s", c.ID)
-}
-
 func (f *fakeJupyter) Kernels(_ context.Context, c *model.Container) ([]model.Kernel, error) {
 	err := f.record("Kernels %s", c.ID)
 	f.mu.Lock()
@@ -286,6 +284,32 @@ func (f *fakeJupyter) CarryKernel(_ context.Context, from, to *model.Container, 
 	}
 	c.Names, c.Bytes, c.Pickler = []string{"x"}, 28, "pickle"
 	return c, nil
+}
+
+// ReloadKernels answers for each kernel of c: every file's module
+// reloaded.
+func (f *fakeJupyter) ReloadKernels(_ context.Context, c *model.Container, files map[string]int64, each func(model.KernelReload)) error {
+	names := slices.Sorted(maps.Keys(files))
+	err := f.record("ReloadKernels %s %s", c.ID, strings.Join(names, ","))
+	f.mu.Lock()
+	ks := f.kernels[c.ID]
+	f.mu.Unlock()
+	for _, k := range ks {
+		r := model.KernelReload{Kernel: k.ID}
+		for _, p := range names {
+			r.Reloaded = append(r.Reloaded, strings.TrimSuffix(filepath.Base(p), ".py"))
+		}
+		each(r)
+	}
+	return err
+}
+
+func (f *fakeJupyter) Signal(_ context.Context, id string, files map[string]int64) error {
+	return f.record("Signal %s %s", id, strings.Join(slices.Sorted(maps.Keys(files)), ","))
+}
+
+func (f *fakeJupyter) KernelImports(_ context.Context, c *model.Container, packages []string) ([]model.KernelReload, error) {
+	return nil, f.record("KernelImports %s %s", c.ID, strings.Join(packages, ","))
 }
 
 func (f *fakeJupyter) DialJupyter(_ context.Context, id string, _ int) (net.Conn, error) {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,12 +69,17 @@ func liveProject(t testing.TB) string {
 // kernelThroughDoor starts a kernel through the session's URL and opens
 // its WebSocket, as the notebook page does.
 func kernelThroughDoor(t *testing.T, ready event.Event) (base, token, kernel string) {
+	base, token = splitReady(t, ready)
+	return base, token, startKernel(t, base, token)
+}
+
+// splitReady is the base and the token of a ready event's URL.
+func splitReady(t testing.TB, ready event.Event) (base, token string) {
 	u, err := url.Parse(ready.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, token = u.Scheme+"://"+u.Host, u.Query().Get("token")
-	return base, token, startKernel(t, base, token)
+	return u.Scheme + "://" + u.Host, u.Query().Get("token")
 }
 
 // A package added to requirements.txt is installed in the running
@@ -152,11 +158,29 @@ func TestLiveInstallKeepsTheKernel(t *testing.T) {
 
 	// A later session reattaches to it: no replacement.
 	stop()
-	_, _, stop2 := runSession(t, SessionOptions{Dir: dir, Port: 0})
+	ready2, events2, stop2 := runSession(t, SessionOptions{Dir: dir, Port: 0})
 	defer stop2()
 	again, _ := testEngine.Find(context.Background(), dir)
 	if again == nil || again.ID != before.ID {
 		t.Errorf("the next session runs %v, not %s: it replaced the container", again, before.ID)
+	}
+
+	// A new version of the package the kernel imported: tfdev names, per
+	// kernel, what it imported from it, and whether it must restart.
+	_, _, other := kernelThroughDoor(t, ready2)
+	writeWheel(t, dir, "tfdevtiny", "2.0", 2)
+	writeFile(t, dir, "requirements.txt", "numpy==1.24.2\ntfdevtiny==2.0\n")
+	said := map[string]event.Event{}
+	for len(said) < 2 {
+		e := waitKind(t, events2, event.KernelImports, nil)
+		said[e.Kernel] = e
+	}
+	if e := said[kernel]; !slices.Equal(e.Modules, []string{"tfdevtiny"}) || !slices.Equal(e.Restart, []string{"tfdevtiny"}) ||
+		e.Text() != "kernel "+kernel[:8]+" imported tfdevtiny: restart it to use the new tfdevtiny" {
+		t.Errorf("the kernel that imported it: %+v", e)
+	}
+	if e := said[other]; len(e.Modules) != 0 || len(e.Restart) != 0 || !strings.Contains(e.Text(), "imported none of tfdevtiny: no restart needed") {
+		t.Errorf("the kernel that did not: %+v", e)
 	}
 }
 

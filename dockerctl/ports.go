@@ -86,9 +86,11 @@ type execPort interface {
 type jupyterPort interface {
 	WaitJupyter(ctx context.Context, c *model.Container, timeout time.Duration) (string, error)
 	ProbeJupyter(ctx context.Context, c *model.Container) error
-	RunningKernels(ctx context.Context, c *model.Container) ([]string, error)
 	Kernels(ctx context.Context, c *model.Container) ([]model.Kernel, error)
 	CarryKernel(ctx context.Context, from, to *model.Container, k model.Kernel, o model.CarryOptions) (model.Carried, error)
+	Signal(ctx context.Context, id string, files map[string]int64) error
+	ReloadKernels(ctx context.Context, c *model.Container, files map[string]int64, each func(model.KernelReload)) error
+	KernelImports(ctx context.Context, c *model.Container, packages []string) ([]model.KernelReload, error)
 	DialJupyter(ctx context.Context, id string, port int) (net.Conn, error)
 	ServedDir(ctx context.Context, c *model.Container) string
 }

@@ -282,3 +282,26 @@ func TestKernelsCarriedAreShown(t *testing.T) {
 		}
 	}
 }
+
+// A module a kernel could not reload stays on the screen, with why and
+// what to do, until a later save reloads it in that kernel.
+func TestReloadFailureShownUntilReloaded(t *testing.T) {
+	var rec recorder
+	m := New(rec.env(), nil)
+	m, _ = run(m, events(append(cachedStart(), ready())...)...)
+	m, _ = run(m, tea.WindowSizeMsg{Width: 220, Height: 40})
+	m, _ = run(m, events(event.Event{Kind: event.ReloadFailed, Time: at(80), Kernel: "263cd661-63aa", Module: "model",
+		Message: "SyntaxError: invalid syntax (model.py, line 3)", Fix: "fix it and save again"})...)
+	want := "kernel 263cd661, model: SyntaxError: invalid syntax (model.py, line 3); fix it and save again"
+	if view := m.View(); !strings.Contains(view, "Reload") || !strings.Contains(view, want) {
+		t.Errorf("the failure is not shown:\n%s", view)
+	}
+	m, _ = run(m, events(event.Event{Kind: event.KernelReload, Time: at(81), Kernel: "other", Modules: []string{"model"}})...)
+	if len(m.State.ReloadFailures) != 1 {
+		t.Errorf("another kernel's reload cleared it: %v", m.State.ReloadFailures)
+	}
+	m, _ = run(m, events(event.Event{Kind: event.KernelReload, Time: at(82), Kernel: "263cd661-63aa", Modules: []string{"model"}})...)
+	if len(m.State.ReloadFailures) != 0 {
+		t.Errorf("still shown after a clean reload: %v", m.State.ReloadFailures)
+	}
+}

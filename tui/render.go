@@ -53,6 +53,7 @@ func Render(s *State, f Frame) string {
 	top = append(top, header(s, f)...)
 	top = append(top, jupyterLine(s, f), containerLine(s, f))
 	top = append(top, conflictLines(s, f)...)
+	top = append(top, reloadLines(s, f)...)
 	top = append(top, rule(f.Width))
 	table := layerTable(s, f)
 	keys := keyBar(f.Width)
@@ -381,6 +382,29 @@ func plural(n int) string {
 		return "file"
 	}
 	return "files"
+}
+
+// reloadLines name each module a kernel could not reload, with why and
+// what to do: at most three, then a count.
+func reloadLines(s *State, f Frame) []string {
+	const most = 3
+	var out []string
+	for i, r := range s.ReloadFailures {
+		if i == most {
+			out = append(out, fit(stBad.Render(fmt.Sprintf("          and %d more module(s) not reloaded", len(s.ReloadFailures)-most)), f.Width))
+			break
+		}
+		k := r.Kernel
+		if len(k) > 8 {
+			k = k[:8]
+		}
+		what := r.Module
+		if what == "" {
+			what = "(the change)"
+		}
+		out = append(out, fit(stBad.Render("Reload    ")+fmt.Sprintf("kernel %s, %s: %s; %s", k, what, r.Why, r.Fix), f.Width))
+	}
+	return out
 }
 
 // conflictLines name each file changed on both sides and not merged yet,

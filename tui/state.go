@@ -46,6 +46,10 @@ type Row struct {
 // (File), the container's (From) kept at Copy.
 type Conflict struct{ File, From, Copy string }
 
+// ReloadFailure is a module a kernel could not reload: shown until a
+// later save reloads it in that kernel.
+type ReloadFailure struct{ Kernel, Module, Why, Fix string }
+
 // Item is one line of the activity list.
 type Item struct {
 	Time time.Time
@@ -84,6 +88,9 @@ type State struct {
 	// Conflicts are the files changed on both sides whose copies are not
 	// merged yet: shown until a save on either side resolves them.
 	Conflicts []Conflict
+	// ReloadFailures are the modules kernels could not reload, until a
+	// later save reloads them (or the container is replaced).
+	ReloadFailures []ReloadFailure
 
 	Rows         []Row
 	Building     bool
@@ -147,7 +154,8 @@ var activityKinds = map[event.Kind]bool{
 	event.Sync: true, event.Rescue: true, event.Error: true, event.Doctor: true, event.Info: true,
 	event.Stop: true, event.EngineLost: true, event.EngineBack: true, event.RescueProgress: true, event.Down: true,
 	event.ReplayStep: true, event.ReplayDone: true, event.Live: true, event.Resolved: true,
-	event.KernelCarried: true, event.KernelRestarted: true,
+	event.KernelCarried: true, event.KernelRestarted: true, event.KernelReload: true, event.ReloadFailed: true,
+	event.KernelImports: true,
 }
 
 // appliers change the view state for each kind of event that has any.
@@ -161,6 +169,15 @@ var appliers = map[event.Kind]func(*State, event.Event){
 	},
 	event.Resolved: func(s *State, e event.Event) {
 		s.Conflicts = slices.DeleteFunc(s.Conflicts, func(c Conflict) bool { return c.File == e.File })
+	},
+	event.ReloadFailed: func(s *State, e event.Event) {
+		s.ReloadFailures = slices.DeleteFunc(s.ReloadFailures, func(f ReloadFailure) bool { return f.Kernel == e.Kernel && f.Module == e.Module })
+		s.ReloadFailures = append(s.ReloadFailures, ReloadFailure{Kernel: e.Kernel, Module: e.Module, Why: e.Message, Fix: e.Fix})
+	},
+	event.KernelReload: func(s *State, e event.Event) {
+		s.ReloadFailures = slices.DeleteFunc(s.ReloadFailures, func(f ReloadFailure) bool {
+			return f.Kernel == e.Kernel && slices.Contains(e.Modules, f.Module)
+		})
 	},
 	event.Project: func(s *State, e event.Event) {
 		s.Project, s.Engine, s.Builder = e.Project, e.Engine, e.Builder
@@ -227,6 +244,9 @@ var appliers = map[event.Kind]func(*State, event.Event){
 			s.GPU = *e.GPU
 		}
 		s.Jupyter, s.JupyterSince = string(event.JupyterStarting), e.Time
+		if strings.HasPrefix(e.Message, "replaced ") {
+			s.ReloadFailures = nil // the new container's kernels imported today's code
+		}
 	},
 	event.Jupyter: func(s *State, e event.Event) {
 		if s.Jupyter != string(event.JupyterStarting) {

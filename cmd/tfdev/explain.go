@@ -66,12 +66,12 @@ its change in the running container, and why not when it cannot.`,
 	return cmd
 }
 
-// kernelNote says what autoreload does with a synced module.
+// kernelNote says what running kernels do with a synced module.
 func kernelNote(mods, restart []string) string {
 	if len(mods) > 0 {
-		return "they reload module " + strings.Join(mods, ", ") + " at their next cell (autoreload, which tfdev up turns on in new kernels; --autoreload=false leaves it off)"
+		return "the kernels that imported module " + strings.Join(mods, ", ") + " reload it before their next cell (tfdev tells them after the sync; --autoreload=false leaves it to you)"
 	}
-	return "restart the kernels that imported " + strings.Join(restart, ", ") + ": autoreload cannot apply a change to it"
+	return "restart the kernels that imported " + strings.Join(restart, ", ") + ": a reload cannot apply a change to it"
 }
 
 // explained is a decision with the live-install verdict, as JSON.

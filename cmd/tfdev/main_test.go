@@ -88,7 +88,7 @@ func TestExplainDepsVerdicts(t *testing.T) {
 			"with --deps live: rebuild: Dockerfile:3: RUN --mount=type=secret cannot run outside a build"},
 		{"FROM b AS deps\nCOPY requirements.txt .\nRUN pip wheel -r requirements.txt\nFROM b\nCOPY --from=deps / /w\nCOPY . /tf\n", "requirements.txt",
 			`with --deps live: rebuild: Dockerfile:2: it feeds build stage "deps"`},
-		{"FROM b\nCOPY . /tf\n", "train.py", "running kernels: they reload module train at their next cell (autoreload, which tfdev up turns on in new kernels; --autoreload=false leaves it off)"},
+		{"FROM b\nCOPY . /tf\n", "train.py", "running kernels: the kernels that imported module train reload it before their next cell (tfdev tells them after the sync; --autoreload=false leaves it to you)"},
 	} {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(c.dockerfile), 0o644)

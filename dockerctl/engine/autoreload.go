@@ -2,47 +2,49 @@ package engine
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 // A synced model.py reaches the container in milliseconds, but a kernel
-// that imported it minutes ago keeps the old code. tfdev puts an IPython
-// startup file in the profile of the container's kernels that turns on
-// autoreload for every module, and puts the project's sync destinations
-// on sys.path, so each new kernel sees every edit at its next cell. The
-// file is tfdev's: it is not in the project, never comes home, and goes
-// with the container.
+// that imported it minutes ago keeps the old code. tfdev tells each
+// kernel which files a sync changed, and the kernel reloads exactly the
+// modules it imported from them (reload.go). The IPython startup file
+// tfdev puts in the profile of the container's kernels only prepares
+// them: the project's sync destinations on sys.path, no bytecode written,
+// and IPython's autoreload extension loaded but off (%autoreload 0), so
+// nothing scans modules before each cell and a user's own %autoreload 2
+// or %aimport -module works as typed. The file is tfdev's: it is not in
+// the project, never comes home, and goes with the container.
 
 // AutoreloadFile is the startup file's name, in the profile's startup
 // folder.
 const AutoreloadFile = "00-tfdev-autoreload.py"
 
 // autoreloadScript is the startup file: IPython runs it in every new
-// kernel. %autoreload complete where the installed IPython has it (it also
-// picks up new names), else 2 (every module, before each cell); and no
-// bytecode written by kernels, whose one-second stamps would hide a second
-// save within the same second.
+// kernel. No bytecode is written by kernels: its one-second stamps would
+// hide a second save within the same second.
 func autoreloadScript(paths []string) string {
 	quoted := make([]string, len(paths))
 	for i, p := range paths {
 		quoted[i] = strconv.Quote(p)
 	}
-	return `# tfdev: autoreload in every kernel of this container, and the project on sys.path.
+	return `# tfdev: this kernel reloads what tfdev syncs, and the project is on sys.path.
 # Written by tfdev up; it goes with the container (tfdev up --autoreload=false leaves it out).
+# tfdev tells the kernel which files changed after each sync: nothing runs before your cells.
 def _tfdev_setup():
     import sys
     ip = get_ipython()
     if ip is None:
         return
-    from IPython.extensions import autoreload
+    # Loaded and off: your own %autoreload 2, or %aimport -module to keep a
+    # module as it is, works as typed.
     ip.run_line_magic("load_ext", "autoreload")
-    doc = autoreload.AutoreloadMagics.autoreload.__doc__ or ""
-    ip.run_line_magic("autoreload", "complete" if "complete" in doc else "2")
+    ip.run_line_magic("autoreload", "0")
     for p in reversed([` + strings.Join(quoted, ", ") + `]):
         if p not in sys.path:
             sys.path.insert(0, p)
@@ -50,10 +52,14 @@ def _tfdev_setup():
     # saves of the same size within a second would reload the first one's
     # bytecode. Kernels write none, so every reload compiles the source.
     sys.dont_write_bytecode = True
+    # What reloads the modules tfdev syncs, before the next cell at the
+    # latest (tfdev's scripts/reload.py, in a namespace of its own).
+    import base64
+    exec(base64.b64decode("` + base64.StdEncoding.EncodeToString([]byte(reloadPy)) + `").decode(), {"__name__": "__tfdev__", "ARGS": {"do": "install"}})
 try:
     _tfdev_setup()
 except Exception as e:
-    print("tfdev: autoreload is not on in this kernel:", e)
+    print("tfdev: this kernel is not prepared for reloading:", e)
 del _tfdev_setup
 `
 }
@@ -84,19 +90,4 @@ func (e *Engine) PlaceAutoreload(ctx context.Context, id string, paths []string)
 		return "", false, fmt.Errorf("turning on autoreload for the container's kernels: %w", err)
 	}
 	return lines[len(lines)-1], len(lines) > 1 && lines[0] == "existed", nil
-}
-
-// RunningKernels lists the IDs of the kernels the container's Jupyter runs.
-func (e *Engine) RunningKernels(ctx context.Context, c *model.Container) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // a Jupyter that hangs says nothing of its kernels
-	defer cancel()
-	ks, err := e.kernelClient(c).Kernels(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(ks))
-	for i, k := range ks {
-		ids[i] = k.ID
-	}
-	return ids, nil
 }

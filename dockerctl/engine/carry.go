@@ -176,13 +176,20 @@ func (e *Engine) CarryKernel(ctx context.Context, from, to *model.Container, k m
 }
 
 // runCarry runs scripts/carry.py in kernel id with args and decodes the
-// JSON line it prints last into report.
+// JSON line it prints last into report, each step bounded.
 func runCarry(ctx context.Context, kc *kernel.Client, id string, args map[string]any, report any) error {
 	ctx, cancel := context.WithTimeout(ctx, carryStep)
 	defer cancel()
+	return runScript(ctx, kc, id, carryPy, args, report)
+}
+
+// runScript runs one of tfdev's kernel scripts in kernel id, silently and
+// in a namespace of its own (ARGS holds args), and decodes the JSON line
+// it prints last into report.
+func runScript(ctx context.Context, kc *kernel.Client, id, script string, args map[string]any, report any) error {
 	a, _ := json.Marshal(args)
-	code := "exec(__import__('base64').b64decode('" + base64.StdEncoding.EncodeToString([]byte(carryPy)) +
-		"').decode(), {'__name__': '__tfdev_carry__', 'ARGS': __import__('json').loads(" + strconv.Quote(string(a)) + ")})"
+	code := "exec(__import__('base64').b64decode('" + base64.StdEncoding.EncodeToString([]byte(script)) +
+		"').decode(), {'__name__': '__tfdev__', 'ARGS': __import__('json').loads(" + strconv.Quote(string(a)) + ")})"
 	out, err := kc.Execute(ctx, id, code)
 	if err != nil {
 		return err

@@ -48,9 +48,20 @@ const (
 	// A replacement could not carry a kernel's variables: Kernel, Reason;
 	// Message says whether an empty kernel took its place under its ID.
 	KernelRestarted Kind = "kernel.restarted"
-	Info            Kind = "info"  // Message
-	Error           Kind = "error" // Message
-	Stop            Kind = "stop"  // Message
+	// KernelReload: a kernel reloaded the modules a sync changed: Kernel,
+	// Modules.
+	KernelReload Kind = "kernel.reload"
+	// ReloadFailed: a kernel could not reload Module: Kernel, Module,
+	// Message (why), Fix (what to do). Module "" when the kernel could not
+	// be asked at all.
+	ReloadFailed Kind = "kernel.reload_failed"
+	// KernelImports: after a live install, the modules a kernel imported
+	// from the packages whose version changed: Kernel, Modules, Restart
+	// (set when it must restart), Message.
+	KernelImports Kind = "kernel.imports"
+	Info          Kind = "info"  // Message
+	Error         Kind = "error" // Message
+	Stop          Kind = "stop"  // Message
 )
 
 // StepState is where a Dockerfile step is in a build.
@@ -122,6 +133,7 @@ type Event struct {
 	Names       []string          `json:"names,omitempty"`       // kernel.carried: the variables carried
 	Left        map[string]string `json:"not_carried,omitempty"` // kernel.carried: the variables left, each with why
 	Pickler     string            `json:"pickler,omitempty"`     // kernel.carried: "pickle", "dill+pickle" ...
+	Module      string            `json:"module,omitempty"`      // kernel.reload_failed
 	Modules     []string          `json:"modules,omitempty"`     // sync: the modules running kernels reload at their next cell
 	Restart     []string          `json:"restart,omitempty"`     // sync: changes autoreload cannot apply; replay.done: packages whose version changed (restart the kernels that imported them)
 	Log         []string          `json:"log,omitempty"`

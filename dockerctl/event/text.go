@@ -53,7 +53,7 @@ func (e Event) Text() string {
 // IsError says whether the event reports something that went wrong.
 func (e Event) IsError() bool {
 	switch e.Kind {
-	case Error, BuildFailed, ContainerEnd, Unreachable, EngineLost, Down, KernelRestarted:
+	case Error, BuildFailed, ContainerEnd, Unreachable, EngineLost, Down, KernelRestarted, ReloadFailed:
 		return true
 	case Rescue:
 		return e.Conflict
@@ -204,6 +204,21 @@ var texts = map[Kind]func(Event) string{
 			names[i] = n + " (" + e.Left[n] + ")"
 		}
 		return s + fmt.Sprintf("; not carried %d: %s", len(names), strings.Join(names, "; "))
+	},
+	KernelReload: func(e Event) string {
+		return fmt.Sprintf("kernel %s reloaded %s", shortKernel(e.Kernel), strings.Join(e.Modules, ", "))
+	},
+	ReloadFailed: func(e Event) string {
+		if e.Module == "" {
+			return fmt.Sprintf("kernel %s: %s; %s", shortKernel(e.Kernel), e.Message, e.Fix)
+		}
+		return fmt.Sprintf("kernel %s could not reload %s: %s; %s", shortKernel(e.Kernel), e.Module, e.Message, e.Fix)
+	},
+	KernelImports: func(e Event) string {
+		if len(e.Modules) == 0 {
+			return fmt.Sprintf("kernel %s %s", shortKernel(e.Kernel), e.Message)
+		}
+		return fmt.Sprintf("kernel %s imported %s: %s", shortKernel(e.Kernel), shortList(e.Modules, 6), e.Message)
 	},
 	KernelRestarted: func(e Event) string {
 		return fmt.Sprintf("kernel %s: its variables were not carried: %s; %s", shortKernel(e.Kernel), e.Reason, e.Message)

@@ -30,8 +30,13 @@ type (
 		Paths   []string
 		Line    int
 		Why     string   // a reconcile's: why it ran
-		Modules []string // what kernels reload (autoreload)
+		Modules []string // what kernels reload
 		Restart []string // what they cannot
+		Files   []string // the container's module files among Items: the kernels are told of these
+	}
+	Reload struct { // tell C's kernels that these module files changed; a KernelReloaded follows per kernel
+		C     *model.Container
+		Files []string
 	}
 	Reconcile struct { // compare the whole tree with the container, beside the loop; a Reconciled follows
 		Project *dockerfile.Project
@@ -123,6 +128,7 @@ func (Start) isEffect()          {}
 func (Reattach) isEffect()       {}
 func (Replace) isEffect()        {}
 func (Restart) isEffect()        {}
+func (Reload) isEffect()         {}
 func (Recover) isEffect()        {}
 func (WaitReady) isEffect()      {}
 func (Serve) isEffect()          {}

@@ -41,6 +41,11 @@ type (
 		Why     string
 		Modules []string
 		Restart []string
+		Files   []string
+	}
+	KernelReloaded struct { // a kernel of C answered a Reload
+		C *model.Container
+		model.KernelReload
 	}
 	Reconciled struct { // a reconcile's comparison ended: what to send and bring home
 		C    *model.Container
@@ -71,9 +76,10 @@ type (
 	Replayed  struct {                     // a live install ended
 		C       *model.Container
 		Changed []string
-		Err     error    // a *ReplayError when a step failed
-		Summary string   // what pip installed, in short
-		Restart []string // packages whose version changed under running kernels
+		Err     error                // a *ReplayError when a step failed
+		Summary string               // what pip installed, in short
+		Restart []string             // packages whose version changed under running kernels
+		Kernels []model.KernelReload // per kernel, the modules it imported from them
 	}
 	Died struct { // a container of the project died
 		model.Death
@@ -118,6 +124,8 @@ func (Batch) isInput() {}
 func (Built) isInput() {}
 
 func (Synced) isInput() {}
+
+func (KernelReloaded) isInput() {}
 
 func (Started) isInput() {}
 

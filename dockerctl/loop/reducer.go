@@ -128,6 +128,8 @@ func Reduce(s State, in Input) (State, []Effect) {
 		s.onBuilt(in, &fx)
 	case Synced:
 		s.onSynced(in, &fx)
+	case KernelReloaded:
+		s.onKernelReloaded(in, &fx)
 	case Started:
 		s.onStarted(in, &fx)
 	case Health:
@@ -282,7 +284,9 @@ func (s *State) onBatch(b watcher.Batch, fx *effects) {
 		} else {
 			e := syncEffect(s.project, s.cur, plan.Sync)
 			if s.cfg.Autoreload {
-				e.Modules, e.Restart = ReloadNote(plan.Sync, KernelPathRoots(s.project.Rules))
+				roots := KernelPathRoots(s.project.Rules)
+				e.Modules, e.Restart = ReloadNote(plan.Sync, roots)
+				e.Files = ReloadFiles(plan.Sync, roots)
 			}
 			fx.add(e)
 			if s.replacing {
@@ -373,6 +377,9 @@ func (s *State) onSynced(in Synced, fx *effects) {
 		e := syncEvent(in.Res, in.Paths, in.Line, s.cur)
 		e.Modules, e.Restart = in.Modules, in.Restart
 		fx.emit(e)
+		if len(in.Files) > 0 && s.cfg.Autoreload && s.cur != nil && !s.lost && !s.dead {
+			fx.add(Reload{C: s.cur, Files: in.Files})
+		}
 	}
 	fx.synced(in.Res, s.project.Dir)
 }

@@ -118,6 +118,9 @@ func (s *State) onReplayed(in Replayed, fx *effects) {
 	}
 	s.live.state = liveOK
 	fx.emit(event.Event{Kind: event.ReplayDone, Container: s.cur.Name, Message: in.Summary, Paths: in.Changed, Restart: in.Restart})
+	for _, k := range in.Kernels {
+		fx.emit(importsEvent(k, in.Restart))
+	}
 	if held != nil {
 		s.acceptLive(held.Res, fx)
 	}

@@ -56,9 +56,17 @@ func TestReduceLiveInstall(t *testing.T) {
 func TestReduceLiveInstallBeforeTheBuild(t *testing.T) {
 	l := servingLoop(t, Config{})
 	l.feed(l.batch("requirements.txt"))
-	l.feed(Replayed{C: ctr("c1", "img1"), Summary: "changed numpy 1.24.2 -> 1.25.0", Restart: []string{"numpy"}}).want("replay.done")
+	l.feed(Replayed{C: ctr("c1", "img1"), Summary: "changed numpy 1.24.2 -> 1.25.0", Restart: []string{"numpy"}, Kernels: []model.KernelReload{
+		{Kernel: "k1", Imported: []string{"numpy", "numpy.linalg"}}, {Kernel: "k2"}}}).want("replay.done kernel.imports kernel.imports")
 	if e := l.event(event.ReplayDone); len(e.Restart) != 1 || e.Restart[0] != "numpy" {
 		t.Errorf("replay.done restart %v", e.Restart)
+	}
+	var said []string
+	for _, e := range l.out[1:] {
+		said = append(said, e.(Emit).Event.Text())
+	}
+	if want := []string{"kernel k1 imported numpy, numpy.linalg: restart it to use the new numpy", "kernel k2 imported none of numpy: no restart needed"}; strings.Join(said, "\n") != strings.Join(want, "\n") {
+		t.Errorf("said:\n%s", strings.Join(said, "\n"))
 	}
 	l.feed(Built{Res: built("img2"), Project: l.p, Seq: 2}).want("build.done container.live WriteState PruneImages")
 }

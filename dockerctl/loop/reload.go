@@ -37,7 +37,7 @@ func cleanSourceIsFile(src string) bool {
 }
 
 // ReloadNote says, for a sync of these host paths, which modules running
-// kernels reload at their next cell, and which changes autoreload cannot
+// kernels reload, and which changes a reload cannot
 // apply (a C extension, a module removed or renamed): those need a
 // kernel restart.
 func ReloadNote(items []watcher.SyncItem, roots []string) (reload, restart []string) {
@@ -65,6 +65,24 @@ func ReloadNote(items []watcher.SyncItem, roots []string) (reload, restart []str
 	sort.Strings(reload)
 	sort.Strings(restart)
 	return reload, restart
+}
+
+// ReloadFiles are the container's module files (.py, and compiled
+// extensions) among a sync's items, under the roots kernels import from:
+// the kernels are told of these.
+func ReloadFiles(items []watcher.SyncItem, roots []string) []string {
+	var out []string
+	for _, it := range items {
+		dest := path.Clean(it.Dest)
+		switch path.Ext(dest) {
+		case ".py", ".so", ".pyd":
+			if moduleName(dest, roots) != "" {
+				out = append(out, dest)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // moduleName is the dotted module a container file is, under the

@@ -51,3 +51,22 @@ func (c Carried) IDs() map[string]string {
 	}
 	return m
 }
+
+// KernelReload is what one kernel did with a change: the modules it
+// reloaded, those it could not (with why and what to do), or, after a live
+// install, the modules it had imported from the packages that changed.
+// Err: the kernel could not be asked.
+type KernelReload struct {
+	Kernel   string
+	Reloaded []string
+	Failed   []ReloadFailure
+	Imported []string
+	Err      error
+}
+
+// ReloadFailure is a module a kernel could not reload.
+type ReloadFailure struct {
+	Module string `json:"module"`
+	Why    string `json:"why"`
+	Fix    string `json:"fix"`
+}

@@ -154,16 +154,42 @@ func (c *Client) RunCell(ctx context.Context, id, code string) (string, error) {
 }
 
 func (c *Client) execute(ctx context.Context, id, code string, silent bool) (string, error) {
+	conn, err := c.Connect(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	return conn.run(ctx, code, silent)
+}
+
+// Conn is one open channels WebSocket of a kernel, as a notebook page
+// holds it: cells run one after another over it.
+type Conn struct{ ws *websocket.Conn }
+
+// Connect opens the kernel's channels WebSocket.
+func (c *Client) Connect(ctx context.Context, id string) (*Conn, error) {
 	url := "ws" + strings.TrimPrefix(c.Base, "http") + "/api/kernels/" + id + "/channels?session_id=" + newID()
 	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		HTTPClient: c.HTTP,
 		HTTPHeader: http.Header{"Authorization": {"token " + c.Token}, "Origin": {c.Base}},
 	})
 	if err != nil {
-		return "", fmt.Errorf("the kernel's channels: %w", err)
+		return nil, fmt.Errorf("the kernel's channels: %w", err)
 	}
-	defer ws.CloseNow()
 	ws.SetReadLimit(64 << 20)
+	return &Conn{ws: ws}, nil
+}
+
+// Close closes the WebSocket; the kernel runs on.
+func (k *Conn) Close() error { return k.ws.Close(websocket.StatusNormalClosure, "") }
+
+// RunCell runs code as a notebook cell over the open WebSocket.
+func (k *Conn) RunCell(ctx context.Context, code string) (string, error) {
+	return k.run(ctx, code, false)
+}
+
+func (k *Conn) run(ctx context.Context, code string, silent bool) (string, error) {
+	ws := k.ws
 	msgID := newID()
 	req, _ := json.Marshal(map[string]any{
 		"header":        map[string]any{"msg_id": msgID, "msg_type": "execute_request", "username": "tfdev", "session": msgID, "version": "5.3"},
@@ -217,7 +243,6 @@ func (c *Client) execute(ctx context.Context, id, code string, silent bool) (str
 			idle = m.Content.ExecutionState == "idle"
 		}
 	}
-	ws.Close(websocket.StatusNormalClosure, "")
 	if failed != nil {
 		return out.String(), failed
 	}
