@@ -65,7 +65,7 @@ func noConflicts(t *testing.T, es []event.Event) {
 	}
 }
 
-func waitExit(t *testing.T, up *upProcess) {
+func waitExit(t testing.TB, up *upProcess) {
 	t.Helper()
 	select {
 	case err := <-up.done:

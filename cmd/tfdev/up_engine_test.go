@@ -30,7 +30,7 @@ var (
 )
 
 // tfdevBinary builds the real binary once per test run.
-func tfdevBinary(t *testing.T) string {
+func tfdevBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "tfdev-bin-")
@@ -53,7 +53,7 @@ func tfdevBinary(t *testing.T) string {
 // needEngine connects to the Engine for a test that needs it, with the test
 // images made. Without an Engine the test skips, unless
 // TFDEV_REQUIRE_ENGINE=1 (as in CI): then it fails.
-func needEngine(t *testing.T) *engine.Engine {
+func needEngine(t testing.TB) *engine.Engine {
 	t.Helper()
 	eng, err := engine.Connect(context.Background())
 	if err != nil {
@@ -105,34 +105,34 @@ func copyFixture(t *testing.T, name string) string {
 
 // upProcess is a running `tfdev up` with its output lines.
 type upProcess struct {
-	t     *testing.T
+	t     testing.TB
 	cmd   *exec.Cmd
 	lines chan string
 	seen  []string
 	done  chan error
 }
 
-func startUp(t *testing.T, dir string, args ...string) *upProcess {
+func startUp(t testing.TB, dir string, args ...string) *upProcess {
 	t.Helper()
 	return startUpWith(t, dir, testimage.Jupyter, args...)
 }
 
 // startUpWith runs tfdev up on dir with BASE=base.
-func startUpWith(t *testing.T, dir, base string, args ...string) *upProcess {
+func startUpWith(t testing.TB, dir, base string, args ...string) *upProcess {
 	t.Helper()
 	return startUpEnv(t, dir, base, nil, args...)
 }
 
 // startUpEnv runs tfdev up on dir with BASE=base (none when "") and env
 // added to the environment.
-func startUpEnv(t *testing.T, dir, base string, env []string, args ...string) *upProcess {
+func startUpEnv(t testing.TB, dir, base string, env []string, args ...string) *upProcess {
 	t.Helper()
 	return startUpEnvWith(t, dir, base, env, []string{tfdevBinary(t)}, args...)
 }
 
 // startUpEnvWith is startUpEnv with the command line that runs tfdev
 // (a wrapper first, such as setpriv).
-func startUpEnvWith(t *testing.T, dir, base string, env, run []string, args ...string) *upProcess {
+func startUpEnvWith(t testing.TB, dir, base string, env, run []string, args ...string) *upProcess {
 	t.Helper()
 	// --port 0: any free port, so tests running side by side never collide.
 	flags := []string{"up", "-C", dir, "--no-tui", "--port", "0"}
@@ -192,7 +192,7 @@ func (b *lockedBuffer) String() string {
 
 // cleanupProject removes, at the end of the test, whatever containers and
 // images the project still has.
-func cleanupProject(t *testing.T, dir string) {
+func cleanupProject(t testing.TB, dir string) {
 	t.Cleanup(func() {
 		eng, err := engine.Connect(context.Background())
 		if err != nil {
@@ -271,7 +271,7 @@ func statusCode(t *testing.T, url, token string) int {
 
 var tokenRe = regexp.MustCompile(`^(http://[^/]+)/.*\?token=([0-9a-f]+)$`)
 
-func containerFile(t *testing.T, eng *engine.Engine, name, p string) string {
+func containerFile(t testing.TB, eng *engine.Engine, name, p string) string {
 	t.Helper()
 	out, err := eng.ExecOK(context.Background(), name, "cat", p)
 	if err != nil {
