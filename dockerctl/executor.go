@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,18 @@ func aside(task string, run func(ctx context.Context) []loop.Input) job {
 	return job{where: beside, task: task, run: run}
 }
 
+// bigSync is the size of a sync the screen says while it runs.
+const bigSync = 500
+
+// thousands writes n with thousands separators: 7,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 // job says how each effect runs, and what running it is.
 func (x *executor) job(e loop.Effect) job {
 	switch e := e.(type) {
@@ -94,6 +107,10 @@ func (x *executor) job(e loop.Effect) job {
 		})
 	case loop.Sync:
 		return now(func(ctx context.Context) []loop.Input {
+			if len(e.Items) >= bigSync {
+				// A branch switch, a git pull: the wait is seen, with its size.
+				defer failablePhase(x.emit, "syncing "+thousands(len(e.Items))+" changes")(nil)
+			}
 			res, err := x.eng.Sync(ctx, e.C.ID, e.Project.Dir, e.Items, x.ledgerOf(e.C.ID))
 			if err == nil && len(e.Files) > 0 {
 				// Before "synced" is said: the next cell reloads them even
@@ -294,12 +311,14 @@ func (x *executor) create(ctx context.Context, p *dockerfile.Project, built *mod
 	if err := x.jupyterCommand(ctx, p, &o); err != nil {
 		return nil, err
 	}
+	created := time.Now().Add(-time.Second) // the Engine's clock may run behind; a second of margin
 	c, err := x.eng.Create(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	l := model.NewLedger()
 	built.SeedLedger(l, p.Rules)
+	l.SeededAt(created)
 	if err := x.eng.Prepare(ctx, c.ID, p.Dir, l); err != nil {
 		return nil, x.dropNext(ctx, c, err)
 	}

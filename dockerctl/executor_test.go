@@ -11,6 +11,7 @@ import (
 	"github.com/tfdev-dev/tfdev/dockerctl/frontdoor"
 	"github.com/tfdev-dev/tfdev/dockerctl/loop"
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
+	"github.com/tfdev-dev/tfdev/watcher"
 )
 
 func fakeExecutor(f *fakeEngine) *executor {
@@ -341,5 +342,32 @@ func TestExecutorCarriesEveryKernel(t *testing.T) {
 		if door.Shown("new-"+k) != k {
 			t.Errorf("the door shows new-%s as %s", k, door.Shown("new-"+k))
 		}
+	}
+}
+
+// A big sync (a branch switch) is a phase with its size: the wait is seen.
+func TestExecutorSaysABigSync(t *testing.T) {
+	f := newFakeEngine()
+	var said []string
+	x := newExecutor(f.ports(), SessionOptions{}, model.GPUSupport{}, func(e event.Event) {
+		if e.Kind == event.Phase {
+			said = append(said, string(e.State)+" "+e.Message)
+		}
+	}, make(chan loop.Input, 16))
+	p := testProject(t, loopDockerfile)
+	c := &model.Container{ID: "c1"}
+	for _, n := range []int{10, 7000} {
+		said = nil
+		x.do(context.Background(), loop.Sync{Project: p, C: c, Items: make([]watcher.SyncItem, n)})
+		want := ""
+		if n == 7000 {
+			want = "running syncing 7,000 changes|done syncing 7,000 changes"
+		}
+		if got := strings.Join(said, "|"); got != want {
+			t.Errorf("%d items: %q, want %q", n, got, want)
+		}
+	}
+	if thousands(1234567) != "1,234,567" || thousands(999) != "999" {
+		t.Error(thousands(1234567), thousands(999))
 	}
 }

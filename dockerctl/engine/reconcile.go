@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
+	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -92,7 +94,7 @@ func (e *Engine) PlanReconcile(ctx context.Context, id, hostDir string, rules wa
 	if err != nil {
 		return model.ReconcileWork{}, err
 	}
-	rp := reconcilePlan{manifest: manifest, ledger: ledger, onHost: map[string]bool{}, pull: map[string]string{}}
+	rp := reconcilePlan{manifest: manifest, ledger: ledger, onHost: map[string]bool{}, pull: map[string]string{}, sum: e.hostSum}
 	for _, f := range files {
 		rp.file(hostDir, f, rules)
 	}
@@ -111,6 +113,7 @@ type reconcilePlan struct {
 	onHost   map[string]bool
 	push     []watcher.SyncItem
 	pull     map[string]string // container path -> its content's hash
+	sum      func(string) (string, error)
 }
 
 func (rp *reconcilePlan) file(hostDir string, f watcher.ContextEntry, rules watcher.Rules) {
@@ -130,7 +133,7 @@ func (rp *reconcilePlan) dest(hostDir string, f watcher.ContextEntry, d watcher.
 		rp.push = append(rp.push, item)
 		return
 	}
-	sum, err := FileSHA256(filepath.Join(hostDir, filepath.FromSlash(f.Rel)))
+	sum, err := rp.sum(filepath.Join(hostDir, filepath.FromSlash(f.Rel)))
 	if err != nil {
 		return // gone since the listing: the watcher reports it
 	}
@@ -148,6 +151,24 @@ func (rp *reconcilePlan) dest(hostDir string, f watcher.ContextEntry, d watcher.
 		// changed: Sync's guard keeps both and says so.
 		rp.push = append(rp.push, item)
 	}
+}
+
+// hostSum is a host file's SHA-256, from the cache the builds keep (by
+// path, size and time to the nanosecond) when the file is as it was then.
+func (e *Engine) hostSum(full string) (string, error) {
+	fi, err := os.Lstat(full)
+	if err != nil {
+		return "", err
+	}
+	key := sumKey{path: full, size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	if sum, ok := e.sums.get(key); ok {
+		return sum, nil
+	}
+	sum, err := FileSHA256(full)
+	if err == nil {
+		e.sums.put(key, sum)
+	}
+	return sum, err
 }
 
 // goneFromHost lists the removals of built paths the host deleted while
@@ -240,7 +261,9 @@ func (e *Engine) statListing(ctx context.Context, id string, roots []string) (ma
 // quickManifest is the container's side of a reconcile, hashing only what
 // may differ: a file whose size and time (tar and COPY keep the host's)
 // match the host's, and that the ledger knows, is taken to hold the agreed
-// content. Only the others are hashed, in one round trip.
+// content; so is one of the right size that nobody wrote since the
+// container was made from the build that seeded the ledger. Only the
+// others are hashed, in one round trip.
 func (e *Engine) quickManifest(ctx context.Context, id, hostDir string, files []watcher.ContextEntry, built []string, rules watcher.Rules, ledger *model.Ledger) (map[string]string, error) {
 	listing, err := e.statListing(ctx, id, SyncRoots(rules))
 	if err != nil {
@@ -249,6 +272,13 @@ func (e *Engine) quickManifest(ctx context.Context, id, hostDir string, files []
 	manifest := map[string]string{}
 	seen := map[string]bool{}
 	var hash []string
+	// In a container made from the build that seeded the ledger, a file
+	// written before the container was (the image's, from a cached layer
+	// whose times are another checkout's) holds what the ledger says.
+	seeded := int64(math.MinInt64)
+	if t := ledger.Seeded(); !t.IsZero() {
+		seeded = t.Unix()
+	}
 	for _, f := range files {
 		for _, d := range watcher.DecideAll(f.Rel, false, rules) {
 			if d.Action != watcher.Sync || !f.Mode.IsRegular() {
@@ -260,7 +290,7 @@ func (e *Engine) quickManifest(ctx context.Context, id, hostDir string, files []
 			if !ok {
 				continue
 			}
-			if agreed, known := ledger.Agreed(dest); known && st.size == f.Size && st.mtime == f.ModTime.Unix() {
+			if agreed, known := ledger.Agreed(dest); known && st.size == f.Size && (st.mtime == f.ModTime.Unix() || st.mtime < seeded) {
 				manifest[dest] = agreed
 				continue
 			}

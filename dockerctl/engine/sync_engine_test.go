@@ -471,3 +471,34 @@ func TestAConflictResolvedFromTheContainer(t *testing.T) {
 		t.Errorf("still unresolved: %v", got)
 	}
 }
+
+// The Python agent remembers what it wrote, so the guard reads a file
+// again only when it changed since; a change behind its back is still
+// seen, even one of the same size with its time set back (ctime moves):
+// a conflict, never an overwrite.
+func TestSyncGuardSeesAChangeBehindTheAgentsBack(t *testing.T) {
+	requireEngine(t)
+	needJupyter(t)
+	ctx := context.Background()
+	c := runJupyter(t, model.RunOptions{})
+	dir := t.TempDir()
+	ledger := model.NewLedger()
+	writeFile(t, dir, "model.py", "v = 1\n")
+	if _, err := testEngine.Sync(ctx, c.ID, dir, []watcher.SyncItem{item("model.py", watcher.Changed)}, ledger); err != nil {
+		t.Fatal(err)
+	}
+	// Unchanged since the agent wrote it: the host's next save goes in.
+	writeFile(t, dir, "model.py", "v = 2\n")
+	if res, err := testEngine.Sync(ctx, c.ID, dir, []watcher.SyncItem{item("model.py", watcher.Changed)}, ledger); err != nil || res.Files != 1 || len(res.Conflicts) != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	sh(t, c.ID, `t=$(stat -c %Y /app/model.py); printf 'v = 9\n' > /app/model.py; touch -d @$t /app/model.py`)
+	writeFile(t, dir, "model.py", "v = 3\n")
+	res, err := testEngine.Sync(ctx, c.ID, dir, []watcher.SyncItem{item("model.py", watcher.Changed)}, ledger)
+	if err != nil || res.Files != 0 || len(res.Conflicts) != 1 {
+		t.Fatalf("a change behind the agent's back: %+v %v", res, err)
+	}
+	if got := sh(t, c.ID, "cat /app/model.py"); got != "v = 9" {
+		t.Errorf("overwritten: %q", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Ledger holds, per container path, the SHA-256 of the content host and
@@ -22,6 +23,32 @@ import (
 type Ledger struct {
 	mu sync.Mutex
 	m  map[string]string
+	// seeded is when a container made from the build that seeded the
+	// ledger was created (zero: not seeded so, or not known).
+	seeded time.Time
+}
+
+// SeededAt says that the ledger was seeded from the build of the image a
+// container was created from at t: a file at a synced path that nobody
+// has written since t holds the content recorded for it (the image's: a
+// synced path is written by a trailing COPY, which no RUN follows).
+func (l *Ledger) SeededAt(t time.Time) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seeded = t
+}
+
+// Seeded is when the container the ledger was seeded for was created.
+func (l *Ledger) Seeded() time.Time {
+	if l == nil {
+		return time.Time{}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seeded
 }
 
 // NewLedger returns an empty ledger.
