@@ -66,13 +66,14 @@ const removeScript = `for p; do if [ -d "$p" ] && [ ! -L "$p" ]; then rmdir -- "
 var agentPy string
 
 type agent struct {
-	kind  string // "python", "gnu" (the shell loop with GNU tar) or "plain"
-	bulk  bool   // large batches go through it too: GNU tar, or the Python agent
-	mu    sync.Mutex
-	conn  types.HijackedResponse
-	out   *bufio.Reader
-	lines FrameLines
-	dead  bool
+	kind   string // "python", "gnu" (the shell loop with GNU tar) or "plain"
+	bulk   bool   // large batches go through it too: GNU tar, or the Python agent
+	stream bool   // it takes a tar streamed in chunks (the Python agent): nothing spooled first
+	mu     sync.Mutex
+	conn   types.HijackedResponse
+	out    *bufio.Reader
+	lines  FrameLines
+	dead   bool
 }
 
 // errAgentDown: the agent is gone; use the Engine's archive API instead.
@@ -105,6 +106,7 @@ func (e *Engine) startAgent(ctx context.Context, id string) (*agent, error) {
 	}
 	if len(lines) == 1 {
 		a.kind = strings.TrimPrefix(lines[0], "tar ")
+		a.kind, a.stream = strings.CutSuffix(a.kind, " stream")
 	}
 	a.bulk = a.kind == "gnu" || a.kind == "python"
 	return a, nil
@@ -147,6 +149,67 @@ func (a *agent) send(op byte, payload io.Reader, n int64) ([]string, error) {
 		}
 		lines = append(lines, line)
 	}
+}
+
+// sendStream sends a frame of op: head, then the bytes write makes as it
+// goes, in chunks: the container starts on the first files while tfdev
+// still reads the last ones from disk, and nothing is spooled first.
+func (a *agent) sendStream(op byte, head []byte, write func(io.Writer) error) ([]string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.dead {
+		return nil, errAgentDown
+	}
+	if _, err := fmt.Fprintf(a.conn.Conn, "%c %d\n", op, len(head)); err != nil {
+		a.dead = true
+		return nil, err
+	}
+	if _, err := a.conn.Conn.Write(head); err != nil {
+		a.dead = true
+		return nil, err
+	}
+	cw := &chunkWriter{w: a.conn.Conn}
+	bw := bufio.NewWriterSize(cw, 256<<10)
+	werr := write(bw)
+	if err := bw.Flush(); err != nil {
+		a.dead = true
+		return nil, err
+	}
+	if _, err := io.WriteString(a.conn.Conn, "0\n"); err != nil { // the end, even after a failed write: the agent waits for it
+		a.dead = true
+		return nil, err
+	}
+	var lines []string
+	for {
+		line, err := a.lines.Next(a.out)
+		if err != nil {
+			a.dead = true
+			return nil, err
+		}
+		if strings.HasPrefix(line, "ok ") {
+			if werr != nil {
+				return lines, werr
+			}
+			if line != "ok 0" {
+				return lines, fmt.Errorf("in the container: %s", line)
+			}
+			return lines, nil
+		}
+		lines = append(lines, line)
+	}
+}
+
+// chunkWriter frames what it is given as "<n>\n" and n bytes.
+type chunkWriter struct{ w io.Writer }
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if _, err := fmt.Fprintf(c.w, "%d\n", len(p)); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // frameLines splits the exec's stdout, which the Engine frames with an

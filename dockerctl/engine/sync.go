@@ -192,19 +192,29 @@ const (
 
 // syncViaAgent removes and writes through the container's agent.
 func (e *Engine) syncViaAgent(ctx context.Context, a *agent, id, hostDir string, writes []watcher.SyncItem, removes []string, large bool, owners *ownerCache, ledger *model.Ledger, res *model.SyncResult) error {
+	var tw tarStats
+	if a.stream && len(writes) > 0 {
+		// Removals and writes in one round, the tar streamed as it is made.
+		e.uploads.Add(1)
+		if _, err := a.sendStream('s', nulList(deepestFirst(removes)), func(w io.Writer) error {
+			return writeSyncTar(ctx, w, hostDir, writes, owners, ledger, &tw)
+		}); err != nil {
+			return err
+		}
+		setRemoved(ledger, removes, res)
+		res.Files, res.Bytes = tw.files, tw.bytes
+		res.Errors = append(res.Errors, tw.errs...)
+		return nil
+	}
 	if len(removes) > 0 {
 		if _, err := a.roundTrip('r', nulList(deepestFirst(removes))); err != nil {
 			return err
 		}
-		res.Removed = len(removes)
-		for _, r := range removes {
-			ledger.Set(r, "")
-		}
+		setRemoved(ledger, removes, res)
 	}
 	if len(writes) == 0 {
 		return nil
 	}
-	var tw tarStats
 	body, n, release, err := spoolTar(func(w io.Writer) error {
 		return writeSyncTar(ctx, w, hostDir, writes, owners, ledger, &tw)
 	}, large)
@@ -219,6 +229,15 @@ func (e *Engine) syncViaAgent(ctx context.Context, a *agent, id, hostDir string,
 	res.Files, res.Bytes = tw.files, tw.bytes
 	res.Errors = append(res.Errors, tw.errs...)
 	return nil
+}
+
+// setRemoved records removals done: in the result, and in the ledger as
+// agreed on nothing.
+func setRemoved(ledger *model.Ledger, removes []string, res *model.SyncResult) {
+	res.Removed = len(removes)
+	for _, r := range removes {
+		ledger.Set(r, "")
+	}
 }
 
 // syncViaArchive removes with one exec and writes with one streamed tar

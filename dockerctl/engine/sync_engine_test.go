@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -500,5 +501,48 @@ func TestSyncGuardSeesAChangeBehindTheAgentsBack(t *testing.T) {
 	}
 	if got := sh(t, c.ID, "cat /app/model.py"); got != "v = 9" {
 		t.Errorf("overwritten: %q", got)
+	}
+}
+
+// The Python agent takes the tar streamed in chunks, nothing spooled
+// first: a big file (streamed through by the reading thread) and many small
+// ones (written side by side) arrive whole.
+func TestSyncStreamsThroughThePythonAgent(t *testing.T) {
+	requireEngine(t)
+	needJupyter(t)
+	ctx := context.Background()
+	c := runJupyter(t, model.RunOptions{})
+	dir := t.TempDir()
+	big := make([]byte, 3<<20+12345)
+	rand.Read(big)
+	writeFile(t, dir, "data/big.bin", string(big))
+	items := []watcher.SyncItem{item("data/big.bin", watcher.Changed)}
+	for i := 0; i < 300; i++ {
+		p := fmt.Sprintf("pkg%d/m%d.py", i%7, i)
+		writeFile(t, dir, p, fmt.Sprintf("v = %d\n", i))
+		items = append(items, item(p, watcher.Changed))
+	}
+	if a := testEngine.AgentFor(ctx, c.ID); a == nil || a.kind != "python" || !a.stream {
+		t.Fatalf("the agent: %+v", a)
+	}
+	ledger := model.NewLedger()
+	res, err := testEngine.Sync(ctx, c.ID, dir, items, ledger)
+	if err != nil || res.Files != 301 || len(res.Errors) != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	sum := sha256.Sum256(big)
+	got := sh(t, c.ID, "sha256sum /app/data/big.bin | cut -d' ' -f1; cat /app/pkg5/m299.py; find /app/pkg* -type f | wc -l")
+	if want := hex.EncodeToString(sum[:]) + "\nv = 299\n300"; got != want {
+		t.Errorf("in the container:\n%s\nwant\n%s", got, want)
+	}
+	// A removal and a write, in the same round.
+	os.Remove(filepath.Join(dir, "pkg0/m0.py"))
+	writeFile(t, dir, "pkg0/new.py", "v = 'new'\n")
+	res, err = testEngine.Sync(ctx, c.ID, dir, []watcher.SyncItem{item("pkg0/m0.py", watcher.Removed), item("pkg0/new.py", watcher.Changed)}, ledger)
+	if err != nil || res.Files != 1 || res.Removed != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if got := sh(t, c.ID, "test -e /app/pkg0/m0.py && echo still there; cat /app/pkg0/new.py"); got != "v = 'new'" {
+		t.Errorf("after the removal and the write: %q", got)
 	}
 }

@@ -10,6 +10,9 @@
 #          empty
 #   h <n>  NUL-separated paths: "dir  P", "<sha256>  P" (sha256sum's form),
 #          "mode <octal> P" (lstat), nothing for a missing path
+#   s <n>  n bytes of NUL-separated paths removed as r removes them, then a
+#          tar of any size streamed in chunks "<n>\n" and n bytes, up to a
+#          chunk of 0, extracted as x extracts: a branch switch in one round
 #   v 0    "tar python"
 #
 # Each frame is answered by its output lines, then "ok <status>".
@@ -67,6 +70,37 @@ written = {}
 
 def stamp(st):
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+class Chunks:
+    """A streamed frame: chunks of "<n>\n" and n bytes, until "0\n"."""
+
+    def __init__(self):
+        self.left = 0
+        self.done = False
+
+    def read(self, k=-1):
+        out = []
+        while not self.done and (k is None or k < 0 or k > 0):
+            if self.left == 0:
+                n = int(IN.readline().strip() or b"0")
+                if n == 0:
+                    self.done = True
+                    break
+                self.left = n
+            want = self.left if k is None or k < 0 else min(k, self.left)
+            b = IN.read(want)
+            if not b:
+                raise EOFError("the stream ended early")
+            self.left -= len(b)
+            out.append(b)
+            if k is not None and k >= 0:
+                k -= len(b)
+        return b"".join(out)
+
+    def drain(self):
+        while not self.done:
+            self.read(1 << 16)
 
 
 def parents(p):
@@ -285,13 +319,17 @@ def main():
         if op == "x":
             out = extract(frame)
             status = 2 if out else 0
+        elif op == "s":
+            remove(frame)
+            out = extract(Chunks())
+            status = 2 if out else 0
         elif op == "r":
             out = remove(frame)
         elif op == "h":
             out = state(frame)
         elif op == "v":
             frame.drain()
-            out = ["tar python"]
+            out = ["tar python stream"]
         else:
             return
         for l in out:
