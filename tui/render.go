@@ -387,13 +387,8 @@ func plural(n int) string {
 // reloadLines name each module a kernel could not reload, with why and
 // what to do: at most three, then a count.
 func reloadLines(s *State, f Frame) []string {
-	const most = 3
-	var out []string
-	for i, r := range s.ReloadFailures {
-		if i == most {
-			out = append(out, fit(stBad.Render(fmt.Sprintf("          and %d more module(s) not reloaded", len(s.ReloadFailures)-most)), f.Width))
-			break
-		}
+	return boundedLines(f, len(s.ReloadFailures), "module(s) not reloaded", func(i int) string {
+		r := s.ReloadFailures[i]
 		k := r.Kernel
 		if len(k) > 8 {
 			k = k[:8]
@@ -402,22 +397,30 @@ func reloadLines(s *State, f Frame) []string {
 		if what == "" {
 			what = "(the change)"
 		}
-		out = append(out, fit(stBad.Render("Reload    ")+fmt.Sprintf("kernel %s, %s: %s; %s", k, what, r.Why, r.Fix), f.Width))
-	}
-	return out
+		return stBad.Render("Reload    ") + fmt.Sprintf("kernel %s, %s: %s; %s", k, what, r.Why, r.Fix)
+	})
 }
 
 // conflictLines name each file changed on both sides and not merged yet,
 // with both copies: at most three, then a count.
 func conflictLines(s *State, f Frame) []string {
+	return boundedLines(f, len(s.Conflicts), "conflict(s): tfdev status lists them", func(i int) string {
+		c := s.Conflicts[i]
+		return stBad.Render("Conflict  ") + fmt.Sprintf("%s: yours in place, the container's at %s; save either to resolve", c.File, c.Copy)
+	})
+}
+
+// boundedLines are the lines line(0..n-1), each fitted to the frame: at
+// most three, then "and N more <more>".
+func boundedLines(f Frame, n int, more string, line func(int) string) []string {
 	const most = 3
 	var out []string
-	for i, c := range s.Conflicts {
+	for i := 0; i < n; i++ {
 		if i == most {
-			out = append(out, fit(stBad.Render(fmt.Sprintf("          and %d more conflict(s): tfdev status lists them", len(s.Conflicts)-most)), f.Width))
+			out = append(out, fit(stBad.Render(fmt.Sprintf("          and %d more %s", n-most, more)), f.Width))
 			break
 		}
-		out = append(out, fit(stBad.Render("Conflict  ")+fmt.Sprintf("%s: yours in place, the container's at %s; save either to resolve", c.File, c.Copy), f.Width))
+		out = append(out, fit(line(i), f.Width))
 	}
 	return out
 }

@@ -134,6 +134,12 @@ func (a *agent) send(op byte, payload io.Reader, n int64) ([]string, error) {
 		a.dead = true
 		return nil, err
 	}
+	return a.answer()
+}
+
+// answer reads the lines a frame printed, up to its "ok <status>". Called
+// with mu held.
+func (a *agent) answer() ([]string, error) {
 	var lines []string
 	for {
 		line, err := a.lines.Next(a.out)
@@ -179,24 +185,11 @@ func (a *agent) sendStream(op byte, head []byte, write func(io.Writer) error) ([
 		a.dead = true
 		return nil, err
 	}
-	var lines []string
-	for {
-		line, err := a.lines.Next(a.out)
-		if err != nil {
-			a.dead = true
-			return nil, err
-		}
-		if strings.HasPrefix(line, "ok ") {
-			if werr != nil {
-				return lines, werr
-			}
-			if line != "ok 0" {
-				return lines, fmt.Errorf("in the container: %s", line)
-			}
-			return lines, nil
-		}
-		lines = append(lines, line)
+	lines, err := a.answer()
+	if werr != nil && !a.dead {
+		return lines, werr // the agent answered: the tar's own failure says more than its status
 	}
+	return lines, err
 }
 
 // chunkWriter frames what it is given as "<n>\n" and n bytes.
