@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -198,4 +199,83 @@ func BenchmarkScale(b *testing.B) {
 		b.ReportMetric(float64(start.Milliseconds()), "start-ms")
 		b.ReportMetric(vmHWM(b, up.cmd.Process.Pid), "rss-MB")
 	})
+}
+
+// A stop in the middle of a big sync never leaves the container half
+// applied for good: a SIGTERM while "syncing N changes" runs, then the
+// next up, and a SIGKILL there (the container left running as it was, the
+// ledger as last saved), then the next up: each time the container ends
+// identical to the host file by file, and nothing is called a conflict or
+// brought home over the host's files.
+func TestStopInTheMiddleOfABigSync(t *testing.T) {
+	needEngine(t)
+	dir := filepath.Join(t.TempDir(), "big")
+	write := func(rel, body string) {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Dockerfile", "ARG BASE\nFROM ${BASE}\nWORKDIR /app\nCOPY . .\n")
+	write(".dockerignore", ".tfdev\n")
+	const dirs = 40 // 4,000 files
+	for d := 0; d < dirs; d++ {
+		for f := 0; f < scalePerDir; f++ {
+			write(fmt.Sprintf("src/d%03d/f%03d.py", d, f), scaleBody(d, f, 0))
+		}
+	}
+	// switchBranch changes 3,000 files, removes 500 and adds 500.
+	switchBranch := func(v int) {
+		for d := 0; d < 30; d++ {
+			for f := 0; f < scalePerDir; f++ {
+				write(fmt.Sprintf("src/d%03d/f%03d.py", d, f), scaleBody(d, f, v))
+			}
+		}
+		for d := 30 + 5*(v%2); d < 35+5*(v%2); d++ {
+			for f := 0; f < scalePerDir; f++ {
+				os.Remove(filepath.Join(dir, fmt.Sprintf("src/d%03d/f%03d.py", d, f)))
+			}
+		}
+		for f := 0; f < 500; f++ {
+			write(fmt.Sprintf("src/new%d/f%04d.py", v, f), scaleBody(v, f, 2))
+		}
+	}
+	inTheMiddle := func(e event.Event) bool {
+		return e.State == event.StepRunning && strings.HasPrefix(e.Message, "syncing ")
+	}
+	var all []event.Event
+	for round, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		up := startUp(t, dir, "--output", "json")
+		_, passed := up.nextEvent(event.Ready, nil)
+		all = append(all, passed...)
+		switchBranch(round + 1)
+		_, passed = up.nextEvent(event.Phase, inTheMiddle)
+		all = append(all, passed...)
+		if err := up.cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		if sig == syscall.SIGTERM {
+			_, passed = up.nextEvent(event.Stop, nil)
+			all = append(all, passed...)
+			waitExit(t, up)
+		} else {
+			<-up.done
+		}
+	}
+	up := startUp(t, dir, "--output", "json")
+	ready, passed := up.nextEvent(event.Ready, nil)
+	all = append(all, passed...)
+	sameTree(t, dir, ready.Container, "src")
+	for _, e := range all {
+		if e.Kind == event.Rescue {
+			t.Errorf("nothing was made in the container, yet: %s", e.Plain())
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "src/d000/f000.py")); string(b) != scaleBody(0, 0, 2) {
+		t.Errorf("src/d000/f000.py on the host is not the host's last write: %q", b)
+	}
+	up.stop()
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,9 +65,10 @@ func SyncRoots(rules watcher.Rules) []string {
 // both kept. Only what differs moves.
 //
 // built lists the context paths the container's image was built from (nil
-// when unknown): a synced path that the image had, that the host no longer
-// has and that nobody changed in the container is removed there. Files made
-// in the container are never removed.
+// when unknown): a synced path that the image had or that the ledger says
+// both sides agreed on, that the host no longer has and that nobody changed
+// in the container is removed there. Files made in the container are never
+// removed.
 func (e *Engine) Reconcile(ctx context.Context, id, hostDir string, rules watcher.Rules, built []string, ledger *model.Ledger) (model.SyncResult, error) {
 	w, err := e.PlanReconcile(ctx, id, hostDir, rules, built, ledger)
 	if err != nil {
@@ -90,6 +92,7 @@ func (e *Engine) PlanReconcile(ctx context.Context, id, hostDir string, rules wa
 	if err != nil {
 		return model.ReconcileWork{}, fmt.Errorf("listing the project: %w", err)
 	}
+	built = agreedPaths(built, ledger, rules)
 	manifest, err := e.quickManifest(ctx, id, hostDir, files, built, rules, ledger)
 	if err != nil {
 		return model.ReconcileWork{}, err
@@ -103,6 +106,28 @@ func (e *Engine) PlanReconcile(ctx context.Context, id, hostDir string, rules wa
 		return model.ReconcileWork{}, err
 	}
 	return model.ReconcileWork{Push: append(rp.push, gone...), Pull: rp.pull}, nil
+}
+
+// agreedPaths adds to the paths an image was built from those the ledger
+// says host and container agreed on since: a removal the host made after
+// the container took a file from a sync (a branch switch cut short, the
+// image of a later build than the container's) is then carried out too.
+func agreedPaths(built []string, ledger *model.Ledger, rules watcher.Rules) []string {
+	if ledger == nil {
+		return built
+	}
+	seen := make(map[string]bool, len(built))
+	for _, p := range built {
+		seen[p] = true
+	}
+	out := slices.Clip(built) // appends never write into the caller's array
+	for dest := range ledger.Snapshot() {
+		if rel, ok := watcher.HostPath(dest, rules); ok && !seen[rel] {
+			seen[rel] = true
+			out = append(out, rel)
+		}
+	}
+	return out
 }
 
 // reconcilePlan sorts the tree's synced files into what to send and what

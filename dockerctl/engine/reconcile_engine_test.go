@@ -138,3 +138,35 @@ func TestReconcileRemovesWhatTheHostDeleted(t *testing.T) {
 		t.Errorf("container has %q", got)
 	}
 }
+
+// A file that came into the container by a sync, not with its image, and
+// that the host removed while tfdev was away (a branch switch cut short):
+// the ledger knows both sides agreed on it, so it is removed too. One the
+// container changed since is kept.
+func TestReconcileRemovesWhatASyncBroughtAndTheHostDeleted(t *testing.T) {
+	requireEngine(t)
+	ctx := context.Background()
+	id := runBusybox(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "Dockerfile", "FROM x\nCOPY . /app\n")
+	writeFile(t, dir, "pkg/synced.py", "s")
+	writeFile(t, dir, "pkg/edited.py", "e")
+	p, err := dockerfile.Load(dir, "Dockerfile", dockerfile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := model.NewLedger()
+	if r, err := testEngine.Reconcile(ctx, id, dir, p.Rules, nil, ledger); err != nil || r.Files != 2 {
+		t.Fatalf("the first reconcile: %+v %v", r, err)
+	}
+	os.Remove(filepath.Join(dir, "pkg/synced.py"))
+	os.Remove(filepath.Join(dir, "pkg/edited.py"))
+	sh(t, id, "echo mine > /app/pkg/edited.py")
+	r, err := testEngine.Reconcile(ctx, id, dir, p.Rules, nil, ledger)
+	if err != nil || r.Removed != 1 {
+		t.Errorf("result %+v %v", r, err)
+	}
+	if got := sh(t, id, "ls /app/pkg"); got != "edited.py" {
+		t.Errorf("/app/pkg holds %q", got)
+	}
+}
