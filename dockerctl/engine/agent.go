@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
@@ -69,6 +70,7 @@ type agent struct {
 	kind   string // "python", "gnu" (the shell loop with GNU tar) or "plain"
 	bulk   bool   // large batches go through it too: GNU tar, or the Python agent
 	stream bool   // it takes a tar streamed in chunks (the Python agent): nothing spooled first
+	guard  bool   // it checks each file against what may stand there as it writes (the g frame)
 	mu     sync.Mutex
 	conn   types.HijackedResponse
 	out    *bufio.Reader
@@ -104,9 +106,13 @@ func (e *Engine) startAgent(ctx context.Context, id string) (*agent, error) {
 		a.close()
 		return nil, err
 	}
-	if len(lines) == 1 {
-		a.kind = strings.TrimPrefix(lines[0], "tar ")
-		a.kind, a.stream = strings.CutSuffix(a.kind, " stream")
+	if len(lines) == 1 { // "tar <kind> [stream] [guard]"
+		f := strings.Fields(lines[0])
+		if len(f) > 1 {
+			a.kind = f[1]
+		}
+		a.stream = slices.Contains(f, "stream")
+		a.guard = slices.Contains(f, "guard")
 	}
 	a.bulk = a.kind == "gnu" || a.kind == "python"
 	return a, nil

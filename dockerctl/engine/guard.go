@@ -3,8 +3,11 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
+
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
 )
 
 // The guard keeps Sync from overwriting or deleting what the user made in
@@ -125,4 +128,76 @@ func guardOne(got, newSum, agreed string, ok bool) guardVerdict {
 		return guardWrite
 	}
 	return guardConflict
+}
+
+// syncGuarded is a sync through an agent that guards as it writes (the g
+// frame), in one round: each removal and each file goes with the contents
+// the container may hold there to be replaced (what the ledger says both
+// sides agreed on, either side of a conflict). The agent leaves a path
+// holding anything else as it is, and its copy is then saved as a
+// conflict, as the guard's own round would. When the round fails (done is
+// false) the ledger is as it was, so that the caller can guard again and
+// go another way.
+func (e *Engine) syncGuarded(ctx context.Context, a *agent, id, hostDir string, sp syncPlan, owners *ownerCache, ledger *model.Ledger, res *model.SyncResult) (done bool, err error) {
+	var head []byte
+	removes := deepestFirst(sp.removes)
+	for _, d := range removes {
+		head = append(append(head, d...), 0)
+		head = append(append(head, strings.Join(ledger.Sides(d), " ")...), 0)
+	}
+	prior := map[string]string{} // the ledger at each file, before the tar's writer records the new content
+	pax := func(d string) map[string]string {
+		prior[d], _ = ledger.Get(d)
+		allow, sum := strings.Join(ledger.Sides(d), " "), sp.sums[d]
+		if allow == "" {
+			allow = "-"
+		}
+		if sum == "" {
+			sum = "-" // not hashed (large): only the allowed contents are overwritten
+		}
+		return map[string]string{"TFDEV.allow": allow, "TFDEV.sum": sum}
+	}
+	var tw tarStats
+	e.uploads.Add(1)
+	lines, err := a.sendStream('g', head, func(w io.Writer) error {
+		return writeSyncTar(ctx, w, hostDir, sp.writes, owners, ledger, &tw, pax)
+	})
+	if err != nil {
+		for d, v := range prior {
+			ledger.Set(d, v)
+		}
+		return false, err
+	}
+	unescape := strings.NewReplacer(`\\`, `\`, `\n`, "\n")
+	kept := map[string]bool{}
+	var conflicts []string
+	same := 0
+	for _, l := range lines {
+		if p, ok := strings.CutPrefix(l, "conflict "); ok {
+			p = unescape.Replace(p)
+			kept[p] = true
+			conflicts = append(conflicts, p)
+			if v, written := prior[p]; written {
+				ledger.Set(p, v) // not written: the agreement stands until the conflict is saved
+			}
+		} else if _, ok := strings.CutPrefix(l, "same "); ok {
+			same++
+		}
+	}
+	for _, d := range removes {
+		if !kept[d] {
+			ledger.Set(d, "")
+			res.Removed++
+		}
+	}
+	res.Files = tw.files - same - (len(conflicts) - (len(removes) - res.Removed))
+	res.Bytes = tw.bytes
+	res.Errors = append(res.Errors, tw.errs...)
+	if len(conflicts) == 0 {
+		return true, nil
+	}
+	sort.Strings(conflicts)
+	saved, err := e.saveConflicts(ctx, id, hostDir, conflicts, sp.rels, ledger)
+	res.Conflicts = append(res.Conflicts, saved...)
+	return true, err
 }

@@ -49,6 +49,16 @@ func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.S
 			}
 		}
 	}
+	if a := e.AgentFor(ctx, id); ledger != nil && a != nil && a.guard {
+		// The agent checks each path as it writes: one round, one lookup.
+		before := res
+		if done, err := e.syncGuarded(ctx, a, id, hostDir, sp, &ownerCache{m: owners.m}, ledger, &res); done {
+			res.Duration = time.Since(start)
+			return res, err
+		}
+		e.dropAgent(id) // the guard below, then the archive API
+		res = before
+	}
 	if ledger != nil { // no ledger, no agreement to keep: the host wins
 		if err := e.guard(ctx, id, hostDir, &sp, ledger, &res); err != nil {
 			return res, err
@@ -197,7 +207,7 @@ func (e *Engine) syncViaAgent(ctx context.Context, a *agent, id, hostDir string,
 		// Removals and writes in one round, the tar streamed as it is made.
 		e.uploads.Add(1)
 		if _, err := a.sendStream('s', nulList(deepestFirst(removes)), func(w io.Writer) error {
-			return writeSyncTar(ctx, w, hostDir, writes, owners, ledger, &tw)
+			return writeSyncTar(ctx, w, hostDir, writes, owners, ledger, &tw, nil)
 		}); err != nil {
 			return err
 		}
@@ -216,7 +226,7 @@ func (e *Engine) syncViaAgent(ctx context.Context, a *agent, id, hostDir string,
 		return nil
 	}
 	body, n, release, err := spoolTar(func(w io.Writer) error {
-		return writeSyncTar(ctx, w, hostDir, writes, owners, ledger, &tw)
+		return writeSyncTar(ctx, w, hostDir, writes, owners, ledger, &tw, nil)
 	}, large)
 	if err != nil {
 		return err
@@ -258,7 +268,7 @@ func (e *Engine) syncViaArchive(ctx context.Context, id, hostDir string, writes 
 	pr, pw := io.Pipe()
 	var tw tarStats
 	go func() {
-		pw.CloseWithError(writeSyncTar(ctx, pw, hostDir, writes, owners, ledger, &tw))
+		pw.CloseWithError(writeSyncTar(ctx, pw, hostDir, writes, owners, ledger, &tw, nil))
 	}()
 	e.uploads.Add(1)
 	err := e.api.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{AllowOverwriteDirWithFile: true})
@@ -281,13 +291,15 @@ type tarStats struct {
 	errs  []model.PathError
 }
 
-func writeSyncTar(ctx context.Context, w io.Writer, hostDir string, items []watcher.SyncItem, owners *ownerCache, ledger *model.Ledger, st *tarStats) error {
+// writeSyncTar writes items as a tar; pax adds PAX records to the header of
+// a destination (nil: none).
+func writeSyncTar(ctx context.Context, w io.Writer, hostDir string, items []watcher.SyncItem, owners *ownerCache, ledger *model.Ledger, st *tarStats, pax func(dest string) map[string]string) error {
 	tw := tar.NewWriter(w)
 	for _, it := range items {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		err := addSyncEntry(tw, hostDir, it, owners, ledger, st)
+		err := addSyncEntry(tw, hostDir, it, owners, ledger, st, pax)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			// Vanished since the first look: its removal event follows,
@@ -303,7 +315,7 @@ func writeSyncTar(ctx context.Context, w io.Writer, hostDir string, items []watc
 
 var errTarBroken = errors.New("the upload broke")
 
-func addSyncEntry(tw *tar.Writer, hostDir string, it watcher.SyncItem, owners *ownerCache, ledger *model.Ledger, st *tarStats) error {
+func addSyncEntry(tw *tar.Writer, hostDir string, it watcher.SyncItem, owners *ownerCache, ledger *model.Ledger, st *tarStats, pax func(string) map[string]string) error {
 	full := filepath.Join(hostDir, filepath.FromSlash(it.Path))
 	fi, err := os.Lstat(full)
 	if err != nil {
@@ -344,6 +356,9 @@ func addSyncEntry(tw *tar.Writer, hostDir string, it watcher.SyncItem, owners *o
 			}
 			hdr.Mode = int64(m)
 		}
+	}
+	if pax != nil && f != nil {
+		hdr.PAXRecords = pax(path.Clean(it.Dest))
 	}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("%w: %v", errTarBroken, err)

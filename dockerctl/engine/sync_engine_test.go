@@ -293,29 +293,60 @@ func TestSyncSkipsUnchangedContent(t *testing.T) {
 // container made where the host now has a file is a conflict too.
 func TestSyncNeverOverwritesTheContainersEdits(t *testing.T) {
 	requireEngine(t)
+	eachAgent(t, syncNeverOverwritesTheContainersEdits)
+}
+
+// eachAgent runs test with a container of each kind of agent: the shell
+// loop (busybox), whose guard is a round of its own, and the Python agent
+// (the Jupyter image), which guards each file as it writes it.
+func eachAgent(t *testing.T, test func(t *testing.T, id string)) {
+	for _, c := range []struct{ image, kind string }{{testimage.Busybox, "plain"}, {testimage.Jupyter, "python"}} {
+		t.Run(c.kind, func(t *testing.T) {
+			if c.kind == "python" {
+				needJupyter(t)
+			}
+			id := runSleeping(t, c.image)
+			if a := testEngine.AgentFor(context.Background(), id); a == nil || a.kind != c.kind || a.guard != (c.kind == "python") {
+				t.Fatalf("the agent: %+v", a)
+			}
+			test(t, id)
+		})
+	}
+}
+
+func syncNeverOverwritesTheContainersEdits(t *testing.T, id string) {
 	ctx := context.Background()
-	id := runBusybox(t)
 	dir := t.TempDir()
 	ledger := model.NewLedger()
 	item := func(p string) watcher.SyncItem {
 		return watcher.SyncItem{Change: watcher.Change{Path: p}, Dest: "/app/" + p}
 	}
 	writeFile(t, dir, "notebooks/explore.ipynb", "v1\n")
-	if _, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("notebooks/explore.ipynb")}, ledger); err != nil {
+	writeFile(t, dir, "results.csv", "1,2\n")
+	writeFile(t, dir, "same.py", "v1\n")
+	writeFile(t, dir, "plain.py", "v1\n")
+	all := []watcher.SyncItem{item("notebooks/explore.ipynb"), item("results.csv"), item("same.py"), item("plain.py")}
+	if _, err := testEngine.Sync(ctx, id, dir, all, ledger); err != nil {
 		t.Fatal(err)
 	}
-	sh(t, id, "echo saved-in-jupyter > /app/notebooks/explore.ipynb; mkdir -p /app/out/run1; echo weights > /app/out/run1/w.bin")
+	sh(t, id, "echo saved-in-jupyter > /app/notebooks/explore.ipynb; mkdir -p /app/out/run1; echo weights > /app/out/run1/w.bin; echo 3,4 > /app/results.csv; echo v2 > /app/same.py")
 	writeFile(t, dir, "notebooks/explore.ipynb", "from git\n")
 	writeFile(t, dir, "out/run1", "a file where the container has a folder\n")
-	res, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("notebooks/explore.ipynb"), item("out/run1")}, ledger)
+	writeFile(t, dir, "same.py", "v2\n")  // the same edit on both sides: no conflict
+	writeFile(t, dir, "plain.py", "v2\n") // only the host's: it goes in
+	os.Remove(filepath.Join(dir, "results.csv"))
+	res, err := testEngine.Sync(ctx, id, dir, []watcher.SyncItem{item("notebooks/explore.ipynb"), item("out/run1"), item("results.csv"), item("same.py"), item("plain.py")}, ledger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Files != 0 || len(res.Conflicts) != 2 {
+	if res.Files != 1 || res.Removed != 0 || len(res.Conflicts) != 3 {
 		t.Fatalf("result %+v", res)
 	}
-	if got := sh(t, id, "cat /app/notebooks/explore.ipynb /app/out/run1/w.bin"); got != "saved-in-jupyter\nweights" {
-		t.Errorf("the container's files were overwritten: %q", got)
+	if got := sh(t, id, "cat /app/notebooks/explore.ipynb /app/out/run1/w.bin /app/results.csv /app/same.py /app/plain.py"); got != "saved-in-jupyter\nweights\n3,4\nv2\nv2" {
+		t.Errorf("the container's files were overwritten or removed: %q", got)
+	}
+	if got, _ := ledger.Get("/app/same.py"); got != sha("v2\n") {
+		t.Errorf("the ledger at same.py: %q", got)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "notebooks/explore.ipynb")); string(b) != "from git\n" {
 		t.Errorf("the host's file was overwritten: %q", b)
@@ -346,8 +377,11 @@ func TestSyncNeverOverwritesTheContainersEdits(t *testing.T) {
 // are not); a touch, which the kernel reports the same way, sends nothing.
 func TestSyncPermissionOnlyChange(t *testing.T) {
 	requireEngine(t)
+	eachAgent(t, syncPermissionOnlyChange)
+}
+
+func syncPermissionOnlyChange(t *testing.T, id string) {
 	ctx := context.Background()
-	id := runBusybox(t)
 	dir := t.TempDir()
 	ledger := model.NewLedger()
 	it := watcher.SyncItem{Change: watcher.Change{Path: "run.sh"}, Dest: "/app/run.sh"}

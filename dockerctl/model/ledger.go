@@ -149,3 +149,13 @@ func (l *Ledger) Snapshot() map[string]string {
 	}
 	return out
 }
+
+// Sides lists the contents the two sides agreed on at p: the one agreed
+// content, or both sides' of an unresolved conflict (nil when none).
+func (l *Ledger) Sides(p string) []string {
+	v, ok := l.Get(p)
+	if !ok || v == "" {
+		return nil
+	}
+	return strings.Split(v, conflictSep)
+}

@@ -13,7 +13,17 @@
 #   s <n>  n bytes of NUL-separated paths removed as r removes them, then a
 #          tar of any size streamed in chunks "<n>\n" and n bytes, up to a
 #          chunk of 0, extracted as x extracts: a branch switch in one round
-#   v 0    "tar python"
+#   g <n>  a guarded s: n bytes of NUL-separated pairs, a path to remove
+#          and the contents (SHA-256s, space-separated) it may hold to be
+#          removed; then the streamed tar, whose regular files carry PAX
+#          records TFDEV.allow (the contents the file may hold to be
+#          overwritten) and TFDEV.sum (the new content's, or "-"). A path
+#          holding anything else was changed in the container: it is left
+#          as it is and answered "conflict P"; a file that already holds
+#          the new content and permissions is answered "same P". The check
+#          and the write of a file are one step, so a branch switch costs
+#          one round and one lookup per file.
+#   v 0    "tar python stream guard"
 #
 # Each frame is answered by its output lines, then "ok <status>".
 #
@@ -144,8 +154,51 @@ def finish(fd, m, mode, p, sum_):
     written[p] = (stamp(os.fstat(fd)), sum_)
 
 
+def current(p):
+    """The content at p as the guard sees it: None when nothing (or a
+    dangling link) stands there, "dir" for a folder, else its SHA-256;
+    and its permissions."""
+    try:
+        st = os.lstat(p)
+    except FileNotFoundError:
+        return None, None
+    if stat.S_ISDIR(st.st_mode):
+        return "dir", None
+    known = written.get(p)
+    if known is not None and stat.S_ISREG(st.st_mode) and known[0] == stamp(st):
+        return known[1], stat.S_IMODE(st.st_mode)
+    if not os.path.isfile(p):
+        return None, None
+    return sha256(p), stat.S_IMODE(st.st_mode)
+
+
+def esc(p):
+    """A path on one line: backslashes and newlines escaped."""
+    return p.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def verdict(m, p):
+    """For a guarded file: None to write it, else "same" or "conflict"."""
+    allow = m.pax_headers.get("TFDEV.allow")
+    if allow is None:
+        return None
+    cur, mode = current(p)
+    new = m.pax_headers.get("TFDEV.sum", "-")
+    if cur is None:
+        return None
+    if cur == new:
+        return "same" if mode == m.mode & 0o7777 else None
+    if cur in allow.split():
+        return None
+    return "conflict"
+
+
 def write_file(m, p, body):
-    """A file whose content is in memory: run by the writers."""
+    """A file whose content is in memory: run by the writers. Returns the
+    guard's verdict when the file was left as it is."""
+    v = verdict(m, p)
+    if v is not None:
+        return v
     written.pop(p, None)
     parents(p)
     mode = m.mode & 0o7777
@@ -161,6 +214,9 @@ def write_file(m, p, body):
 
 def regular(tf, m, p):
     """A big file, streamed by the reading thread."""
+    v = verdict(m, p)
+    if v is not None:
+        return v
     written.pop(p, None)
     parents(p)
     mode = m.mode & 0o7777
@@ -186,6 +242,7 @@ class Writers:
         self.pending = []  # (future, path, size)
         self.held = 0
         self.errors = []
+        self.verdicts = []  # "same P", "conflict P"
 
     def add(self, m, p, body):
         self.pending.append((POOL.submit(write_file, m, p, body), p, len(body)))
@@ -198,7 +255,9 @@ class Writers:
         done = self.pending if n is None else self.pending[:n]
         for f, p, size in done:
             try:
-                f.result()
+                v = f.result()
+                if v is not None:
+                    self.verdicts.append(v + " " + esc(p))
             except OSError as e:
                 self.errors.append("%s: %s" % (p, e.strerror or e))
             self.held -= size
@@ -229,7 +288,9 @@ def extract(frame):
                     os.chmod(p, m.mode & 0o7777)
                     os.utime(p, (m.mtime, m.mtime), follow_symlinks=False)
                 elif m.isreg():
-                    regular(tf, m, p)
+                    v = regular(tf, m, p)
+                    if v is not None:
+                        w.verdicts.append(v + " " + esc(p))
                 elif m.issym():
                     parents(p)
                     clear(p)
@@ -243,23 +304,43 @@ def extract(frame):
                 w.errors.append("%s: %s" % (p, e.strerror or e))
     w.settle()
     frame.drain()
-    return w.errors
+    return w.errors, w.verdicts
 
 
-def paths(frame):
-    return [p.decode("utf-8", "surrogateescape") for p in frame.read().split(b"\0") if p]
+def paths(frame, keep_empty=False):
+    parts = frame.read().split(b"\0")
+    if keep_empty:
+        parts = parts[:-1] if parts and parts[-1] == b"" else parts
+    return [p.decode("utf-8", "surrogateescape") for p in parts if p or keep_empty]
+
+
+def remove_guarded(frame):
+    """Pairs of a path and the contents it may hold to be removed."""
+    parts = paths(frame, keep_empty=True)
+    out = []
+    for p, allow in zip(parts[0::2], parts[1::2]):
+        cur, _ = current(p)
+        if cur is not None and cur != "dir" and cur not in allow.split():
+            out.append("conflict " + esc(p))
+            continue
+        remove_one(p)
+    return out
+
+
+def remove_one(p):
+    written.pop(p, None)
+    try:
+        if os.path.isdir(p) and not os.path.islink(p):
+            os.rmdir(p)
+        else:
+            os.unlink(p)
+    except OSError:
+        pass  # gone already, or a folder with the container's files in it
 
 
 def remove(frame):
     for p in paths(frame):
-        written.pop(p, None)
-        try:
-            if os.path.isdir(p) and not os.path.islink(p):
-                os.rmdir(p)
-            else:
-                os.unlink(p)
-        except OSError:
-            pass  # gone already, or a folder with the container's files in it
+        remove_one(p)
     return []
 
 
@@ -317,19 +398,24 @@ def main():
         frame = Frame(int(n or 0))
         status = 0
         if op == "x":
-            out = extract(frame)
+            out, _ = extract(frame)
             status = 2 if out else 0
         elif op == "s":
             remove(frame)
-            out = extract(Chunks())
+            out, _ = extract(Chunks())
             status = 2 if out else 0
+        elif op == "g":
+            kept = remove_guarded(frame)
+            errors, verdicts = extract(Chunks())
+            out = kept + verdicts + errors
+            status = 2 if errors else 0
         elif op == "r":
             out = remove(frame)
         elif op == "h":
             out = state(frame)
         elif op == "v":
             frame.drain()
-            out = ["tar python stream"]
+            out = ["tar python stream guard"]
         else:
             return
         for l in out:
