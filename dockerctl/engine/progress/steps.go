@@ -180,7 +180,37 @@ func dur(v Vertex) time.Duration {
 	return v.Completed.Sub(v.Started)
 }
 
-var legacyStep = regexp.MustCompile(`^Step (\d+)/(\d+) : `)
+// legacyStep is a step of the legacy builder ("Step 3/7 : RUN ..."),
+// numbered across the Dockerfile, or of Buildah, Podman's builder ("STEP
+// 2/5: RUN ...", after "[2/3] " in a multi-stage build), numbered within
+// its stage.
+var legacyStep = regexp.MustCompile(`^(?:Step (\d+)/\d+ : |(?:\[(\d+)/\d+\] )?STEP (\d+)/\d+: )`)
+
+// stepOf maps a legacyStep match to the step's index in All (0: none of
+// the Dockerfile's own, such as the LABEL step either builder adds for
+// --label).
+func (t *Tracker) stepOf(m []string) int {
+	if m[1] != "" {
+		n, _ := strconv.Atoi(m[1]) // the pattern matched digits
+		if n > len(t.All) {
+			return 0
+		}
+		return n
+	}
+	stage, n := 1, 0
+	if m[2] != "" {
+		stage, _ = strconv.Atoi(m[2])
+	}
+	n, _ = strconv.Atoi(m[3])
+	for i, st := range t.All {
+		if st.Stage == stage-1 {
+			if n--; n == 0 {
+				return i + 1
+			}
+		}
+	}
+	return 0
+}
 
 // stream reads the legacy builder's output, which arrives in pieces.
 func (t *Tracker) Stream(s string) {
@@ -204,11 +234,7 @@ func (t *Tracker) Stream(s string) {
 func (t *Tracker) legacyLine(line string) {
 	if m := legacyStep.FindStringSubmatch(line); m != nil {
 		t.completeLegacy()
-		t.Current, _ = strconv.Atoi(m[1]) // the pattern matched digits
-		if t.Current > len(t.All) {
-			// A step the Engine adds after the Dockerfile's: the LABEL
-			// of --label (tfdev's project label).
-			t.Current = 0
+		if t.Current = t.stepOf(m); t.Current == 0 {
 			return
 		}
 		t.usedC = false
@@ -218,10 +244,10 @@ func (t *Tracker) legacyLine(line string) {
 	}
 	switch {
 	case t.Current == 0 || line == "":
-	case strings.HasPrefix(line, " ---> Using cache"):
+	case strings.HasPrefix(line, " ---> Using cache"), strings.HasPrefix(line, "--> Using cache"):
 		t.usedC = true
-	case strings.HasPrefix(line, " ---> "), strings.HasPrefix(line, "Removing intermediate container"),
-		strings.HasPrefix(line, "Successfully built"), strings.HasPrefix(line, "Successfully tagged"):
+	case strings.HasPrefix(line, " ---> "), strings.HasPrefix(line, "--> "), strings.HasPrefix(line, "Removing intermediate container"),
+		strings.HasPrefix(line, "Successfully built"), strings.HasPrefix(line, "Successfully tagged"), buildahCommit.MatchString(line):
 	default:
 		t.log(t.Current, line)
 	}
@@ -251,7 +277,11 @@ func (t *Tracker) Finish() {
 	t.completeLegacy()
 }
 
-var exitCode = regexp.MustCompile(`(?:exit code: |returned a non-zero code: )(\d+)`)
+// buildahCommit is Buildah's commit of a stage ("[2/2] COMMIT name", or
+// "COMMIT name" alone).
+var buildahCommit = regexp.MustCompile(`^(?:\[\d+/\d+\] )?COMMIT\b`)
+
+var exitCode = regexp.MustCompile(`(?:exit code: |returned a non-zero code: |while running runtime: exit status )(\d+)`)
 
 // fail turns the build's error message into a BuildError naming the step.
 func (t *Tracker) Fail(msg string) error {

@@ -1,6 +1,7 @@
 package progress
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,40 @@ func TestAFailingStepPastNineIsNamed(t *testing.T) {
 	be, ok := err.(*model.BuildError)
 	if !ok || be.Line != 3 || be.ExitCode != 1 || len(be.Log) != 1 || !strings.Contains(be.Log[0], "addgroup:") {
 		t.Errorf("error %#v", err)
+	}
+}
+
+// Buildah (Podman's builder) numbers steps within their stage ("[2/2]
+// STEP 3/5: ..."), says "--> Using cache" for a cached one, adds a LABEL
+// step for --label and commits each stage; a failing RUN's output and exit
+// status name its step.
+func TestBuildahStream(t *testing.T) {
+	final := map[int]model.StepState{}
+	df := "ARG BASE\nFROM ${BASE} AS b\nRUN echo one\nFROM ${BASE}\nWORKDIR /app\nCOPY --from=b /etc/hostname /x\nRUN echo broken >&2 && exit 3\n"
+	tr := trackerFor(t, df, func(p model.StepProgress) { final[p.Index] = p.State })
+	for _, l := range []string{"[1/2] STEP 1/2: FROM busybox AS b\n", "[1/2] STEP 2/2: RUN echo one\n", "one\n", "--> 413dc1f6090\n",
+		"[2/2] STEP 1/5: FROM busybox\n", "[2/2] STEP 2/5: WORKDIR /app\n", "--> Using cache 9e7e7494f2adf47b\n", "--> 9e7e7494f2a\n",
+		"[2/2] STEP 3/5: COPY --from=b /etc/hostname /x\n", "--> 86bc5a40f25\n", "[2/2] STEP 4/5: RUN echo broken >&2 && exit 3\n", "broken\n"} {
+		tr.Stream(l)
+	}
+	err := tr.Fail(`building at STEP "RUN echo broken >&2 && exit 3": while running runtime: exit status 3`)
+	want := map[int]model.StepState{2: model.StepCached, 3: model.StepDone, 4: model.StepCached, 5: model.StepCached, 6: model.StepDone, 7: model.StepFailed}
+	for i, s := range want {
+		if final[i] != s {
+			t.Errorf("step %d: %q, want %q (all %v)", i, final[i], s, final)
+		}
+	}
+	var be *model.BuildError
+	if !errors.As(err, &be) || be.Line != 7 || be.ExitCode != 3 || len(be.Log) != 1 || be.Log[0] != "broken" {
+		t.Errorf("the failure: %+v", err)
+	}
+	tr = trackerFor(t, "FROM base:1\nRUN make\n", func(p model.StepProgress) { final[p.Index] = p.State })
+	clear(final)
+	for _, l := range []string{"STEP 1/3: FROM base:1\n", "STEP 2/3: RUN make\n", "ok\n", "--> abc\n", "STEP 3/3: LABEL \"dev.tfdev.project\"=\"1\"\n", "COMMIT x\n", "--> def\n"} {
+		tr.Stream(l)
+	}
+	tr.Finish()
+	if final[1] != model.StepCached || final[2] != model.StepDone || len(final) != 2 {
+		t.Errorf("one stage: %v", final)
 	}
 }
