@@ -101,6 +101,10 @@ func (f *fakeWorld) log() string {
 
 func (f *fakeInfo) Addr() string { return "fake://engine" }
 
+func (f *fakeInfo) Name() string { return "Fake Engine 1.0" }
+
+func (f *fakeInfo) Podman() bool { return false }
+
 func (f *fakeInfo) Version() string { return "1.41" }
 
 func (f *fakeInfo) Capabilities(context.Context) (model.GPUSupport, string, error) {

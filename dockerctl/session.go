@@ -250,11 +250,14 @@ func (s *Session) projectEvent(p *dockerfile.Project, gpu model.GPUSupport, plat
 		mode = "GPU mode: " + gpu.Why
 	}
 	builder := "BuildKit"
-	if s.o.Builder == model.BuilderLegacy {
+	switch {
+	case s.eng.Podman():
+		builder = "Buildah (Podman's builder; the context goes as a tar)"
+	case s.o.Builder == model.BuilderLegacy:
 		builder = "legacy builder"
 	}
-	return event.Event{Kind: event.Project, GPU: &gpuOn, Builder: builder, Project: p.Dir, Engine: s.eng.Addr(), Reason: gpu.Why,
-		Message: fmt.Sprintf("project %s%s, engine %s (API %s, %s), %s, %s", p.Dir, s.configured(p), s.eng.Addr(), s.eng.Version(), platform, builder, mode)}
+	return event.Event{Kind: event.Project, GPU: &gpuOn, Builder: builder, Project: p.Dir, Engine: s.eng.Addr(), EngineName: s.eng.Name(), Reason: gpu.Why,
+		Message: fmt.Sprintf("project %s%s, engine %s at %s (API %s, %s), %s, %s", p.Dir, s.configured(p), s.eng.Name(), s.eng.Addr(), s.eng.Version(), platform, builder, mode)}
 }
 
 // configured says which file configured the session, and where the project

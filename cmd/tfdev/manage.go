@@ -185,17 +185,22 @@ func printConflicts(out io.Writer, cs []model.Conflict) {
 // engineInfo names the Engine: where, how it is reached, and whether it
 // has GPUs.
 type engineInfo struct {
-	Host   string `json:"host"`
-	Via    string `json:"via"` // unix, ssh, tcp
-	Remote bool   `json:"remote"`
-	API    string `json:"api"`
-	GPU    bool   `json:"gpu"`
-	Why    string `json:"gpu_reason,omitempty"`
+	Name    string `json:"name"`    // "Podman 4.3.1 (rootful)", "Docker Engine 28.5.1"
+	Builder string `json:"builder"` // what builds images there: BuildKit, or Podman's Buildah
+	Host    string `json:"host"`
+	Via     string `json:"via"` // unix, ssh, tcp
+	Remote  bool   `json:"remote"`
+	API     string `json:"api"`
+	GPU     bool   `json:"gpu"`
+	Why     string `json:"gpu_reason,omitempty"`
 }
 
 func describeEngine(ctx context.Context, eng *engine.Engine) engineInfo {
 	via, _, _ := strings.Cut(eng.Host, "://")
-	e := engineInfo{Host: eng.Host, Via: via, Remote: via != "unix" && via != "npipe", API: eng.APIVersion}
+	e := engineInfo{Name: eng.Name(), Builder: "BuildKit", Host: eng.Host, Via: via, Remote: via != "unix" && via != "npipe", API: eng.APIVersion}
+	if eng.Podman() {
+		e.Builder = "Buildah, the context as a tar"
+	}
 	if gpu, _, err := eng.Capabilities(ctx); err == nil {
 		e.GPU, e.Why = gpu.Available, gpu.Why
 	}
@@ -211,7 +216,7 @@ func (e engineInfo) String() string {
 	if e.GPU {
 		gpu = "GPU"
 	}
-	return fmt.Sprintf("%s (API %s, %s, %s)", e.Host, e.API, where, gpu)
+	return fmt.Sprintf("%s at %s (API %s, %s, builds with %s, %s)", e.Name, e.Host, e.API, where, e.Builder, gpu)
 }
 
 // printStatus writes status as lines.

@@ -33,6 +33,17 @@ func (e *Engine) Build(ctx context.Context, opts model.BuildOptions) (*model.Bui
 		builder = model.BuilderAuto
 	}
 	start := time.Now()
+	if e.Podman() {
+		// Podman builds with Buildah whatever the request says: no
+		// BuildKit session, the context as a tar, and a stream of steps
+		// as the legacy builder's.
+		res, err := e.build(ctx, opts, model.BuilderLegacy)
+		if res != nil {
+			res.Builder, res.Duration = model.BuilderBuildah, time.Since(start)
+		}
+		loginError(opts.Project.Model, err)
+		return res, err
+	}
 	try := model.BuilderBuildKit
 	if builder == model.BuilderLegacy {
 		try = model.BuilderLegacy

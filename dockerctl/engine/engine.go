@@ -28,6 +28,10 @@ type Engine struct {
 	BuildKit   bool         // the Engine reports BuildKit as its default builder
 	OSType     string
 
+	Product        string // "Docker Engine" or "Podman"
+	ProductVersion string // the engine's own version (not the API's)
+	Rootless       bool   // the engine runs as a user, not as root
+
 	uploads atomic.Int64 // tars Sync sent (agent or archive API), for tests and stats
 
 	agentsMu sync.Mutex
@@ -53,6 +57,10 @@ func Connect(ctx context.Context) (*Engine, error) {
 	if dctx != nil {
 		host = dctx.Host
 	}
+	named := host != "" // DOCKER_HOST or a context: only that engine
+	if !named {
+		opts = append(opts, client.WithHost(defaultHost))
+	}
 	ssh := strings.HasPrefix(host, "ssh://")
 	if ssh {
 		sopts, err := sshClientOpts(host)
@@ -69,31 +77,45 @@ func Connect(ctx context.Context) (*Engine, error) {
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	ping, err := cli.Ping(pctx)
+	if err != nil && !named {
+		// No Docker Engine where it usually is: Podman's sockets.
+		if pcli, pping := findPodman(ctx, opts); pcli != nil {
+			_ = cli.Close()
+			cli, ping, err = pcli, pping, nil
+			opts = append(opts, client.WithHost(cli.DaemonHost()))
+		}
+	}
 	if err != nil {
 		_ = cli.Close() // the ping's error is the one to report
 		if ssh {
 			return nil, &UnreachableError{Host: host, Hint: sshHint(err), Err: err}
 		}
-		return nil, unreachable(cli.DaemonHost(), err)
+		ue := unreachable(cli.DaemonHost(), err)
+		if !named {
+			ue.Hint += podmanHint()
+		}
+		return nil, ue
 	}
 	cli.NegotiateAPIVersionPing(ping)
 	if !ssh {
 		host = cli.DaemonHost()
 	}
-	return &Engine{
+	e := &Engine{
 		api:        cli,
 		opts:       opts,
 		Host:       host,
 		APIVersion: cli.ClientVersion(),
 		BuildKit:   ping.BuilderVersion == build.BuilderBuildKit,
 		OSType:     ping.OSType,
-	}, nil
+	}
+	e.identify(pctx)
+	return e, nil
 }
 
 // Close releases the connection.
 func (e *Engine) Close() error { return e.api.Close() }
 
-func unreachable(host string, err error) error {
+func unreachable(host string, err error) *UnreachableError {
 	hint := "is the Docker Engine running? (systemctl status docker, or start dockerd)"
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):

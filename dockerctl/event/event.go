@@ -128,6 +128,7 @@ type Event struct {
 	GPU         *bool             `json:"gpu,omitempty"`
 	Project     string            `json:"project,omitempty"`
 	Engine      string            `json:"engine,omitempty"`
+	EngineName  string            `json:"engine_name,omitempty"` // project: "Podman 4.3.1 (rootful)", "Docker Engine 28.5.1"
 	Paths       []string          `json:"paths,omitempty"`
 	Kernel      string            `json:"kernel,omitempty"`      // kernel.carried, kernel.restarted
 	Names       []string          `json:"names,omitempty"`       // kernel.carried: the variables carried

@@ -17,6 +17,7 @@ const (
 	BuilderAuto     Builder = "auto"     // BuildKit, or legacy when the Engine refuses BuildKit
 	BuilderBuildKit Builder = "buildkit" // build.BuilderBuildKit ("2")
 	BuilderLegacy   Builder = "legacy"   // build.BuilderV1 ("1")
+	BuilderBuildah  Builder = "buildah"  // Podman's: whatever was asked, the context as a tar
 )
 
 // StepState is where a Dockerfile step is in a build: the event package's.
