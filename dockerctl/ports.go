@@ -19,8 +19,8 @@ import (
 // infoPort: who the Engine is, what it can do, and whether it answers.
 type infoPort interface {
 	Addr() string
-	Name() string     // "Podman 4.3.1 (rootful)", "Docker Engine 28.5.1"
-	Podman() bool     // Podman's API service: Buildah builds, CDI GPUs
+	Name() string // "Podman 4.3.1 (rootful)", "Docker Engine 28.5.1"
+	Podman() bool // Podman's API service: Buildah builds, CDI GPUs
 	Version() string
 	Capabilities(ctx context.Context) (model.GPUSupport, string, error)
 	Ping(ctx context.Context) error
