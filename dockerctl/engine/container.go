@@ -28,7 +28,14 @@ func (e *Engine) Create(ctx context.Context, o model.RunOptions) (*model.Contain
 		}
 		o.Token = t
 	}
-	dev, err := GPURequest(o.GPUs, o.GPU)
+	var dev []container.DeviceRequest
+	var cdi []string
+	var err error
+	if len(o.GPU.CDI) > 0 {
+		cdi, err = CDIRequest(o.GPUs, o.GPU)
+	} else {
+		dev, err = GPURequest(o.GPUs, o.GPU)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -41,19 +48,28 @@ func (e *Engine) Create(ctx context.Context, o model.RunOptions) (*model.Contain
 		name = model.ContainerName(abs)
 	}
 	cfg, host := containerConfig(o, abs, dev)
+	if len(cdi) > 0 {
+		cfg.Labels[model.LabelCDI] = strings.Join(cdi, ",")
+	}
 	for i := 0; ; i++ {
 		n := name
 		if i > 0 {
 			n = fmt.Sprintf("%s-%d", name, i+1)
 		}
-		created, err := e.api.ContainerCreate(ctx, cfg, host, nil, nil, n)
+		var created container.CreateResponse
+		if len(cdi) > 0 {
+			// Podman's Docker API takes no CDI device (4.x): its own does.
+			created, err = e.createLibpod(ctx, cfg, host, n, cdi)
+		} else {
+			created, err = e.api.ContainerCreate(ctx, cfg, host, nil, nil, n)
+		}
 		if err != nil && strings.Contains(err.Error(), "already in use") && i < 20 {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("creating the container from %s: %w", o.Image, err)
 		}
-		return &model.Container{ID: created.ID, Name: n, HostIP: o.HostIP, HostPort: o.HostPort, Token: o.Token, GPU: len(dev) > 0, Unpublished: o.ViaExec, Port: o.Run.JupyterPort}, nil
+		return &model.Container{ID: created.ID, Name: n, HostIP: o.HostIP, HostPort: o.HostPort, Token: o.Token, GPU: len(dev) > 0 || len(cdi) > 0, Unpublished: o.ViaExec, Port: o.Run.JupyterPort}, nil
 	}
 }
 
@@ -124,7 +140,7 @@ func (e *Engine) refresh(ctx context.Context, c *model.Container) error {
 		}
 	}
 	if insp.HostConfig != nil {
-		c.GPU = len(insp.HostConfig.DeviceRequests) > 0
+		c.GPU = len(insp.HostConfig.DeviceRequests) > 0 || insp.Config != nil && insp.Config.Labels[model.LabelCDI] != ""
 	}
 	if insp.State != nil {
 		c.Running = insp.State.Running

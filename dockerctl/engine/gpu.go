@@ -82,5 +82,8 @@ func (e *Engine) Capabilities(ctx context.Context) (model.GPUSupport, string, er
 	if err != nil {
 		return model.GPUSupport{}, "", fmt.Errorf("reading the Engine's info: %w", err)
 	}
+	if e.Podman() {
+		return DetectCDI(cdiDirs), info.OSType + "/" + info.Architecture, nil
+	}
 	return DetectGPU(info), info.OSType + "/" + info.Architecture, nil
 }

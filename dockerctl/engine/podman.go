@@ -1,14 +1,21 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
 )
 
@@ -110,4 +117,109 @@ func (e *Engine) Name() string {
 		n += " (rootful)"
 	}
 	return n
+}
+
+// createLibpod creates the container through Podman's own API, which
+// takes CDI device names (its Docker API, in 4.x, does not): the same
+// container as cfg and host describe, with the devices cdi.
+func (e *Engine) createLibpod(ctx context.Context, cfg *container.Config, host *container.HostConfig, name string, cdi []string) (container.CreateResponse, error) {
+	type portMapping struct {
+		HostIP        string `json:"host_ip,omitempty"`
+		ContainerPort uint16 `json:"container_port"`
+		HostPort      uint16 `json:"host_port,omitempty"`
+		Protocol      string `json:"protocol"`
+	}
+	type mountSpec struct {
+		Destination string   `json:"destination"`
+		Type        string   `json:"type"`
+		Source      string   `json:"source,omitempty"`
+		Options     []string `json:"options,omitempty"`
+	}
+	type volume struct {
+		Name string `json:"Name"`
+		Dest string `json:"Dest"`
+	}
+	spec := map[string]any{
+		"name": name, "image": cfg.Image, "labels": cfg.Labels, "init": true,
+		"entrypoint": []string(cfg.Entrypoint), "command": []string(cfg.Cmd),
+		"work_dir": cfg.WorkingDir, "user": cfg.User,
+	}
+	env := map[string]string{}
+	for _, kv := range cfg.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	spec["env"] = env
+	var devices []map[string]string
+	for _, d := range cdi {
+		devices = append(devices, map[string]string{"path": d})
+	}
+	spec["devices"] = devices
+	var ports []portMapping
+	for p, bs := range host.PortBindings {
+		for _, b := range bs {
+			hp, _ := strconv.Atoi(b.HostPort)
+			ports = append(ports, portMapping{HostIP: b.HostIP, ContainerPort: uint16(p.Int()), HostPort: uint16(hp), Protocol: p.Proto()})
+		}
+	}
+	spec["portmappings"] = ports
+	if host.ShmSize > 0 {
+		spec["shm_size"] = host.ShmSize
+	}
+	if m := string(host.IpcMode); m == "host" || m == "private" || m == "shareable" {
+		spec["ipcns"] = map[string]string{"nsmode": m}
+	}
+	var mounts []mountSpec
+	for _, b := range host.Binds {
+		parts := strings.Split(b, ":")
+		if len(parts) < 2 {
+			return container.CreateResponse{}, fmt.Errorf("the bind %q: want SOURCE:TARGET[:OPTIONS]", b)
+		}
+		m := mountSpec{Source: parts[0], Destination: parts[1], Type: "bind"}
+		if len(parts) > 2 {
+			m.Options = strings.Split(parts[2], ",")
+		}
+		mounts = append(mounts, m)
+	}
+	for dst, opts := range host.Tmpfs {
+		m := mountSpec{Destination: dst, Type: "tmpfs", Source: "tmpfs"}
+		if opts != "" {
+			m.Options = strings.Split(opts, ",")
+		}
+		mounts = append(mounts, m)
+	}
+	spec["mounts"] = mounts
+	var vols []volume
+	for _, m := range host.Mounts {
+		if m.Type == mount.TypeVolume {
+			vols = append(vols, volume{Name: m.Source, Dest: m.Target})
+		}
+	}
+	spec["volumes"] = vols
+	body, err := json.Marshal(spec)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://podman/v4.0.0/libpod/containers/create", bytes.NewReader(body))
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := e.api.HTTPClient().Do(req)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		ID       string   `json:"Id"`
+		Warnings []string `json:"Warnings"`
+		Message  string   `json:"message"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return container.CreateResponse{}, fmt.Errorf("Podman's answer to the create (%s): %w", resp.Status, err)
+	}
+	if resp.StatusCode >= 300 || out.ID == "" {
+		return container.CreateResponse{}, fmt.Errorf("Podman: %s", out.Message)
+	}
+	return container.CreateResponse{ID: out.ID, Warnings: out.Warnings}, nil
 }

@@ -3,10 +3,15 @@ package engine
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/tfdev-dev/tfdev/dockerctl/enginetest"
+	"github.com/tfdev-dev/tfdev/dockerctl/model"
+	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
 	"github.com/tfdev-dev/tfdev/dockerctl/testpodman"
 )
 
@@ -54,5 +59,76 @@ func TestConnectSaysHowToStartPodman(t *testing.T) {
 	var ue *UnreachableError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "Podman is installed but its API service is not running") || !strings.Contains(err.Error(), "podman.socket") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// needPodman skips a test of Podman's own ways where the Engine is not
+// Podman, unless make test's Podman lane (TFDEV_REQUIRE_PODMAN=1) runs it.
+func needPodman(t *testing.T) {
+	t.Helper()
+	requireEngine(t)
+	if !testEngine.Podman() {
+		if os.Getenv("TFDEV_REQUIRE_PODMAN") == "1" {
+			t.Fatalf("the Engine at %s is %s, not Podman", testEngine.Addr(), testEngine.Name())
+		}
+		t.Skip("the Engine is not Podman")
+	}
+}
+
+// On Podman, GPUs go as CDI device names through Podman's own API. There
+// is no GPU here: the spec the test writes where Podman reads specs gives
+// each device an environment variable instead of device nodes, so the
+// container shows which devices it was given. Podman's service reads the
+// specs when it starts, so the test starts one of its own after writing.
+func TestPodmanGPUsThroughCDI(t *testing.T) {
+	testpodman.Need(t)
+	if os.Geteuid() != 0 {
+		t.Skip("writing a CDI spec in " + cdiDirs[0] + " takes root")
+	}
+	ctx := context.Background()
+	spec := filepath.Join(cdiDirs[0], "tfdev-test-"+nonce(t)+".json")
+	if err := os.MkdirAll(cdiDirs[0], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"cdiVersion":"0.5.0","kind":"nvidia.com/gpu","devices":[` +
+		`{"name":"0","containerEdits":{"env":["TFDEV_CDI_0=1"]}},{"name":"1","containerEdits":{"env":["TFDEV_CDI_1=1"]}},` +
+		`{"name":"all","containerEdits":{"env":["TFDEV_CDI_ALL=1"]}}],"containerEdits":{"env":["TFDEV_CDI=1"]}}`
+	if err := os.WriteFile(spec, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(spec) })
+	sock := filepath.Join(t.TempDir(), "podman.sock")
+	testpodman.Serve(t, sock)
+	t.Setenv("DOCKER_HOST", "unix://"+sock)
+	e, err := Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := testimage.EnsureBusybox(ctx, e.API()); err != nil {
+		t.Fatal(err)
+	}
+	gpu, _, err := e.Capabilities(ctx)
+	if err != nil || !gpu.Available || !slices.Contains(gpu.CDI, "nvidia.com/gpu=all") || !strings.Contains(gpu.Why, spec) {
+		t.Fatalf("%+v %v", gpu, err)
+	}
+	for flag, want := range map[string]string{"all": "TFDEV_CDI=1 TFDEV_CDI_ALL=1", "1": "TFDEV_CDI=1 TFDEV_CDI_0=1", "none": ""} {
+		c, err := e.Create(ctx, model.RunOptions{Dir: t.TempDir(), Image: testimage.Busybox, GPUs: flag, GPU: gpu,
+			Run: model.RunSettings{Cmd: []string{"sleep", "3600"}}})
+		if err != nil {
+			t.Fatalf("--gpus %s: %v", flag, err)
+		}
+		t.Cleanup(func() { e.Remove(context.Background(), c.ID) })
+		if err := e.Start(ctx, c); err != nil {
+			t.Fatalf("--gpus %s: %v", flag, err)
+		}
+		// CDI's environment is the container's own process's, not an exec's.
+		got := strings.Join(strings.Fields(enginetest.Sh(t, e, c.ID, "tr '\\0' '\\n' < /proc/1/environ | grep ^TFDEV_CDI | sort; true")), " ")
+		if insp, err := e.Inspect(ctx, c.ID); err != nil || insp.GPU != c.GPU {
+			t.Errorf("--gpus %s: read back, GPU %v (%v)", flag, insp.GPU, err)
+		}
+		if got != want || c.GPU != (want != "") {
+			t.Errorf("--gpus %s: the container has %q (GPU %v), want %q", flag, got, c.GPU, want)
+		}
 	}
 }

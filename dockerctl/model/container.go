@@ -20,6 +20,7 @@ const (
 	LabelProject = "dev.tfdev.project"      // hash of the project's absolute path
 	LabelPath    = "dev.tfdev.path"         // the project's absolute path
 	LabelVia     = "dev.tfdev.jupyter-via"  // "exec": tfdev reaches Jupyter through the Engine's exec
+	LabelCDI     = "dev.tfdev.cdi-devices"  // the CDI devices asked for (Podman): no inspect shows them
 	LabelPort    = "dev.tfdev.jupyter-port" // the container port Jupyter serves, when not JupyterPort
 )
 
