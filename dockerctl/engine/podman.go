@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -88,6 +89,20 @@ func (e *Engine) identify(ctx context.Context) {
 			}
 		}
 	}
+	if e.Podman() {
+		// Podman's Docker API leaves rootless out of its info: its own says.
+		var info struct {
+			Host struct {
+				Security struct {
+					Rootless bool `json:"rootless"`
+				} `json:"security"`
+			} `json:"host"`
+		}
+		if e.libpod(ctx, http.MethodGet, "/info", nil, &info) == nil {
+			e.Rootless = info.Host.Security.Rootless
+		}
+		return
+	}
 	if info, err := e.api.Info(ctx); err == nil {
 		for _, o := range info.SecurityOptions {
 			if strings.Contains(o, "name=rootless") {
@@ -95,6 +110,40 @@ func (e *Engine) identify(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// libpod calls Podman's own API (path after /v4.0.0/libpod) and decodes
+// its JSON answer into out; an answer that is not 2xx is an error with
+// Podman's message.
+func (e *Engine) libpod(ctx context.Context, method, path string, body any, out any) error {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://podman/v4.0.0/libpod"+path, r)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := e.api.HTTPClient().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var msg struct {
+			Message string `json:"message"`
+		}
+		json.NewDecoder(resp.Body).Decode(&msg)
+		return fmt.Errorf("Podman: %s (%s)", msg.Message, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 // Podman reports whether the engine is Podman's API service.
@@ -196,30 +245,12 @@ func (e *Engine) createLibpod(ctx context.Context, cfg *container.Config, host *
 		}
 	}
 	spec["volumes"] = vols
-	body, err := json.Marshal(spec)
-	if err != nil {
-		return container.CreateResponse{}, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://podman/v4.0.0/libpod/containers/create", bytes.NewReader(body))
-	if err != nil {
-		return container.CreateResponse{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.api.HTTPClient().Do(req)
-	if err != nil {
-		return container.CreateResponse{}, err
-	}
-	defer resp.Body.Close()
 	var out struct {
 		ID       string   `json:"Id"`
 		Warnings []string `json:"Warnings"`
-		Message  string   `json:"message"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return container.CreateResponse{}, fmt.Errorf("Podman's answer to the create (%s): %w", resp.Status, err)
-	}
-	if resp.StatusCode >= 300 || out.ID == "" {
-		return container.CreateResponse{}, fmt.Errorf("Podman: %s", out.Message)
+	if err := e.libpod(ctx, http.MethodPost, "/containers/create", spec, &out); err != nil {
+		return container.CreateResponse{}, err
 	}
 	return container.CreateResponse{ID: out.ID, Warnings: out.Warnings}, nil
 }

@@ -29,6 +29,14 @@ func Need(t testing.TB) {
 // start: nothing to wait for.
 func Serve(t testing.TB, sock string) {
 	t.Helper()
+	ServeAs(t, sock, nil, nil)
+}
+
+// ServeAs is Serve with podman run by the command line prefix as (such as
+// setpriv to another user: a rootless service), with env added to its
+// environment. The socket is given to that user.
+func ServeAs(t testing.TB, sock string, as []string, env []string) {
+	t.Helper()
 	Need(t)
 	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
 		t.Fatal(err)
@@ -45,13 +53,15 @@ func Serve(t testing.TB, sock string) {
 	}
 	ln.Close()
 	// LISTEN_PID must be podman's own pid: the shell's, which exec keeps.
-	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec podman system service --time=0`)
+	args := append(append([]string(nil), as...), "sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec podman system service --time=0`)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.ExtraFiles = []*os.File{f} // fd 3, as systemd passes it
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CONTAINER_HOST=") && !strings.HasPrefix(kv, "CONTAINER_CONNECTION=") {
 			cmd.Env = append(cmd.Env, kv) // any of these, even empty, makes podman a remote client
 		}
 	}
+	cmd.Env = append(cmd.Env, env...)
 	log, err := os.Create(filepath.Join(t.TempDir(), "podman-service.log"))
 	if err != nil {
 		t.Fatal(err)
