@@ -67,13 +67,23 @@ func (e *Engine) Create(ctx context.Context, o model.RunOptions) (*model.Contain
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("creating the container from %s: %w", o.Image, err)
+			return nil, fmt.Errorf("creating the container from %s: %w%s", o.Image, err, createHint(err))
 		}
 		return &model.Container{ID: created.ID, Name: n, HostIP: o.HostIP, HostPort: o.HostPort, Token: o.Token, GPU: len(dev) > 0 || len(cdi) > 0, Unpublished: o.ViaExec, Port: o.Run.JupyterPort}, nil
 	}
 }
 
 func BoolPtr(b bool) *bool { return &b }
+
+// createHint says what to do about a create the Engine refused for want
+// of something on its host.
+func createHint(err error) string {
+	if strings.Contains(err.Error(), "container-init binary not found") || strings.Contains(err.Error(), "catatonit") {
+		// tfdev runs an init to reap Jupyter's kernels; Podman's is catatonit.
+		return " (Podman runs catatonit as the containers' init, and it is not installed: apt-get install catatonit, or dnf install catatonit)"
+	}
+	return ""
+}
 
 // Start starts a created container. When its host port is taken, it moves
 // to a free port (the Engine picks one) and says so through the returned

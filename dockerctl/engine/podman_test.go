@@ -62,19 +62,6 @@ func TestConnectSaysHowToStartPodman(t *testing.T) {
 	}
 }
 
-// needPodman skips a test of Podman's own ways where the Engine is not
-// Podman, unless make test's Podman lane (TFDEV_REQUIRE_PODMAN=1) runs it.
-func needPodman(t *testing.T) {
-	t.Helper()
-	requireEngine(t)
-	if !testEngine.Podman() {
-		if os.Getenv("TFDEV_REQUIRE_PODMAN") == "1" {
-			t.Fatalf("the Engine at %s is %s, not Podman", testEngine.Addr(), testEngine.Name())
-		}
-		t.Skip("the Engine is not Podman")
-	}
-}
-
 // On Podman, GPUs go as CDI device names through Podman's own API. There
 // is no GPU here: the spec the test writes where Podman reads specs gives
 // each device an environment variable instead of device nodes, so the
@@ -130,5 +117,17 @@ func TestPodmanGPUsThroughCDI(t *testing.T) {
 		if got != want || c.GPU != (want != "") {
 			t.Errorf("--gpus %s: the container has %q (GPU %v), want %q", flag, got, c.GPU, want)
 		}
+	}
+}
+
+// Podman without catatonit refuses every container tfdev makes (it runs
+// an init to reap Jupyter's kernels): the error says what to install.
+func TestCreateHintForPodmansInit(t *testing.T) {
+	err := errors.New("Error response from daemon: container create: container-init binary not found on the host: stat /usr/libexec/podman/catatonit: no such file or directory")
+	if h := createHint(err); !strings.Contains(h, "apt-get install catatonit") {
+		t.Errorf("hint %q", h)
+	}
+	if h := createHint(errors.New("no such image")); h != "" {
+		t.Errorf("hint for another error: %q", h)
 	}
 }
