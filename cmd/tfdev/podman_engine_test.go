@@ -72,7 +72,7 @@ func TestRootlessPodman(t *testing.T) {
 	}
 	os.Chown(images, uid, gid)
 	load := exec.Command(as[0], append(as[1:], "podman", "load", "-q", "-i", images)...)
-	load.Env = append(os.Environ(), env...)
+	load.Env, load.Dir = append(os.Environ(), env...), home // the test's folder may be closed to the user
 	if out, err := load.CombinedOutput(); err != nil {
 		t.Fatalf("podman load as %s: %v\n%s", rootlessUser, err, out)
 	}

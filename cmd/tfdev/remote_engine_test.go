@@ -51,7 +51,7 @@ func TestUpOverSSH(t *testing.T) {
 	// status names the engine: remote, over ssh.
 	st := exec.Command(tfdevBinary(t), "status", "-C", dir)
 	st.Env = append(os.Environ(), "DOCKER_HOST="+ssh.Host(), "DOCKER_CONTEXT=", "PATH="+ssh.PathEnv())
-	if out, err := st.CombinedOutput(); err != nil || !strings.Contains(string(out), "engine:    "+ssh.Host()+" (API ") || !strings.Contains(string(out), "remote, over ssh") {
+	if out, err := st.CombinedOutput(); err != nil || !strings.Contains(string(out), "engine:    Docker Engine ") || !strings.Contains(string(out), " at "+ssh.Host()+" (API ") || !strings.Contains(string(out), "remote, over ssh") {
 		t.Errorf("tfdev status over ssh: %v\n%s", err, out)
 	}
 	// A dependency change rebuilds (--deps rebuild: the build and the
@@ -74,7 +74,7 @@ func TestUpOverSSH(t *testing.T) {
 	var derr strings.Builder
 	doc.Stderr = &derr
 	_ = doc.Run() // its findings are not what this test is about
-	if !strings.Contains(derr.String(), "tfdev: engine "+ssh.Host()+" (API ") || !strings.Contains(derr.String(), "remote, over ssh") {
+	if !strings.Contains(derr.String(), "tfdev: engine Docker Engine ") || !strings.Contains(derr.String(), " at "+ssh.Host()+" (API ") || !strings.Contains(derr.String(), "remote, over ssh") {
 		t.Errorf("tfdev doctor over ssh says:\n%s", derr.String())
 	}
 	up.stop()

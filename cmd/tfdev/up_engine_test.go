@@ -141,6 +141,9 @@ func startUpEnvWith(t testing.TB, dir, base string, env, run []string, args ...s
 	}
 	cmd := exec.Command(run[0], append(append(run[1:], flags...), args...)...)
 	cmd.Env = append(os.Environ(), env...)
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		cmd.Dir = dir // -C names it anyway; a user tfdev runs as may not enter the test's folder
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -235,19 +238,26 @@ func (p *upProcess) next(what string, match func(string) bool) string {
 // events passed on the way are returned too.
 func (p *upProcess) nextEvent(kind event.Kind, ok func(event.Event) bool) (event.Event, []event.Event) {
 	p.t.Helper()
+	return p.nextWhere(string(kind), func(e event.Event) bool { return e.Kind == kind && (ok == nil || ok(e)) })
+}
+
+// nextWhere waits for a JSON event, of any kind, for which match holds. A
+// failed build it does not wait for fails the test.
+func (p *upProcess) nextWhere(what string, match func(event.Event) bool) (event.Event, []event.Event) {
+	p.t.Helper()
 	var passed []event.Event
 	var found event.Event
-	p.next(string(kind), func(l string) bool {
+	p.next(what, func(l string) bool {
 		var e event.Event
 		if err := json.Unmarshal([]byte(l), &e); err != nil {
 			p.t.Fatalf("not a JSON event: %q", l)
 		}
-		if e.Kind == event.BuildFailed && kind != event.BuildFailed {
-			p.t.Fatalf("build failed: %s", l)
-		}
-		if e.Kind == kind && (ok == nil || ok(e)) {
+		if match(e) {
 			found = e
 			return true
+		}
+		if e.Kind == event.BuildFailed {
+			p.t.Fatalf("build failed: %s", l)
 		}
 		passed = append(passed, e)
 		return false

@@ -108,7 +108,9 @@ func Connect(ctx context.Context) (*Engine, error) {
 		BuildKit:   ping.BuilderVersion == build.BuilderBuildKit,
 		OSType:     ping.OSType,
 	}
-	e.identify(pctx)
+	ictx, icancel := context.WithTimeout(ctx, timeout) // a fresh bound: a service just started answers its first calls slowly
+	defer icancel()
+	e.identify(ictx)
 	return e, nil
 }
 

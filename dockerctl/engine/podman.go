@@ -80,13 +80,14 @@ func podmanHint() string {
 // identify reads which engine answers: its product and version, and
 // whether it runs rootless.
 func (e *Engine) identify(ctx context.Context) {
-	e.Product, e.ProductVersion = "Docker Engine", ""
-	if v, err := e.api.ServerVersion(ctx); err == nil {
-		e.ProductVersion = v.Version
-		for _, c := range v.Components {
-			if c.Name == "Podman Engine" {
-				e.Product, e.ProductVersion = "Podman", c.Version
-			}
+	v, err := e.api.ServerVersion(ctx)
+	if err != nil {
+		return // unnamed: Name says so
+	}
+	e.Product, e.ProductVersion = "Docker Engine", v.Version
+	for _, c := range v.Components {
+		if c.Name == "Podman Engine" {
+			e.Product, e.ProductVersion = "Podman", c.Version
 		}
 	}
 	if e.Podman() {
@@ -154,7 +155,7 @@ func (e *Engine) Podman() bool { return e.Product == "Podman" }
 func (e *Engine) Name() string {
 	n := e.Product
 	if n == "" {
-		n = "Docker Engine"
+		return "an engine that did not say which it is"
 	}
 	if e.ProductVersion != "" {
 		n += " " + e.ProductVersion
