@@ -55,7 +55,7 @@ func ServeAs(t testing.TB, sock string, as []string, env []string) {
 	// LISTEN_PID must be podman's own pid: the shell's, which exec keeps.
 	args := append(append([]string(nil), as...), "sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec podman system service --time=0`)
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = filepath.Dir(sock) // a folder the user running it can enter (the test's may be closed to them)
+	cmd.Dir = filepath.Dir(sock)   // a folder the user running it can enter (the test's may be closed to them)
 	cmd.ExtraFiles = []*os.File{f} // fd 3, as systemd passes it
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CONTAINER_HOST=") && !strings.HasPrefix(kv, "CONTAINER_CONNECTION=") {
