@@ -31,6 +31,7 @@ type Engine struct {
 	Product        string // "Docker Engine" or "Podman"
 	ProductVersion string // the engine's own version (not the API's)
 	Rootless       bool   // the engine runs as a user, not as root
+	rootKnown      bool   // the engine said whether it runs as root
 
 	uploads atomic.Int64 // tars Sync sent (agent or archive API), for tests and stats
 

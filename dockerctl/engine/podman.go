@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
@@ -99,12 +100,16 @@ func (e *Engine) identify(ctx context.Context) {
 				} `json:"security"`
 			} `json:"host"`
 		}
-		if e.libpod(ctx, http.MethodGet, "/info", nil, &info) == nil {
-			e.Rootless = info.Host.Security.Rootless
+		// It gathers much (storage, network): a bound of its own.
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if e.libpod(ictx, http.MethodGet, "/info", nil, &info) == nil {
+			e.Rootless, e.rootKnown = info.Host.Security.Rootless, true
 		}
 		return
 	}
 	if info, err := e.api.Info(ctx); err == nil {
+		e.rootKnown = true
 		for _, o := range info.SecurityOptions {
 			if strings.Contains(o, "name=rootless") {
 				e.Rootless = true
@@ -163,7 +168,7 @@ func (e *Engine) Name() string {
 	switch {
 	case e.Rootless:
 		n += " (rootless)"
-	case e.Podman():
+	case e.Podman() && e.rootKnown: // unknown: not said
 		n += " (rootful)"
 	}
 	return n
