@@ -18,6 +18,10 @@ import (
 // ConnectTimeout bounds how long Connect waits for the Engine to answer.
 const ConnectTimeout = 2 * time.Second
 
+// identifyTimeout bounds how long Connect waits for an Engine that answered
+// to say which it is.
+const identifyTimeout = 10 * time.Second
+
 // Engine is a connection to the Docker Engine with what tfdev learned about
 // it once, at connect time.
 type Engine struct {
@@ -109,7 +113,9 @@ func Connect(ctx context.Context) (*Engine, error) {
 		BuildKit:   ping.BuilderVersion == build.BuilderBuildKit,
 		OSType:     ping.OSType,
 	}
-	ictx, icancel := context.WithTimeout(ctx, timeout) // a fresh bound: a service just started answers its first calls slowly
+	// A bound of its own: Podman's version call runs its runtime and
+	// conmon to ask theirs, slow on a busy machine or a service just started.
+	ictx, icancel := context.WithTimeout(ctx, identifyTimeout)
 	defer icancel()
 	e.identify(ictx)
 	return e, nil
