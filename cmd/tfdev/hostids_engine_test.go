@@ -88,7 +88,7 @@ func groupOf(t *testing.T, p string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func writeTestFile(t *testing.T, p, body string) {
+func writeTestFile(t testing.TB, p, body string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)

@@ -27,15 +27,7 @@ const (
 func scaleProject(b testing.TB) string {
 	b.Helper()
 	dir := filepath.Join(b.TempDir(), "scale")
-	write := func(rel, body string) {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
+	write := func(rel, body string) { writeTestFile(b, filepath.Join(dir, rel), body) }
 	write("Dockerfile", "ARG BASE\nFROM ${BASE}\nWORKDIR /app\nCOPY . .\n")
 	write(".dockerignore", ".tfdev\ndata/\n")
 	for d := 0; d < scaleDirs; d++ {
@@ -210,15 +202,7 @@ func BenchmarkScale(b *testing.B) {
 func TestStopInTheMiddleOfABigSync(t *testing.T) {
 	needEngine(t)
 	dir := filepath.Join(t.TempDir(), "big")
-	write := func(rel, body string) {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(rel, body string) { writeTestFile(t, filepath.Join(dir, rel), body) }
 	write("Dockerfile", "ARG BASE\nFROM ${BASE}\nWORKDIR /app\nCOPY . .\n")
 	write(".dockerignore", ".tfdev\n")
 	const dirs = 40 // 4,000 files

@@ -180,7 +180,7 @@ func (e *Engine) syncGuarded(ctx context.Context, a *agent, id, hostDir string, 
 			if v, written := prior[p]; written {
 				ledger.Set(p, v) // not written: the agreement stands until the conflict is saved
 			}
-		} else if _, ok := strings.CutPrefix(l, "same "); ok {
+		} else if strings.HasPrefix(l, "same ") {
 			same++
 		}
 	}
