@@ -89,6 +89,20 @@ func (c *Client) NewSession(ctx context.Context, s Session) (string, error) {
 	return out.ID, nil
 }
 
+// OpenNotebook opens the notebook at path as the notebook page does: a
+// new session with a new kernel of the kernelspec name.
+func (c *Client) OpenNotebook(ctx context.Context, path, name string) (Session, error) {
+	body := map[string]any{"path": path, "name": path, "type": "notebook", "kernel": map[string]string{"name": name}}
+	var out Session
+	if err := c.call(ctx, http.MethodPost, "/api/sessions", body, &out); err != nil {
+		return out, err
+	}
+	if out.Kernel.ID == "" {
+		return out, fmt.Errorf("opening %s: the server gave no kernel", path)
+	}
+	return out, nil
+}
+
 func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {

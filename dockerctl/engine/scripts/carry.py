@@ -18,6 +18,7 @@ import io
 import json
 import os
 import pickle
+import re
 import shutil
 import socket
 import sys
@@ -99,10 +100,16 @@ def reason(e):
     return s if len(s) <= 200 else s[:197] + "..."
 
 
+# IPython's own history names (_, __, ___, _i, _ii, _iii, _i7, _7), which
+# each kernel keeps for its own cells; the user's other names, _private
+# ones too, are carried.
+HISTORY = re.compile(r"_{1,3}|_i{1,3}|_i?[0-9]+|__.*__")
+
+
 def user_names(ip):
     hidden = getattr(ip, "user_ns_hidden", {})
     for name, v in list(ip.user_ns.items()):
-        if name.startswith("_") or name in HIDE:
+        if name in HIDE or HISTORY.fullmatch(name):
             continue
         if name in hidden and hidden[name] is v:
             continue
@@ -189,7 +196,7 @@ def dump(cap, root=None):
             total += f.tell() - start
             used.add(kind)
     with open(os.path.join(folder, "index.json"), "w") as f:
-        json.dump({"modules": modules, "records": records}, f)
+        json.dump({"modules": modules, "records": records, "path": list(sys.path)}, f)
     print(json.dumps({"dir": folder, "pickler": "+".join(sorted(used)) or "pickle",
                       "names": [r[0] for r in records] + sorted(modules), "bytes": total, "left": left,
                       "seconds": time.monotonic() - began}))
@@ -201,6 +208,11 @@ def load(folder):
     ns = ip.user_ns
     with open(os.path.join(folder, "index.json")) as f:
         index = json.load(f)
+    # Where the notebook found its modules (a sys.path.insert in a cell):
+    # the same folders, in the same order, before anything is imported.
+    for i, p in enumerate(index.get("path", [])):
+        if p not in sys.path:
+            sys.path.insert(min(i, len(sys.path)), p)
     loaders = {"pickle": pickle.load, "cloudpickle": pickle.load}
     done, left = [], {}
     for name, modname in index["modules"].items():

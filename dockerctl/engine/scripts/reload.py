@@ -136,7 +136,10 @@ class Reloader:
                 continue
             before = shape(m)
             try:
-                superreload(m, importlib.reload, old_objects, self.ip)
+                # No shell: given one, superreload also does what
+                # %autoreload 3 does and assigns every new module global
+                # into the user's namespace, over the notebook's own names.
+                superreload(m, importlib.reload, old_objects, None)
             except SyntaxError as e:
                 fail(name, "SyntaxError: %s (%s, line %s)" % (e.msg, os.path.basename(e.filename or f), e.lineno),
                      "fix it and save again; the kernel keeps the last version that loaded")
