@@ -277,7 +277,7 @@ func TestExecutorReplaceCarriesKernels(t *testing.T) {
 					said = append(said, e)
 				}
 			}, make(chan loop.Input, 16))
-			door, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0)
+			door, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0, "tok")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -327,7 +327,7 @@ func TestExecutorCarriesEveryKernel(t *testing.T) {
 			said = append(said, e.Kernel)
 		}
 	}, make(chan loop.Input, 16))
-	door, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0)
+	door, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0, "tok")
 	if err != nil {
 		t.Fatal(err)
 	}

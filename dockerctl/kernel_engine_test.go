@@ -137,7 +137,7 @@ func benchDoor(b *testing.B, name string, switchTo func(*frontdoor.FrontDoor, *m
 	if _, err := testEngine.WaitJupyter(context.Background(), c, 0); err != nil {
 		b.Fatal(err)
 	}
-	d, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0)
+	d, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0, c.Token)
 	if err != nil {
 		b.Fatal(err)
 	}

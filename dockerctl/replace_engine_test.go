@@ -101,7 +101,7 @@ func TestReplaceLosesNothing(t *testing.T) {
 	writeFile(t, dir, "notebooks/explore.ipynb", "{\"host\": true}\n") // edited on the host too
 
 	// The notebook page's kernel, through the front door.
-	door, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0)
+	door, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0, old.Token)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -300,7 +300,7 @@ func (s *Session) openDoor(dir string) (*frontdoor.FrontDoor, error) {
 		return nil, err
 	}
 	s.o.Token = token
-	door, taken, err := frontdoor.OpenFrontDoor(s.o.HostIP, s.o.Port)
+	door, taken, err := frontdoor.OpenFrontDoor(s.o.HostIP, s.o.Port, token)
 	if err != nil {
 		return nil, err
 	}

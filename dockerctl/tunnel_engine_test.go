@@ -26,7 +26,7 @@ func TestFrontDoorThroughExec(t *testing.T) {
 	if _, err := testEngine.WaitJupyter(context.Background(), c, 0); err != nil {
 		t.Fatal(err)
 	}
-	d, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0)
+	d, _, err := frontdoor.OpenFrontDoor("127.0.0.1", 0, c.Token)
 	if err != nil {
 		t.Fatal(err)
 	}

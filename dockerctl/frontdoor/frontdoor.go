@@ -27,7 +27,11 @@ type FrontDoor struct {
 	proxy *httputil.ReverseProxy
 	wait  time.Duration
 
+	guard *guard
+
 	mu      sync.Mutex
+	closed  bool
+	held    map[*channels]bool // the pages' kernel channels, ended here
 	target  *doorTarget
 	ready   chan struct{} // closed while there is a target
 	ids     *idMap        // the kernel and session IDs pages know, for the last target
@@ -68,8 +72,13 @@ func (e *PortTakenError) Error() string {
 }
 
 // OpenFrontDoor listens on hostIP:port (0: any free port). When the port is
-// taken it listens on a free one and says so through taken.
-func OpenFrontDoor(hostIP string, port int) (d *FrontDoor, taken *PortTakenError, err error) {
+// taken it listens on a free one and says so through taken. token is the
+// session's: the door lets in what carries it (or the door's cookie,
+// given for it) and presents it to the container's Jupyter.
+func OpenFrontDoor(hostIP string, port int, token string) (d *FrontDoor, taken *PortTakenError, err error) {
+	if token == "" {
+		return nil, nil, errors.New("the front door needs the session's token")
+	}
 	if hostIP == "" {
 		hostIP = "127.0.0.1"
 	}
@@ -83,7 +92,7 @@ func OpenFrontDoor(hostIP string, port int) (d *FrontDoor, taken *PortTakenError
 	if err != nil {
 		return nil, nil, fmt.Errorf("listening on %s:%d for Jupyter: %w", hostIP, port, err)
 	}
-	d = &FrontDoor{ln: ln, wait: frontDoorWait, ready: make(chan struct{})}
+	d = &FrontDoor{ln: ln, wait: frontDoorWait, ready: make(chan struct{}), guard: newGuard(token, ln.Addr())}
 	d.proxy = &httputil.ReverseProxy{
 		Transport: roundTripperFunc(func(r *http.Request) (*http.Response, error) {
 			return r.Context().Value(targetKey{}).(*doorTarget).rt.RoundTrip(r)
@@ -92,9 +101,11 @@ func OpenFrontDoor(hostIP string, port int) (d *FrontDoor, taken *PortTakenError
 			t := r.In.Context().Value(targetKey{}).(*doorTarget)
 			r.SetURL(t.url)
 			r.Out.Host = r.In.Host // Jupyter checks Origin against Host for WebSockets
+			d.guard.upstream(r.Out)
 			t.ids.request(r.Out)
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			downstream(resp)
 			if err := resp.Request.Context().Value(targetKey{}).(*doorTarget).ids.response(resp); err != nil {
 				return err
 			}
@@ -145,6 +156,9 @@ func (d *FrontDoor) switchTo(base string, rt http.RoundTripper) error {
 	}
 	d.carried = nil
 	d.target = &doorTarget{url: u, rt: rt, ids: d.ids}
+	for h := range d.held {
+		go h.move(d.target)
+	}
 	if old == nil {
 		close(d.ready)
 	} else if t, ok := old.rt.(*http.Transport); ok && old.rt != directTransport {
@@ -192,6 +206,25 @@ func (d *FrontDoor) current() (*doorTarget, <-chan struct{}) {
 }
 
 func (d *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/login":
+		d.guard.login(w, r)
+		return
+	case "/logout":
+		http.SetCookie(w, &http.Cookie{Name: d.guard.cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		http.Redirect(w, r, "/login", http.StatusFound)
+		return
+	}
+	by, ok := d.guard.admit(w, r)
+	if !ok {
+		return
+	}
+	if by == byQuery {
+		d.guard.setSession(w)
+	}
+	if r.Method == http.MethodGet && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		ensureXSRF(w, r)
+	}
 	target, ready := d.current()
 	if target == nil {
 		t := time.NewTimer(d.wait)
@@ -208,11 +241,28 @@ func (d *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if isChannels(r) {
+		d.holdChannels(w, r, target)
+		return
+	}
 	d.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, target)))
 }
 
-// Close stops listening and ends the connections through the door.
-func (d *FrontDoor) Close() error { return d.srv.Close() }
+// Close stops listening and ends the connections through the door. The
+// pages' kernel sockets are cut, not closed: a page reconnects by itself
+// after a cut, so a tfdev started again on the port finds them back.
+func (d *FrontDoor) Close() error {
+	d.mu.Lock()
+	d.closed = true
+	held := d.held
+	d.held = nil
+	d.mu.Unlock()
+	for h := range held {
+		h.page.CloseNow()
+		h.cancel()
+	}
+	return d.srv.Close()
+}
 
 // URL turns a container's Jupyter URL (its path and token) into the same
 // URL through the front door.

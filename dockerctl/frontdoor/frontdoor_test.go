@@ -41,9 +41,14 @@ func backend(t *testing.T, name string) *httptest.Server {
 	return s
 }
 
+// testToken is the session token of the doors the tests open.
+const testToken = "0123456789abcdef"
+
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "token "+testToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +61,7 @@ func get(t *testing.T, url string) (int, string) {
 // a failed request, makes requests wait while none serves, and passes
 // WebSocket upgrades through.
 func TestFrontDoor(t *testing.T) {
-	d, taken, err := OpenFrontDoor("127.0.0.1", 0)
+	d, taken, err := OpenFrontDoor("127.0.0.1", 0, testToken)
 	if err != nil || taken != nil {
 		t.Fatal(err, taken)
 	}
@@ -114,7 +119,7 @@ func TestFrontDoorPortTaken(t *testing.T) {
 	}
 	defer busy.Close()
 	port := busy.Addr().(*net.TCPAddr).Port
-	d, taken, err := OpenFrontDoor("127.0.0.1", port)
+	d, taken, err := OpenFrontDoor("127.0.0.1", port, testToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +140,7 @@ func BenchmarkFrontDoorOverhead(b *testing.B) {
 		w.Write([]byte(`{"started": "2026-11-28T12:00:00Z", "kernels": 1}`))
 	}))
 	defer srv.Close()
-	d, _, err := OpenFrontDoor("127.0.0.1", 0)
+	d, _, err := OpenFrontDoor("127.0.0.1", 0, testToken)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -147,7 +152,9 @@ func BenchmarkFrontDoorOverhead(b *testing.B) {
 	client := &http.Client{}
 	measure := func(url string) time.Duration {
 		start := time.Now()
-		resp, err := client.Get(url + "/api/status")
+		req, _ := http.NewRequest(http.MethodGet, url+"/api/status", nil)
+		req.Header.Set("Authorization", "token "+testToken)
+		resp, err := client.Do(req)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -188,7 +195,7 @@ func upgrade(t *testing.T, d *FrontDoor) (net.Conn, *bufio.Reader) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(c, "GET /api/kernels/k/channels HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	fmt.Fprintf(c, "GET /terminals/websocket/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token "+testToken+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 	br := bufio.NewReader(c)
 	if status, _ := br.ReadString('\n'); !strings.Contains(status, "101") {
 		c.Close()
@@ -208,12 +215,12 @@ func upgradeThrough(t *testing.T, d *FrontDoor) []byte {
 	return rest
 }
 
-// A kernel's WebSocket whose container goes away (a replacement) is closed
-// with a close frame, 1012 "service restart", so the page reconnects: not
-// dropped. A close frame of the server's own is passed on alone; a
+// A WebSocket other than a kernel's channels (a terminal's) whose
+// container goes away (a replacement) is closed with a close frame, 1012
+// "service restart", so the page reconnects: not dropped. A close frame of the server's own is passed on alone; a
 // connection cut in the middle of a frame cannot take one.
 func TestFrontDoorClosesWebSocketsCleanly(t *testing.T) {
-	d, _, err := OpenFrontDoor("127.0.0.1", 0)
+	d, _, err := OpenFrontDoor("127.0.0.1", 0, testToken)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func fakeJupyter(t *testing.T, kernel, session string) (*httptest.Server, *[]str
 // that carry kernels: requests naming them reach the new ones, answers
 // name the old ones, and a second replacement maps them again.
 func TestFrontDoorKeepsKernelIDs(t *testing.T) {
-	d, _, err := OpenFrontDoor("127.0.0.1", 0)
+	d, _, err := OpenFrontDoor("127.0.0.1", 0, testToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,9 @@ func TestFrontDoorKeepsKernelIDs(t *testing.T) {
 			t.Errorf("GET %s through the door: %s, want %s", tc.path, body, tc.want)
 		}
 	}
-	resp, err := http.Get(d.Base() + "/api/kernels/k1/interrupt")
+	req, _ := http.NewRequest(http.MethodGet, d.Base()+"/api/kernels/k1/interrupt", nil)
+	req.Header.Set("Authorization", "token "+testToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,8 @@ func TestFrontDoorKeepsKernelIDs(t *testing.T) {
 		t.Errorf("Location %q names the server's ID", loc)
 	}
 	resp.Body.Close()
-	req, _ := http.NewRequest(http.MethodPatch, d.Base()+"/api/sessions/s1", strings.NewReader(`{"kernel": {"id": "k1"}}`))
+	req, _ = http.NewRequest(http.MethodPatch, d.Base()+"/api/sessions/s1", strings.NewReader(`{"kernel": {"id": "k1"}}`))
+	req.Header.Set("Authorization", "token "+testToken)
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
