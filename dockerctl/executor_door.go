@@ -5,7 +5,9 @@ import (
 	_ "embed"
 	"net"
 
+	"github.com/tfdev-dev/tfdev/dockerctl/event"
 	"github.com/tfdev-dev/tfdev/dockerctl/model"
+	"github.com/tfdev-dev/tfdev/dockerctl/statefile"
 )
 
 // Jupyter through the Engine's own connection: each connection the front
@@ -25,7 +27,9 @@ const (
 // switchDoor sends the front door's new requests to c's Jupyter, the way
 // the session reaches it. ids are the kernels and sessions carried into c
 // (old ID to new; nil: none carried, the old IDs stay as they are).
-func (x *executor) switchDoor(c *model.Container, ids map[string]string) (err error) {
+// What the door maps is saved for c (dir is the project's): a tfdev
+// started again on the project that reattaches to c maps the same IDs.
+func (x *executor) switchDoor(dir string, c *model.Container, ids map[string]string) (err error) {
 	if ids != nil {
 		x.door.Carry(ids)
 		defer func() {
@@ -33,12 +37,21 @@ func (x *executor) switchDoor(c *model.Container, ids map[string]string) (err er
 				x.door.Carry(nil)
 			}
 		}()
+	} else if known := statefile.DoorIDs(dir, c.ID); known != nil {
+		x.door.Restore(known) // pages open before a restart of tfdev
 	}
 	if x.o.JupyterVia == JupyterViaExec {
 		id, port := c.ID, c.JupyterPort()
-		return x.door.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return x.eng.DialJupyter(ctx, id, port) })
+		err = x.door.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return x.eng.DialJupyter(ctx, id, port) })
+	} else {
+		err = x.door.Switch(c.Base())
 	}
-	return x.door.Switch(c.Base())
+	if err == nil && dir != "" {
+		if serr := statefile.SaveDoorIDs(dir, c.ID, x.door.Known()); serr != nil {
+			x.emit(event.Event{Kind: event.Info, Message: "the kernel IDs open pages know could not be saved (" + serr.Error() + "); a page open across a restart of tfdev may need reloading"})
+		}
+	}
+	return err
 }
 
 // runOptions says how to run a container of image.

@@ -23,7 +23,7 @@ func (x *executor) serve(ctx context.Context, e loop.Serve) []loop.Input {
 	out := x.watch(ctx, e.Project, e.C)
 	url := e.URL
 	if x.door != nil {
-		if err := x.switchDoor(e.C, nil); err != nil {
+		if err := x.switchDoor(e.Project.Dir, e.C, nil); err != nil {
 			return append(out, loop.Health{C: e.C, Err: err})
 		}
 		url = x.door.URL(url)

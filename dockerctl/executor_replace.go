@@ -91,7 +91,7 @@ func (x *executor) replaceOnce(ctx context.Context, e loop.Replace) []loop.Input
 		out.How = "replaced " + event.ShortID(old.ID) + "; " + carriedHow(carried, all)
 	}
 	if x.door != nil {
-		if err := x.switchDoor(nc, ids); err != nil {
+		if err := x.switchDoor(e.Project.Dir, nc, ids); err != nil {
 			out.Err = x.dropNext(ctx, nc, err)
 			return []loop.Input{out}
 		}

@@ -284,7 +284,7 @@ func TestExecutorReplaceCarriesKernels(t *testing.T) {
 			defer door.Close()
 			x.door = door
 			old := &model.Container{ID: "old", Name: "tfdev-demo", HostPort: 8888, Token: "tok"}
-			if err := x.switchDoor(old, nil); err != nil {
+			if err := x.switchDoor("", old, nil); err != nil {
 				t.Fatal(err)
 			}
 			st := started(t, x.do(context.Background(), loop.Replace{Project: testProject(t, loopDockerfile), Old: old, Built: built("sha256:img2")}))

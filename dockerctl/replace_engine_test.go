@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coder/websocket"
 	"github.com/tfdev-dev/tfdev/dockerctl/dockerfile"
 	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/event"
@@ -122,16 +121,9 @@ func TestReplaceLosesNothing(t *testing.T) {
 	if done.Err != nil {
 		t.Fatal(done.Err)
 	}
-	// The kernel's WebSocket was closed cleanly, "service restart", so the
-	// page reconnects; the door now serves the new container.
-	for {
-		if _, _, err := ws.Read(context.Background()); err != nil {
-			if code := websocket.CloseStatus(err); code != websocket.StatusServiceRestart {
-				t.Errorf("the kernel's WebSocket ended with %v (code %d), want 1012", err, code)
-			}
-			break
-		}
-	}
+	// The page's kernel WebSocket ends at the door: it was not closed, and
+	// reaches the kernel carried into the new container.
+	kernelRoundTrip(t, ws)
 	if code, err := engine.JupyterGet(ctx, door.Base()+"/api/status", old.Token); err != nil || code != http.StatusOK {
 		t.Errorf("through the door after the switch: %d %v", code, err)
 	}

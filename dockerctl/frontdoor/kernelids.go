@@ -3,6 +3,7 @@ package frontdoor
 import (
 	"bytes"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -120,4 +121,32 @@ func (m *idMap) response(resp *http.Response) error {
 	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
 	return nil
+}
+
+// Known is what the door maps for the container that serves: each of its
+// kernel and session IDs that pages know by another, to that one. A tfdev
+// started again on the project gives it back to its door (Restore), so
+// pages open across the restart keep their IDs.
+func (d *FrontDoor) Known() map[string]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ids == nil {
+		return nil
+	}
+	return maps.Clone(d.ids.shown)
+}
+
+// Restore gives the door what an earlier door on the project knew
+// (Known's map) for the container it switches to next.
+func (d *FrontDoor) Restore(shown map[string]string) {
+	if len(shown) == 0 {
+		return
+	}
+	m := &idMap{current: map[string]string{}, shown: maps.Clone(shown)}
+	for cur, s := range shown {
+		m.current[s] = cur
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ids = m
 }
