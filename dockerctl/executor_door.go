@@ -40,12 +40,12 @@ func (x *executor) switchDoor(dir string, c *model.Container, ids map[string]str
 	} else if known := statefile.DoorIDs(dir, c.ID); known != nil {
 		x.door.Restore(known) // pages open before a restart of tfdev
 	}
+	var dial func(ctx context.Context) (net.Conn, error)
 	if x.o.JupyterVia == JupyterViaExec {
 		id, port := c.ID, c.JupyterPort()
-		err = x.door.SwitchVia(c.Base(), func(ctx context.Context) (net.Conn, error) { return x.eng.DialJupyter(ctx, id, port) })
-	} else {
-		err = x.door.Switch(c.Base())
+		dial = func(ctx context.Context) (net.Conn, error) { return x.eng.DialJupyter(ctx, id, port) }
 	}
+	err = x.door.SwitchContainer(c.ID, c.Base(), dial)
 	if err == nil && dir != "" {
 		if serr := statefile.SaveDoorIDs(dir, c.ID, x.door.Known()); serr != nil {
 			x.emit(event.Event{Kind: event.Info, Message: "the kernel IDs open pages know could not be saved (" + serr.Error() + "); a page open across a restart of tfdev may need reloading"})

@@ -3,6 +3,7 @@ package dockerctl
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -171,6 +172,19 @@ func (s *Session) open(ctx context.Context) (*dockerfile.Project, model.GPUSuppo
 // stop tfdev from starting at all: bad project input, an unusable Engine,
 // an inotify limit.
 func (s *Session) Run(ctx context.Context) error {
+	// The door first: a page left open by a tfdev that stopped retries
+	// within a second, and a door that listens holds its requests until a
+	// container serves; one that does not would have it say the
+	// connection failed.
+	abs, err := filepath.Abs(s.o.Dir)
+	if err != nil {
+		return err
+	}
+	door, err := s.openDoor(abs)
+	if err != nil {
+		return err
+	}
+	defer door.Close()
 	p, gpu, err := s.open(ctx)
 	if err != nil {
 		return err
@@ -188,11 +202,6 @@ func (s *Session) Run(ctx context.Context) error {
 	defer w.Close()
 	s.emit(event.Event{Kind: event.Watch, Message: fmt.Sprintf("%s (%d directories)", p.Dir, len(w.Watched()))})
 
-	door, err := s.openDoor(p.Dir)
-	if err != nil {
-		return err
-	}
-	defer door.Close()
 	async := make(chan loop.Input, 16)
 	x := newExecutor(s.eng, s.o, gpu, s.emit, async)
 	x.door = door

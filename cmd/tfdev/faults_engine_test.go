@@ -265,9 +265,11 @@ func TestEngineLostForTwoMinutes(t *testing.T) {
 	up.stop()
 }
 
-// statusURL is the /api/status address of a ready event's Jupyter.
+// statusURL is the /api/status address of a ready event's Jupyter, with
+// its token (the door lets nothing in without it).
 func statusURL(ready event.Event) string {
-	return strings.SplitN(ready.URL, "/?", 2)[0] + "/api/status"
+	base, query, _ := strings.Cut(ready.URL, "/?")
+	return base + "/api/status?" + query
 }
 
 func kinds(es []event.Event) []event.Kind {

@@ -197,7 +197,7 @@ func (h *channels) attach(up *kernelConn) {
 		return
 	}
 	h.up = up
-	if h.last != nil && h.last != up.target {
+	if h.last != nil && h.last.key != up.target.key {
 		var again []*kmsg
 		for _, m := range h.pending {
 			if m.Type == "execute_request" {
@@ -260,6 +260,9 @@ func (h *channels) lost(up *kernelConn) {
 	h.up = nil
 	h.mu.Unlock()
 	up.ws.CloseNow()
+	if h.d.lostHook != nil {
+		h.d.lostHook()
+	}
 	h.connect()
 }
 
@@ -267,7 +270,8 @@ func (h *channels) lost(up *kernelConn) {
 func (h *channels) move(t *doorTarget) {
 	h.mu.Lock()
 	up := h.up
-	if up != nil && up.target == t {
+	if up != nil && up.target.key == t.key {
+		up.target = t // the same server: the connection stays
 		h.mu.Unlock()
 		return
 	}
@@ -306,7 +310,7 @@ func (h *channels) connect() {
 				up.ws.CloseNow()
 				return
 			}
-			if cur, _ := h.d.current(); cur != t {
+			if cur, _ := h.d.current(); cur == nil || cur.key != t.key {
 				up.ws.CloseNow() // switched meanwhile: the new target's kernel
 				continue
 			}

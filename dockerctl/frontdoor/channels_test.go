@@ -183,6 +183,8 @@ func TestDoorHoldsKernelChannels(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
+			lost := make(chan struct{}, 10)
+			d.lostHook = func() { lost <- struct{}{} }
 			d.Switch(as.URL)
 			p := openPage(t, d, "k1", tc.pageProtos...)
 			if p.proto != tc.wantProto {
@@ -211,6 +213,7 @@ func TestDoorHoldsKernelChannels(t *testing.T) {
 			// No container: the cell waits at the door, then runs.
 			d.Hold()
 			b.cut()
+			<-lost
 			p.send("m4", "y = 2")
 			d.Switch(bs.URL)
 			if text, status := p.answers("m4"); text != "b k2 ran y = 2" || status != "ok" {

@@ -28,6 +28,9 @@ type FrontDoor struct {
 	wait  time.Duration
 
 	guard *guard
+	// lostHook, when set (by tests), learns of each kernel connection
+	// lost behind the door.
+	lostHook func()
 
 	mu      sync.Mutex
 	closed  bool
@@ -41,6 +44,7 @@ type FrontDoor struct {
 // doorTarget is where requests go now, and how they get there: straight
 // to a published port, or through the Engine's exec (DialJupyter).
 type doorTarget struct {
+	key string // which server: the container, else the base URL
 	url *url.URL
 	rt  http.RoundTripper
 	ids *idMap
@@ -131,19 +135,30 @@ func (d *FrontDoor) Port() int { return d.ln.Addr().(*net.TCPAddr).Port }
 
 // Switch sends new requests to the Jupyter at base ("http://127.0.0.1:PORT");
 // requests and WebSockets under way stay with the container they reached.
-func (d *FrontDoor) Switch(base string) error { return d.switchTo(base, directTransport) }
+func (d *FrontDoor) Switch(base string) error { return d.switchTo(base, base, directTransport) }
 
 // SwitchVia sends new requests to the Jupyter of a container through
 // dial (a connection through the Engine's exec): nothing published needed.
 func (d *FrontDoor) SwitchVia(base string, dial func(ctx context.Context) (net.Conn, error)) error {
-	return d.switchTo(base, &http.Transport{
+	return d.SwitchContainer(base, base, dial)
+}
+
+// SwitchContainer sends new requests to the Jupyter of container id at
+// base, through dial when not nil. A switch to the container that serves
+// already (the Engine back after a loss, a reattach) keeps the pages'
+// kernel connections as they are.
+func (d *FrontDoor) SwitchContainer(id, base string, dial func(ctx context.Context) (net.Conn, error)) error {
+	if dial == nil {
+		return d.switchTo(id, base, directTransport)
+	}
+	return d.switchTo(id, base, &http.Transport{
 		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
 		MaxIdleConnsPerHost: 16, // each connection is an exec: kept alive and reused
 		IdleConnTimeout:     90 * time.Second,
 	})
 }
 
-func (d *FrontDoor) switchTo(base string, rt http.RoundTripper) error {
+func (d *FrontDoor) switchTo(key, base string, rt http.RoundTripper) error {
 	u, err := url.Parse(base)
 	if err != nil {
 		return err
@@ -155,7 +170,7 @@ func (d *FrontDoor) switchTo(base string, rt http.RoundTripper) error {
 		d.ids = d.ids.then(d.carried) // kernels not carried are gone with their container
 	}
 	d.carried = nil
-	d.target = &doorTarget{url: u, rt: rt, ids: d.ids}
+	d.target = &doorTarget{key: key, url: u, rt: rt, ids: d.ids}
 	for h := range d.held {
 		go h.move(d.target)
 	}
