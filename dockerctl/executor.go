@@ -364,7 +364,10 @@ func (x *executor) recover(ctx context.Context, e loop.Recover) []loop.Input {
 	case !c.Running:
 		return x.restart(ctx, c, "restarted after the Engine came back")
 	}
-	return []loop.Input{loop.Recovered{C: c}}
+	// The watch of what is written in the container ran through the
+	// Engine's connection, and ended with it: a new one, so that what
+	// the user saves in Jupyter from now on comes home again.
+	return append(x.watch(ctx, e.Project, c), loop.Recovered{C: c})
 }
 
 // shutdown brings home what the user made in the container while it still
