@@ -61,6 +61,8 @@ func (x *executor) carryKernels(ctx context.Context, old, nc *model.Container) (
 			where := "an empty kernel takes its place under its ID"
 			if c.New == "" {
 				where = "the notebooks using it must start a new kernel"
+			} else {
+				x.door.Restarted(c.New) // its pages are told it restarted
 			}
 			x.emit(event.Event{Kind: event.KernelRestarted, Kernel: shown(k.ID), Reason: err.Error(), Message: where})
 			continue

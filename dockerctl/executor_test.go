@@ -92,7 +92,7 @@ func TestExecutorRecover(t *testing.T) {
 		calls string
 		input string
 	}{
-		{"running", func(f *fakeEngine) { f.setRunning("c9", true) }, "Inspect c9", "loop.Recovered"},
+		{"running", func(f *fakeEngine) { f.setRunning("c9", true) }, "Inspect c9; WatchContainer c9", "loop.Recovered"}, // the watch ended with the connection
 		{"stopped", func(f *fakeEngine) { f.setRunning("c9", false) }, "Inspect c9; Resume c9", "loop.Started"},
 		{"gone", func(*fakeEngine) {}, "Inspect c9; Create c1; Prepare c1; Start c1; PlaceAutoreload c1", "loop.Started"},
 	} {

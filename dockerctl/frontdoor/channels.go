@@ -182,6 +182,14 @@ func (h *channels) send(m *kmsg) {
 	}
 }
 
+// kernel is the kernel ID the page knows.
+func (h *channels) kernel() string {
+	if m := channelsPath.FindStringSubmatch(h.path); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
 func isRequest(m *kmsg) bool {
 	return (m.Channel == "shell" || m.Channel == "control") && strings.HasSuffix(m.Type, "_request")
 }
@@ -191,23 +199,34 @@ func isRequest(m *kmsg) bool {
 // waited is sent, and the kernel's messages flow to the page.
 func (h *channels) attach(up *kernelConn) {
 	h.mu.Lock()
-	if h.ctx.Err() != nil {
+	if h.ctx.Err() != nil || h.up != nil {
 		h.mu.Unlock()
-		up.ws.CloseNow()
+		up.ws.CloseNow() // the page is gone, or another connect won
 		return
 	}
 	h.up = up
 	if h.last != nil && h.last.key != up.target.key {
+		restarted := up.target.restarted[up.target.ids.currentOf(h.kernel())]
+		why := "tfdev replaced the container while this cell ran or waited; the kernel was carried without its effects: run the cell again"
+		if restarted {
+			why = "tfdev replaced the container and could not carry this kernel's variables: it restarted empty; run your cells again"
+		}
 		var again []*kmsg
 		for _, m := range h.pending {
 			if m.Type == "execute_request" {
-				h.answer(m, "tfdev replaced the container while this cell ran or waited; the kernel was carried without its effects: run the cell again")
+				h.answer(m, why)
 			} else {
 				again = append(again, m)
 			}
 		}
 		clear(h.pending)
 		h.queue = append(again, h.queue...)
+		if restarted {
+			// What a kernel says when it starts: the page shows a
+			// restart, asks the kernel for its info and is ready.
+			typ, b := encodeMsg(h.proto, h.message("iopub", "status", nil, `{"execution_state": "starting"}`))
+			h.page.Write(h.ctx, typ, b)
+		}
 	}
 	h.last = up.target
 	queued := h.queue
@@ -303,13 +322,6 @@ func (h *channels) connect() {
 		h.mu.Unlock()
 		up, resp, err := h.d.dialKernel(h.ctx, t, h.path, h.query, h.offered)
 		if err == nil {
-			h.mu.Lock()
-			stale := h.up != nil
-			h.mu.Unlock()
-			if stale {
-				up.ws.CloseNow()
-				return
-			}
 			if cur, _ := h.d.current(); cur == nil || cur.key != t.key {
 				up.ws.CloseNow() // switched meanwhile: the new target's kernel
 				continue

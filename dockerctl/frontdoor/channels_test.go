@@ -275,3 +275,49 @@ func TestDoorSaysAKernelNotCarriedIsDead(t *testing.T) {
 		t.Error("the page was not told its kernel is dead")
 	}
 }
+
+// A kernel that took an old one's place empty (its variables could not be
+// carried) is a restart to the page, as Jupyter's own restart is: the
+// socket stays open, the page is told the kernel is starting (and asks it
+// for its info), a cell under way is answered with why, and the next runs
+// in the new kernel.
+func TestDoorSaysARestartedKernelStarted(t *testing.T) {
+	a := &fakeKernels{name: "a", kernels: map[string]bool{"k1": true}, took: make(chan string, 10)}
+	b := &fakeKernels{name: "b", kernels: map[string]bool{"k2": true}}
+	as, bs := a.serve(t), b.serve(t)
+	d, _, err := OpenFrontDoor("127.0.0.1", 0, testToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Switch(as.URL)
+	p := openPage(t, d, "k1")
+	p.send("m1", "hang")
+	<-a.took
+	d.Carry(map[string]string{"k1": "k2"})
+	d.Restarted("k2")
+	d.Switch(bs.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var starting, answered bool
+	for !starting || !answered {
+		typ, data, err := p.ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("starting %v, the cell answered %v: %v", starting, answered, err)
+		}
+		m, _ := decodeMsg("", typ, data)
+		switch {
+		case m.Type == "status" && strings.Contains(string(m.Content), `"starting"`):
+			starting = true
+		case m.Type == "execute_reply" && m.ParentID == "m1":
+			answered = strings.Contains(string(m.Content), "restarted empty")
+			if !answered {
+				t.Errorf("the cell under way: %s", m.Content)
+			}
+		}
+	}
+	p.send("m2", "print(1)")
+	if text, _ := p.answers("m2"); text != "b k2 ran print(1)" {
+		t.Errorf("after the restart: %q", text)
+	}
+}

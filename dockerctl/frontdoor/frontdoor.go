@@ -37,17 +37,19 @@ type FrontDoor struct {
 	held    map[*channels]bool // the pages' kernel channels, ended here
 	target  *doorTarget
 	ready   chan struct{} // closed while there is a target
-	ids     *idMap        // the kernel and session IDs pages know, for the last target
-	carried map[string]string
+	ids       *idMap // the kernel and session IDs pages know, for the last target
+	carried   map[string]string
+	restarted map[string]bool
 }
 
 // doorTarget is where requests go now, and how they get there: straight
 // to a published port, or through the Engine's exec (DialJupyter).
 type doorTarget struct {
-	key string // which server: the container, else the base URL
-	url *url.URL
-	rt  http.RoundTripper
-	ids *idMap
+	key       string // which server: the container, else the base URL
+	url       *url.URL
+	rt        http.RoundTripper
+	ids       *idMap
+	restarted map[string]bool // its kernels that took an old one's place empty
 }
 
 // directTransport reaches a published port.
@@ -170,7 +172,8 @@ func (d *FrontDoor) switchTo(key, base string, rt http.RoundTripper) error {
 		d.ids = d.ids.then(d.carried) // kernels not carried are gone with their container
 	}
 	d.carried = nil
-	d.target = &doorTarget{key: key, url: u, rt: rt, ids: d.ids}
+	d.target = &doorTarget{key: key, url: u, rt: rt, ids: d.ids, restarted: d.restarted}
+	d.restarted = nil
 	for h := range d.held {
 		go h.move(d.target)
 	}
@@ -189,6 +192,18 @@ func (d *FrontDoor) Carry(ids map[string]string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.carried = ids
+}
+
+// Restarted says that kernel id of the container the next switch goes
+// to took an old kernel's place empty (its variables could not be
+// carried): a page of it is told its kernel restarted.
+func (d *FrontDoor) Restarted(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.restarted == nil {
+		d.restarted = map[string]bool{}
+	}
+	d.restarted[id] = true
 }
 
 // Shown is the ID pages know for a kernel or session of the container

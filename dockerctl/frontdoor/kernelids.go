@@ -150,3 +150,13 @@ func (d *FrontDoor) Restore(shown map[string]string) {
 	defer d.mu.Unlock()
 	d.ids = m
 }
+
+// currentOf is the target's ID for the ID a page knows.
+func (m *idMap) currentOf(id string) string {
+	if m != nil {
+		if cur, ok := m.current[id]; ok {
+			return cur
+		}
+	}
+	return id
+}
