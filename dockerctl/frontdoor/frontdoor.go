@@ -32,12 +32,12 @@ type FrontDoor struct {
 	// lost behind the door.
 	lostHook func()
 
-	mu      sync.Mutex
-	closed  bool
-	held    map[*channels]bool // the pages' kernel channels, ended here
-	target  *doorTarget
-	ready   chan struct{} // closed while there is a target
-	ids       *idMap // the kernel and session IDs pages know, for the last target
+	mu        sync.Mutex
+	closed    bool
+	held      map[*channels]bool // the pages' kernel channels, ended here
+	target    *doorTarget
+	ready     chan struct{} // closed while there is a target
+	ids       *idMap        // the kernel and session IDs pages know, for the last target
 	carried   map[string]string
 	restarted map[string]bool
 }
