@@ -15,7 +15,7 @@ DEMO_DIR ?= /tmp/tfdev-demo
 # What the tests and the test images use from Debian. Podman's lane needs
 # catatonit (the containers' init), uidmap and slirp4netns (rootless).
 DEB_PACKAGES = make curl busybox-static debootstrap tmux openssh-server openssh-client docker-registry \
-	podman catatonit uidmap slirp4netns
+	podman catatonit uidmap slirp4netns chromium
 
 # Podman's lane: the Engine tests and the main end-to-end tests again, on
 # Podman's Docker API served on a socket of its own. Skipped there: what
