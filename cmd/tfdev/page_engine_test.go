@@ -79,7 +79,8 @@ type notebookPage struct {
 // trouble, and the saves and failed saves.
 const pageRecorder = `(() => {
   const w = window, ev = Jupyter.notebook.events;
-  w.tfdev = {modals: [], kernel: [], saved: 0, saveFailed: []};
+  w.tfdev = {modals: [], kernel: [], starts: 0, saved: 0, saveFailed: []};
+  ev.on('kernel_starting.Kernel', () => w.tfdev.starts++);
   ev.on('kernel_dead.Kernel kernel_connection_failed.Kernel kernel_connection_dead.Kernel kernel_restarting.Kernel kernel_autorestarting.Kernel kernel_killed.Kernel', (e) => w.tfdev.kernel.push(e.type));
   ev.on('notebook_saved.Notebook', () => w.tfdev.saved++);
   ev.on('notebook_save_failed.Notebook', (e, err) => w.tfdev.saveFailed.push(String((err && (err.message || err.statusText)) || err)));
@@ -161,6 +162,35 @@ func (p *notebookPage) cell(code string) string {
 	return out
 }
 
+// start runs code in a new cell and returns at once; finished waits for
+// it and returns what it printed or raised.
+func (p *notebookPage) start(code string) {
+	p.t.Helper()
+	var ok bool
+	p.eval(`(() => {
+  const nb = Jupyter.notebook, cell = nb.insert_cell_at_bottom('code');
+  cell.set_text(`+jsString(code)+`);
+  window.tfdev.running = null;
+  const done = (e, d) => {
+    if (d.cell !== cell) return;
+    nb.events.off('finished_execute.CodeCell', done);
+    window.tfdev.running = cell.output_area.outputs.map(o => o.output_type === 'stream' ? o.text :
+      o.output_type === 'error' ? o.ename + ': ' + o.evalue : JSON.stringify(o.data || {})).join('').trim();
+  };
+  nb.events.on('finished_execute.CodeCell', done);
+  cell.execute();
+  return true;
+})()`, &ok)
+}
+
+func (p *notebookPage) finished() string {
+	p.t.Helper()
+	p.waitFor("the running cell to finish", `window.tfdev.running !== null`)
+	var out string
+	p.eval(`window.tfdev.running`, &out)
+	return out
+}
+
 // save presses Ctrl-S and waits for the page to say saved (or failed).
 func (p *notebookPage) save() []string {
 	p.t.Helper()
@@ -180,13 +210,14 @@ type pageState struct {
 	Modals    []string `json:"modals"`
 	Events    []string `json:"events"`
 	Indicator string   `json:"indicator"`
+	Starts    int      `json:"starts"`
 }
 
 func (p *notebookPage) state() pageState {
 	p.t.Helper()
 	var s pageState
 	p.eval(`({kernel: Jupyter.notebook.kernel.id, connected: Jupyter.notebook.kernel.is_connected(),
-  modals: window.tfdev.modals, events: window.tfdev.kernel, indicator: document.querySelector('#kernel_indicator_icon').className})`, &s)
+  modals: window.tfdev.modals, events: window.tfdev.kernel, starts: window.tfdev.starts, indicator: document.querySelector('#kernel_indicator_icon').className})`, &s)
 	return s
 }
 
@@ -292,5 +323,30 @@ func TestThePageSurvivesEverything(t *testing.T) {
 		t.Errorf("the URL after the restart: %s, was %s", r.URL, ready.URL)
 	}
 	check("tfdev killed and started again", "v2", again)
+
+	// A kernel busy with a cell is not carried: an empty kernel takes its
+	// place under its ID, and the page shows a restart, not a dead
+	// kernel. The cell under way is answered with why; the next runs.
+	page.start("import time\ntime.sleep(600)")
+	page.waitFor("the kernel busy", `Jupyter.notebook.kernel._msg_callbacks && document.querySelector('#kernel_indicator_icon').className.includes('busy')`)
+	df, _ = os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	writeTestFile(t, filepath.Join(dir, "Dockerfile"), strings.Replace(string(df), "ENV REPLACED=1", "ENV REPLACED=2", 1))
+	if e, _ := again.nextEvent(event.KernelRestarted, nil); e.Kernel != kernel {
+		t.Errorf("kernel.restarted: %+v, want kernel %s", e, kernel)
+	}
+	again.nextEvent(event.Ready, nil)
+	if out := page.finished(); !strings.Contains(out, "restarted empty") {
+		t.Errorf("the cell under way at the replacement: %q", out)
+	}
+	if out := page.cell("print(1 + 1, 'secret' in dir())"); out != "2 False" {
+		t.Errorf("the next cell after the restart: %q", out)
+	}
+	s := page.state()
+	if s.Kernel != kernel || !s.Connected || len(s.Modals) != 0 || len(s.Events) != 0 || s.Starts == 0 {
+		t.Errorf("after the restart the page shows %+v (kernel %s before)", s, kernel)
+	}
+	if failed := page.save(); len(failed) != 0 {
+		t.Errorf("after the restart Ctrl-S failed: %v", failed)
+	}
 	again.stop()
 }

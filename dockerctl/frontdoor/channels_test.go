@@ -94,6 +94,18 @@ func (f *fakeKernels) cut() {
 	f.conns = nil
 }
 
+// doorOn is a door serving url.
+func doorOn(t *testing.T, url string) *FrontDoor {
+	t.Helper()
+	d, _, err := OpenFrontDoor("127.0.0.1", 0, testToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	d.Switch(url)
+	return d
+}
+
 // page is a notebook page's channels socket through the door.
 type page struct {
 	t     *testing.T
@@ -249,12 +261,7 @@ func TestDoorSaysAKernelNotCarriedIsDead(t *testing.T) {
 	a := &fakeKernels{name: "a", kernels: map[string]bool{"k1": true}}
 	b := &fakeKernels{name: "b", kernels: map[string]bool{}}
 	as, bs := a.serve(t), b.serve(t)
-	d, _, err := OpenFrontDoor("127.0.0.1", 0, testToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	d.Switch(as.URL)
+	d := doorOn(t, as.URL)
 	p := openPage(t, d, "k1")
 	d.Switch(bs.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -285,12 +292,7 @@ func TestDoorSaysARestartedKernelStarted(t *testing.T) {
 	a := &fakeKernels{name: "a", kernels: map[string]bool{"k1": true}, took: make(chan string, 10)}
 	b := &fakeKernels{name: "b", kernels: map[string]bool{"k2": true}}
 	as, bs := a.serve(t), b.serve(t)
-	d, _, err := OpenFrontDoor("127.0.0.1", 0, testToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	d.Switch(as.URL)
+	d := doorOn(t, as.URL)
 	p := openPage(t, d, "k1")
 	p.send("m1", "hang")
 	<-a.took

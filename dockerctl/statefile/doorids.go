@@ -3,7 +3,6 @@ package statefile
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -28,15 +27,7 @@ func SaveDoorIDs(dir, container string, shown map[string]string) error {
 	if err != nil {
 		return err
 	}
-	p := doorIDsPath(dir)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p)
+	return writeWhole(doorIDsPath(dir), b, 0o600)
 }
 
 // DoorIDs is what the door mapped for container, nil when it was saved

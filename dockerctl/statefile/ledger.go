@@ -50,12 +50,17 @@ func saveLedger(dir string, s savedLedger) error {
 	if err != nil {
 		return err
 	}
-	p := LedgerPath(dir)
+	return writeWhole(LedgerPath(dir), b, 0o644)
+}
+
+// writeWhole writes b to p whole or not at all: a reader (or a tfdev
+// killed meanwhile) never finds half of it.
+func writeWhole(p string, b []byte, perm os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	if err := os.WriteFile(tmp, b, perm); err != nil {
 		return err
 	}
 	return os.Rename(tmp, p)

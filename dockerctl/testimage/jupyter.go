@@ -18,20 +18,66 @@ import (
 // JupyterPackages are installed on top of debootstrap's minbase.
 var JupyterPackages = []string{"jupyter-notebook", "python3-notebook", "python3-pip", "python3-numpy", "python3-dill", "procps"}
 
+// JupyterServerPackages make jupyter_server 2 (what Notebook 7 and
+// JupyterLab 4 run on) from trixie: debootstrap does not resolve the
+// virtual package python3-zmq needs, hence cffi-backend; the jupyter
+// command is in jupyter-core.
+var JupyterServerPackages = []string{"python3-jupyter-server", "python3-ipykernel", "python3-cffi-backend", "jupyter-core", "python3-pip", "python3-numpy", "python3-dill", "procps"}
+
+// debianImage is a recipe: debootstrap --variant=minbase of a suite, its
+// packages without recommends, files written into the root, and the
+// image's config.
+type debianImage struct {
+	ref, suite string
+	packages   []string
+	files      map[string]string // path in the root -> an executable's text
+	config     []string
+}
+
+var jupyterRecipe = debianImage{ref: Jupyter, suite: "bookworm", packages: JupyterPackages, config: []string{
+	`WORKDIR /tf`,
+	`EXPOSE 8888`,
+	`ENV PIP_BREAK_SYSTEM_PACKAGES=1`,
+	`ENV SHELL=/bin/bash`,
+	`CMD ["bash","-c","jupyter notebook --notebook-dir=/tf --ip 0.0.0.0 --no-browser --allow-root"]`,
+}}
+
+var jupyterServerRecipe = debianImage{ref: JupyterServer, suite: "trixie", packages: JupyterServerPackages,
+	// `jupyter server` looks for a jupyter-server script on PATH, which
+	// Debian's package does not install.
+	files: map[string]string{"usr/local/bin/jupyter-server": "#!/bin/sh\nexec python3 -m jupyter_server \"$@\"\n"},
+	config: []string{
+		`WORKDIR /tf`,
+		`EXPOSE 8888`,
+		`ENV PIP_BREAK_SYSTEM_PACKAGES=1`,
+		`ENV SHELL=/bin/bash`,
+		`CMD ["jupyter","server","--ServerApp.root_dir=/tf","--ip=0.0.0.0","--no-browser","--allow-root"]`,
+	}}
+
 // EnsureJupyter makes tfdev-test/jupyter unless it exists: debootstrap
 // --variant=minbase bookworm, the Jupyter packages without recommends, apt
 // lists and caches removed, imported through the Engine API with the shape
 // of tensorflow/tensorflow:2.9.0-gpu-jupyter. Needs root and debootstrap.
 // log receives the tools' output.
 func EnsureJupyter(ctx context.Context, api client.APIClient, log io.Writer) error {
-	if ok, err := present(ctx, api, Jupyter); err != nil || ok && current(ctx, api) {
+	return jupyterRecipe.ensure(ctx, api, log)
+}
+
+// EnsureJupyterServer makes tfdev-test/jupyter-server (jupyter_server 2
+// on trixie, in the same shape) unless it exists.
+func EnsureJupyterServer(ctx context.Context, api client.APIClient, log io.Writer) error {
+	return jupyterServerRecipe.ensure(ctx, api, log)
+}
+
+func (d debianImage) ensure(ctx context.Context, api client.APIClient, log io.Writer) error {
+	if ok, err := present(ctx, api, d.ref); err != nil || ok && d.current(ctx, api) {
 		return err
 	}
 	mirror, err := DebianMirror()
 	if err != nil {
 		return err
 	}
-	root, err := os.MkdirTemp("", "tfdev-jupyter-rootfs-")
+	root, err := os.MkdirTemp("", "tfdev-"+d.suite+"-rootfs-")
 	if err != nil {
 		return err
 	}
@@ -45,13 +91,13 @@ func EnsureJupyter(ctx context.Context, api client.APIClient, log io.Writer) err
 		}
 		return nil
 	}
-	if err := run("debootstrap", "--variant=minbase", "bookworm", root, mirror); err != nil {
+	if err := run("debootstrap", "--variant=minbase", d.suite, root, mirror); err != nil {
 		return err
 	}
 	if err := run("chroot", root, "apt-get", "update"); err != nil {
 		return err
 	}
-	install := append([]string{root, "apt-get", "install", "-y", "--no-install-recommends"}, JupyterPackages...)
+	install := append([]string{root, "apt-get", "install", "-y", "--no-install-recommends"}, d.packages...)
 	if err := run("chroot", install...); err != nil {
 		return err
 	}
@@ -66,6 +112,11 @@ func EnsureJupyter(ctx context.Context, api client.APIClient, log io.Writer) err
 			_ = os.RemoveAll(m)
 		}
 	}
+	for name, body := range d.files {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o755); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(root, "tf"), 0o755); err != nil {
 		return err
 	}
@@ -74,24 +125,17 @@ func EnsureJupyter(ctx context.Context, api client.APIClient, log io.Writer) err
 		return err
 	}
 	defer rc.Close()
-	return importImage(ctx, api, rc, Jupyter, []string{
-		`WORKDIR /tf`,
-		`EXPOSE 8888`,
-		`ENV PIP_BREAK_SYSTEM_PACKAGES=1`,
-		`ENV SHELL=/bin/bash`,
-		`CMD ["bash","-c","jupyter notebook --notebook-dir=/tf --ip 0.0.0.0 --no-browser --allow-root"]`,
-		`LABEL ` + packagesLabel + `="` + strings.Join(JupyterPackages, " ") + `"`,
-	})
+	return importImage(ctx, api, rc, d.ref, append(d.config, `LABEL `+packagesLabel+`="`+strings.Join(d.packages, " ")+`"`))
 }
 
 // packagesLabel holds the packages an image was made with: one made with
 // fewer (before python3-dill) is made again.
 const packagesLabel = "dev.tfdev.test.packages"
 
-// current reports whether the Jupyter image holds today's packages.
-func current(ctx context.Context, api client.APIClient) bool {
-	info, err := api.ImageInspect(ctx, Jupyter)
-	return err == nil && info.Config != nil && info.Config.Labels[packagesLabel] == strings.Join(JupyterPackages, " ")
+// current reports whether the image holds today's packages.
+func (d debianImage) current(ctx context.Context, api client.APIClient) bool {
+	info, err := api.ImageInspect(ctx, d.ref)
+	return err == nil && info.Config != nil && info.Config.Labels[packagesLabel] == strings.Join(d.packages, " ")
 }
 
 // DebianMirror is the mirror debootstrap uses: TFDEV_DEBIAN_MIRROR, else

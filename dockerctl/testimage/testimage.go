@@ -6,7 +6,9 @@
 //   - tfdev-test/jupyter: Debian bookworm from debootstrap with Jupyter
 //     Notebook 6, pip and numpy, in the shape of
 //     tensorflow/tensorflow:2.9.0-gpu-jupyter (WORKDIR /tf, EXPOSE 8888):
-//     about three minutes to make.
+//     about three minutes to make;
+//   - tfdev-test/jupyter-server: Debian trixie with jupyter_server 2 (what
+//     Notebook 7 and JupyterLab 4 run on) and ipykernel, in the same shape.
 //
 // Each Ensure function does nothing when the image already exists.
 package testimage
@@ -29,8 +31,9 @@ import (
 
 // Image names.
 const (
-	Busybox = "tfdev-test/busybox:1.35"
-	Jupyter = "tfdev-test/jupyter:bookworm"
+	Busybox       = "tfdev-test/busybox:1.35"
+	Jupyter       = "tfdev-test/jupyter:bookworm"
+	JupyterServer = "tfdev-test/jupyter-server:trixie"
 )
 
 // present reports whether ref exists; an image an earlier version of the

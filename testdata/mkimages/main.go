@@ -31,7 +31,7 @@ func main() {
 		os.Exit(1)
 	}
 	defer api.Close()
-	which := map[string]bool{"busybox": true, "jupyter": true}
+	which := map[string]bool{"busybox": true, "jupyter": true, "jupyter-server": true}
 	if len(os.Args) > 1 {
 		which = map[string]bool{}
 		for _, a := range os.Args[1:] {
@@ -51,5 +51,12 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Println("mkimages:", testimage.Jupyter, "ready")
+	}
+	if which["jupyter-server"] {
+		if err := testimage.EnsureJupyterServer(ctx, api, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "mkimages: jupyter-server:", err)
+			os.Exit(1)
+		}
+		fmt.Println("mkimages:", testimage.JupyterServer, "ready")
 	}
 }
