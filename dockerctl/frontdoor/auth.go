@@ -1,6 +1,7 @@
 package frontdoor
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -259,9 +260,10 @@ func ensureXSRF(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: "_xsrf", Value: newXSRF(), Path: "/", SameSite: http.SameSiteStrictMode})
 }
 
-// login is the door's own /login: a form that takes the token, for a
-// browser that came without it.
-func (g *guard) login(w http.ResponseWriter, r *http.Request) {
+// login is the door's own /login: a form that takes the token (or the
+// password the user set in Jupyter, which accepts checks), for a browser
+// that came without it.
+func (g *guard) login(w http.ResponseWriter, r *http.Request, accepts func(context.Context, string) bool) {
 	next := r.URL.Query().Get("next")
 	if r.Method == http.MethodPost {
 		next = r.PostFormValue("next")
@@ -277,12 +279,35 @@ func (g *guard) login(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusForbidden, "tfdev: a login from "+r.Header.Get("Origin")+" is refused")
 		return
 	}
-	if !same(r.PostFormValue("password"), g.token) {
-		loginPage(w, r, "That is not this session's token.", http.StatusUnauthorized)
+	pw := r.PostFormValue("password")
+	if !same(pw, g.token) && (pw == "" || accepts == nil || !accepts(r.Context(), pw)) {
+		loginPage(w, r, "That is neither this session's token nor the password of its Jupyter.", http.StatusUnauthorized)
 		return
 	}
 	g.setSession(w)
 	http.Redirect(w, r, next, http.StatusFound)
+}
+
+// passwordAccepted asks the Jupyter of target t whether pw is the
+// password its user set: its own login form, answered with a redirect
+// when it is. Jupyter's settings stay honoured: a user who set a password
+// logs in at the door with it, as with Jupyter.
+func passwordAccepted(ctx context.Context, t *doorTarget, pw string) bool {
+	xsrf := newXSRF()
+	form := url.Values{"password": {pw}, "_xsrf": {xsrf}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url.String()+"/login", strings.NewReader(form.Encode()))
+	if err != nil {
+		return false
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "_xsrf", Value: xsrf})
+	c := &http.Client{Transport: t.rt, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return (resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther) && len(resp.Cookies()) > 0
 }
 
 func loginPage(w http.ResponseWriter, r *http.Request, msg string, code int) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -203,4 +204,42 @@ func xsrfWith(token []byte) string {
 		masked[i] = token[i] ^ mask[i%4]
 	}
 	return "2|13374299|" + hex.EncodeToString(masked) + "|1700000000"
+}
+
+// A password the user set in the image's Jupyter logs in at the door too:
+// the door asks that Jupyter's own login form, and gives its cookie when
+// Jupyter would have given its own. A wrong one gets nothing.
+func TestDoorHonoursJupytersPassword(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie("_xsrf")
+		if r.URL.Path != "/login" || r.Method != "POST" || err != nil || r.PostFormValue("_xsrf") != c.Value || r.Header.Get("Authorization") != "" {
+			http.Error(w, "not a login", http.StatusForbidden)
+			return
+		}
+		if r.PostFormValue("password") != "the user's password" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: "username-x", Value: "signed"})
+		http.Redirect(w, r, "/tree", http.StatusFound)
+	}))
+	defer up.Close()
+	d := doorFor(t, testToken, up.URL)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, c := range []struct {
+		pw   string
+		code int
+	}{{"the user's password", http.StatusFound}, {"a guess", http.StatusUnauthorized}} {
+		req, _ := http.NewRequest("POST", d.Base()+"/login", strings.NewReader("password="+url.QueryEscape(c.pw)+"&next=/tree"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		gotCookie := len(resp.Cookies()) > 0 && resp.Cookies()[0].Name == d.guard.cookie
+		if resp.StatusCode != c.code || gotCookie != (c.code == http.StatusFound) {
+			t.Errorf("logging in with %q: %d, cookie %v", c.pw, resp.StatusCode, resp.Cookies())
+		}
+	}
 }

@@ -238,7 +238,10 @@ func (d *FrontDoor) current() (*doorTarget, <-chan struct{}) {
 func (d *FrontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/login":
-		d.guard.login(w, r)
+		d.guard.login(w, r, func(ctx context.Context, pw string) bool {
+			t, _ := d.current()
+			return t != nil && passwordAccepted(ctx, t, pw)
+		})
 		return
 	case "/logout":
 		http.SetCookie(w, &http.Cookie{Name: d.guard.cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
