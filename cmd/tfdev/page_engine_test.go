@@ -107,6 +107,13 @@ func openNotebook(t *testing.T, tab context.Context, readyURL, path string) *not
 	if _, err := chromedp.Run(p.bounded(), chromedp.Evaluate[bool](pageRecorder)); err != nil {
 		t.Fatal(err)
 	}
+	// The recorder sees a dialog: one of the page's own, shown and closed.
+	var shown bool
+	p.eval(`requirejs(['base/js/dialog'], d => d.modal({title: 'tfdev recorder check', body: 'x', buttons: {OK: {}}})), true`, &shown)
+	p.waitFor("the recorder to see a dialog", `window.tfdev.modals.includes('tfdev recorder check')`)
+	p.eval(`$('.modal').modal('hide'), true`, &shown)
+	p.waitFor("the dialog to close", `![...document.querySelectorAll('.modal')].some(m => m.classList.contains('in') || getComputedStyle(m).display === 'block')`)
+	p.eval(`window.tfdev.modals = [], true`, &shown)
 	return p
 }
 
