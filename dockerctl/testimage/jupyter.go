@@ -22,7 +22,7 @@ var JupyterPackages = []string{"jupyter-notebook", "python3-notebook", "python3-
 // JupyterLab 4 run on) from trixie: debootstrap does not resolve the
 // virtual package python3-zmq needs, hence cffi-backend; the jupyter
 // command is in jupyter-core.
-var JupyterServerPackages = []string{"python3-jupyter-server", "python3-ipykernel", "python3-cffi-backend", "jupyter-core", "python3-pip", "python3-numpy", "python3-dill", "procps"}
+var JupyterServerPackages = []string{"python3-jupyter-server", "python3-ipykernel", "python3-cffi-backend", "jupyter-core", "procps"}
 
 // debianImage is a recipe: debootstrap --variant=minbase of a suite, its
 // packages without recommends, files written into the root, and the

@@ -1,16 +1,22 @@
 // Command mkimages makes the local base images tfdev's tests and demo use
-// (tfdev-test/busybox, tfdev-test/jupyter) through the Engine API, skipping
-// those that exist. Run as root: the Jupyter image needs debootstrap.
+// (tfdev-test/busybox, tfdev-test/jupyter, tfdev-test/jupyter-server)
+// through the Engine API, skipping those that exist. Run as root: the
+// Jupyter images need debootstrap.
 //
-//	go run ./testdata/mkimages            # both
+//	go run ./testdata/mkimages            # all three
 //	go run ./testdata/mkimages busybox    # only the small one
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"sync"
+
+	"github.com/docker/docker/client"
 
 	"github.com/tfdev-dev/tfdev/dockerctl/engine"
 	"github.com/tfdev-dev/tfdev/dockerctl/testimage"
@@ -45,18 +51,53 @@ func main() {
 		}
 		fmt.Println("mkimages:", testimage.Busybox, "ready")
 	}
-	if which["jupyter"] {
-		if err := testimage.EnsureJupyter(ctx, api, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "mkimages: jupyter:", err)
-			os.Exit(1)
+	// The two Debian images side by side: each is mostly debootstrap
+	// waiting on the mirror.
+	var wg sync.WaitGroup
+	failed := make(chan string, 2)
+	for _, img := range []struct {
+		name, ref string
+		ensure    func(context.Context, client.APIClient, io.Writer) error
+	}{
+		{"jupyter", testimage.Jupyter, testimage.EnsureJupyter},
+		{"jupyter-server", testimage.JupyterServer, testimage.EnsureJupyterServer},
+	} {
+		if !which[img.name] {
+			continue
 		}
-		fmt.Println("mkimages:", testimage.Jupyter, "ready")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := img.ensure(ctx, api, prefixed(img.name)); err != nil {
+				failed <- fmt.Sprintf("mkimages: %s: %v", img.name, err)
+				return
+			}
+			fmt.Println("mkimages:", img.ref, "ready")
+		}()
 	}
-	if which["jupyter-server"] {
-		if err := testimage.EnsureJupyterServer(ctx, api, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "mkimages: jupyter-server:", err)
-			os.Exit(1)
+	wg.Wait()
+	close(failed)
+	bad := false
+	for msg := range failed {
+		fmt.Fprintln(os.Stderr, msg)
+		bad = true
+	}
+	if bad {
+		os.Exit(1)
+	}
+}
+
+// prefixed is stderr with each line of a tool's output prefixed by the
+// image it makes, so two recipes' logs can be told apart.
+func prefixed(name string) io.Writer {
+	pr, pw := io.Pipe()
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			fmt.Fprintf(os.Stderr, "[%s] %s\n", name, sc.Text())
 		}
-		fmt.Println("mkimages:", testimage.JupyterServer, "ready")
-	}
+		io.Copy(io.Discard, pr)
+	}()
+	return pw
 }
