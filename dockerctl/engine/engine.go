@@ -45,6 +45,8 @@ type Engine struct {
 	scripts scriptPlaces // containers whose scripts are in ScriptDir
 
 	sums sumCache // context files' SHA-256 by path, size and time, across session builds
+
+	users containerUsers // each container's user and home
 }
 
 // Connect reaches the Engine named by DOCKER_HOST, or else by the docker

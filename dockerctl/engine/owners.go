@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/tfdev-dev/tfdev/watcher"
 )
 
 // ownerCache resolves COPY --chown values: numbers as they are, names
@@ -13,7 +15,29 @@ type ownerCache struct {
 	e  *Engine
 	id string
 	m  map[string][2]int
+	// mount owns what no Dockerfile step copies (the workspace, a compose
+	// bind mount): the container's user, as Jupyter runs as it and must
+	// write what tfdev syncs there.
+	mount string
 }
+
+// of is the owner r gives a synced file ("" root): its step's --chown, or
+// the container's user for a rule that is not a step.
+func (o *ownerCache) of(r *watcher.Rule) string {
+	switch {
+	case r == nil:
+		return ""
+	case r.Chown != "":
+		return r.Chown
+	case r.Line == 0 || r.File != "":
+		return o.mount
+	}
+	return ""
+}
+
+// resolved is o with no Engine: what was resolved, for use while an
+// upload holds the container.
+func (o *ownerCache) resolved() *ownerCache { return &ownerCache{m: o.m, mount: o.mount} }
 
 func (o *ownerCache) resolve(chown string) (int, int, error) {
 	if v, ok := o.m[chown]; ok {

@@ -102,6 +102,13 @@ func (e *Engine) PullHome(ctx context.Context, id, hostDir string, rules watcher
 	}
 	sort.Strings(paths)
 	var out []model.Rescued
+	paths, alone := e.leftAlone(ctx, id, hostDir, rules, paths)
+	if len(alone) > 0 {
+		_, home := e.containerUser(ctx, id)
+		for _, s := range e.newlyAlone(id, home, alone) {
+			out = append(out, model.Rescued{From: s, Alone: true})
+		}
+	}
 	h := homing{dir: hostDir, rules: rules, ledger: ledger, stamp: time.Now().Format("20060102-150405")}
 	var errs []error
 	err := e.fetch(ctx, id, paths, func(p string, hdr *tar.Header, r io.Reader) error {
@@ -134,6 +141,7 @@ func (e *Engine) rescueStopped(ctx context.Context, c *model.Container, hostDir 
 		candidates = append(candidates, ch.Path)
 	}
 	sort.Strings(candidates)
+	candidates, _ = e.leftAlone(ctx, c.ID, hostDir, rules, candidates)
 	h := homing{dir: hostDir, rules: rules, ledger: ledger, stamp: time.Now().Format("20060102-150405")}
 	var out []model.Rescued
 	for _, p := range candidates {

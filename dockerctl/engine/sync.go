@@ -42,9 +42,10 @@ func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.S
 	// Resolve --chown names first: during an upload the Engine holds the
 	// container, so an exec then would wait forever.
 	owners := &ownerCache{e: e, id: id, m: map[string][2]int{}}
+	owners.mount, _ = e.containerUser(ctx, id)
 	for _, it := range sp.writes {
-		if it.Rule != nil && it.Rule.Chown != "" {
-			if _, _, err := owners.resolve(it.Rule.Chown); err != nil {
+		if chown := owners.of(it.Rule); chown != "" {
+			if _, _, err := owners.resolve(chown); err != nil {
 				return res, err
 			}
 		}
@@ -52,7 +53,7 @@ func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.S
 	if a := e.AgentFor(ctx, id); ledger != nil && a != nil && a.guard {
 		// The agent checks each path as it writes: one round, one lookup.
 		before := res
-		if done, err := e.syncGuarded(ctx, a, id, hostDir, sp, &ownerCache{m: owners.m}, ledger, &res); done {
+		if done, err := e.syncGuarded(ctx, a, id, hostDir, sp, owners.resolved(), ledger, &res); done {
 			res.Duration = time.Since(start)
 			return res, err
 		}
@@ -64,7 +65,7 @@ func (e *Engine) Sync(ctx context.Context, id, hostDir string, items []watcher.S
 			return res, err
 		}
 	}
-	resolved := &ownerCache{m: owners.m} // no Engine: no exec while writing the tar
+	resolved := owners.resolved() // no Engine: no exec while writing the tar
 	before := res
 	small := len(sp.writes) <= agentBatchFiles && sp.size <= agentBatchLimit
 	if a := e.AgentFor(ctx, id); a != nil && (small || a.bulk) {
@@ -295,9 +296,18 @@ type tarStats struct {
 // a destination (nil: none).
 func writeSyncTar(ctx context.Context, w io.Writer, hostDir string, items []watcher.SyncItem, owners *ownerCache, ledger *model.Ledger, st *tarStats, pax func(dest string) map[string]string) error {
 	tw := tar.NewWriter(w)
+	made := map[string]bool{}
+	for _, it := range items {
+		if it.Rule != nil && it.Rule.Chown == "" && owners.of(it.Rule) != "" {
+			made[path.Clean(it.Dest)] = true // its own entry says its owner
+		}
+	}
 	for _, it := range items {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if err := addParents(tw, hostDir, it, owners, made); err != nil {
+			return err
 		}
 		err := addSyncEntry(tw, hostDir, it, owners, ledger, st, pax)
 		switch {
@@ -314,6 +324,44 @@ func writeSyncTar(ctx context.Context, w io.Writer, hostDir string, items []watc
 }
 
 var errTarBroken = errors.New("the upload broke")
+
+// addParents gives the folders between a workspace (or bind mount) rule's
+// destination and a file synced into it entries of their own, owned as
+// the file is: the archive would otherwise make them root's, and Jupyter,
+// running as the container's user, could not save a new notebook there.
+// made holds the folders given an entry in this archive.
+func addParents(tw *tar.Writer, hostDir string, it watcher.SyncItem, owners *ownerCache, made map[string]bool) error {
+	r := it.Rule
+	if r == nil || r.Chown != "" || !r.DestDir || owners.of(r) == "" {
+		return nil
+	}
+	uid, gid, err := owners.resolve(owners.of(r))
+	if err != nil {
+		return err
+	}
+	root := path.Clean(r.Dest)
+	var dirs []string
+	dest, rel := path.Dir(path.Clean(it.Dest)), path.Dir(filepath.ToSlash(it.Path))
+	for strings.HasPrefix(dest, root+"/") && rel != "." && rel != "/" {
+		dirs = append(dirs, dest+"\x00"+rel)
+		dest, rel = path.Dir(dest), path.Dir(rel)
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		d, hrel, _ := strings.Cut(dirs[i], "\x00")
+		if made[d] {
+			continue
+		}
+		made[d] = true
+		mode, mtime := int64(0o755), time.Now()
+		if fi, err := os.Stat(filepath.Join(hostDir, filepath.FromSlash(hrel))); err == nil {
+			mode, mtime = int64(fi.Mode().Perm()), fi.ModTime()
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(d, "/") + "/", Mode: mode, Uid: uid, Gid: gid, ModTime: mtime}); err != nil {
+			return fmt.Errorf("%w: %v", errTarBroken, err)
+		}
+	}
+	return nil
+}
 
 func addSyncEntry(tw *tar.Writer, hostDir string, it watcher.SyncItem, owners *ownerCache, ledger *model.Ledger, st *tarStats, pax func(string) map[string]string) error {
 	full := filepath.Join(hostDir, filepath.FromSlash(it.Path))
@@ -342,8 +390,8 @@ func addSyncEntry(tw *tar.Writer, hostDir string, it watcher.SyncItem, owners *o
 		return err
 	}
 	if it.Rule != nil {
-		if it.Rule.Chown != "" {
-			uid, gid, err := owners.resolve(it.Rule.Chown)
+		if chown := owners.of(it.Rule); chown != "" {
+			uid, gid, err := owners.resolve(chown)
 			if err != nil {
 				return err
 			}

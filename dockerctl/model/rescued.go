@@ -15,11 +15,18 @@ type Rescued struct {
 	Kept     bool   // no project path maps to it: To is in the kept folder
 	Host     string // with Conflict: the host file that changed too, kept as it is ("" when none)
 	Bytes    int64  // the file's size
+	// Alone: From is the container user's own state in its home (Jupyter's
+	// runtime folder, .ipython...), which is left in the container.
+	Alone bool
 }
 
 // Event is the rescue event of the file, with host paths relative to the
 // project directory dir.
 func (r Rescued) Event(dir string) event.Event {
+	if r.Alone {
+		return event.Event{Kind: event.Info, Message: "left alone in the container: " + r.From +
+			" (the container user's own state in its home, not the project's: it never comes home or goes in)"}
+	}
 	e := event.Event{Kind: event.Rescue, From: r.From, To: RelTo(dir, r.To), Conflict: r.Conflict}
 	if r.Conflict && r.Host != "" {
 		e.File = RelTo(dir, r.Host)

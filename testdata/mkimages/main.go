@@ -54,7 +54,7 @@ func main() {
 	// The two Debian images side by side: each is mostly debootstrap
 	// waiting on the mirror.
 	var wg sync.WaitGroup
-	failed := make(chan string, 2)
+	failed := make(chan string, 3)
 	for _, img := range []struct {
 		name, ref string
 		ensure    func(context.Context, client.APIClient, io.Writer) error
@@ -76,6 +76,14 @@ func main() {
 		}()
 	}
 	wg.Wait()
+	if which["stacks"] || which["jupyter"] && len(failed) == 0 {
+		// docker-stacks' shape, built on the Jupyter image.
+		if err := testimage.EnsureStacks(ctx, api); err != nil {
+			failed <- fmt.Sprintf("mkimages: stacks: %v", err)
+		} else {
+			fmt.Println("mkimages:", testimage.Stacks, "ready")
+		}
+	}
 	close(failed)
 	bad := false
 	for msg := range failed {
