@@ -105,6 +105,17 @@ func (pf *projectFlags) loadOptions(ctx context.Context, spec *runspec.Spec) doc
 		o.Mounts, o.Workspace = mountRules(spec), spec.Workspace
 	}
 	o.ServedDir = func(m *dockerfile.Model) string { return servedDir(ctx, spec, m, nil) }
+	// The base image's working directory, as tfdev up reads it, so that
+	// explain and doctor take the decision up takes for every path (the
+	// workspace of a base whose command does not say what it serves).
+	o.BaseWorkdir = func(ref string) string {
+		e, err := engine.Connect(ctx)
+		if err != nil {
+			return ""
+		}
+		defer e.Close()
+		return e.ImageWorkdir(ctx, ref)
+	}
 	return o
 }
 

@@ -43,6 +43,12 @@ func TestDockerStacksImage(t *testing.T) {
 		writeTestFile(t, filepath.Join(dir, name), body)
 	}
 	cleanupProject(t, dir)
+	// explain takes the decision up takes: the notebook is synced into the
+	// home folder (the base's command does not say what it serves).
+	out, _, code := tfdev(t, "explain", "-C", dir, "--build-arg", "BASE="+testimage.Stacks, "analysis.ipynb")
+	if code != 0 || !strings.Contains(out, "analysis.ipynb  sync → /home/jovyan/analysis.ipynb") {
+		t.Errorf("tfdev explain: %d %q", code, out)
+	}
 	for run := 1; run <= 2; run++ {
 		up := startUpWith(t, dir, testimage.Stacks, "--output", "json")
 		ready, _ := up.nextEvent(event.Ready, nil)
