@@ -31,6 +31,18 @@ func (x *executor) jupyterCommand(ctx context.Context, p *dockerfile.Project, o 
 		run = x.eng.ImageCommand(ctx, o.Image)
 	}
 	serve := o.Run.ServeDir
+	// A Jupyter command inherited from the base (the Dockerfile and the
+	// compose file give none) that serves a folder without the project's
+	// code (tensorflow's images serve /tf; the code is copied to
+	// /usr/src/app): the project's notebooks would be nowhere in Jupyter.
+	// tfdev serves the code's folder instead.
+	elsewhere := ""
+	if inherited := o.Run.Entrypoint == nil && o.Run.Cmd == nil && len(p.Model.RunArgs()) == 0; inherited && serve == "" && dockerfile.StartsJupyter(run) {
+		served, code := dockerfile.ServedDirFromArgs(run), servedFolder(p)
+		if served != "" && code != "" && code != "/" && !within(code, served) {
+			serve, elsewhere = code, served
+		}
+	}
 	switch {
 	case dockerfile.StartsJupyter(run) && (serve == "" || dockerfile.ServedDirFromArgs(run) == serve):
 		return nil // Jupyter, serving the right folder
@@ -55,7 +67,10 @@ func (x *executor) jupyterCommand(ctx context.Context, p *dockerfile.Project, o 
 		what = strings.Join(run, " ")
 	}
 	msg := fmt.Sprintf("the image's command (%s) does not start Jupyter: tfdev starts jupyter %s, serving %s (--command runs your own)", what, kind, dir)
-	if dockerfile.StartsJupyter(run) {
+	switch {
+	case elsewhere != "":
+		msg = fmt.Sprintf("the Jupyter command the image inherits from its base (%s) serves %s, which does not hold the project's code: tfdev starts jupyter %s serving %s, where the code is (--command runs your own)", what, elsewhere, kind, dir)
+	case dockerfile.StartsJupyter(run):
 		msg = fmt.Sprintf("Jupyter serves the dev container's workspace, %s: tfdev starts jupyter %s there (--command runs your own)", dir, kind)
 	}
 	x.emit(event.Event{Kind: event.Info, Message: msg})
@@ -82,4 +97,10 @@ func rootFlag(kind, version, dir string) string {
 		return "--ServerApp.root_dir=" + dir
 	}
 	return "--notebook-dir=" + dir
+}
+
+// within reports whether p is dir or below it.
+func within(p, dir string) bool {
+	p, dir = strings.TrimSuffix(p, "/"), strings.TrimSuffix(dir, "/")
+	return p == dir || strings.HasPrefix(p, dir+"/")
 }

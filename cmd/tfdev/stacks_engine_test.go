@@ -89,3 +89,38 @@ func TestDockerStacksImage(t *testing.T) {
 		})
 	}
 }
+
+// An image that inherits its Jupyter command from the base (the
+// tensorflow images' serves /tf) while the Dockerfile copies the code to
+// another folder (WORKDIR /usr/src/app, COPY . .): tfdev serves the
+// code's folder, says so and why, and the project's notebooks are in
+// Jupyter; started twice in a row.
+func TestInheritedCommandServingAnotherFolder(t *testing.T) {
+	needEngine(t)
+	dir := filepath.Join(t.TempDir(), "srcapp")
+	for name, body := range map[string]string{
+		"Dockerfile":                "ARG BASE=tensorflow/tensorflow:2.9.0-gpu-jupyter\nFROM ${BASE}\nWORKDIR /usr/src/app\nCOPY . .\n",
+		"interactive/explore.ipynb": `{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}`,
+		"model.py":                  "N = 1\n",
+		".dockerignore":             ".tfdev\n",
+	} {
+		writeTestFile(t, filepath.Join(dir, name), body)
+	}
+	cleanupProject(t, dir)
+	for run := 1; run <= 2; run++ {
+		up := startUp(t, dir, "--output", "json")
+		ready, before := up.nextEvent(event.Ready, nil)
+		said := false
+		for _, e := range before {
+			said = said || e.Kind == event.Info && strings.Contains(e.Message, "serves /tf, which does not hold the project's code: tfdev starts jupyter notebook serving /usr/src/app")
+		}
+		if !said {
+			t.Errorf("run %d: tfdev did not say it serves the code's folder", run)
+		}
+		base, token := splitURL(t, ready.URL)
+		if code := statusCode(t, base+"/api/contents/interactive/explore.ipynb", token); code != http.StatusOK {
+			t.Errorf("run %d: the project's notebook in Jupyter: %d", run, code)
+		}
+		up.stop()
+	}
+}
