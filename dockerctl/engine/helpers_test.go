@@ -74,6 +74,18 @@ func runJupyter(t testing.TB, o model.RunOptions) *model.Container {
 	return enginetest.RunJupyter(t, testEngine, o)
 }
 
+// readyJupyter runs a Jupyter container and waits for it to answer.
+func readyJupyter(t testing.TB, o model.RunOptions) *model.Container {
+	t.Helper()
+	requireEngine(t)
+	needJupyter(t)
+	c := runJupyter(t, o)
+	if _, err := testEngine.WaitJupyter(context.Background(), c, 0); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func median(d []time.Duration) time.Duration { return enginetest.Median(d) }
 
 type testLog = enginetest.Discard

@@ -155,13 +155,8 @@ func nsKernel(t *testing.T, kc *kernel.Client, path string) string {
 // code. tfdev's startup file and a live install's report add nothing
 // either: a kernel with the startup file has the names of one without.
 func TestReloadKeepsTheNotebooksNames(t *testing.T) {
-	requireEngine(t)
-	needJupyter(t)
 	ctx := context.Background()
-	c := runJupyter(t, model.RunOptions{})
-	if _, err := testEngine.WaitJupyter(ctx, c, 0); err != nil {
-		t.Fatal(err)
-	}
+	c := readyJupyter(t, model.RunOptions{})
 	kc := testEngine.kernelClient(c)
 	writeNsMod(t, c.ID, nsModBefore)
 	bare, err := kc.OpenNotebook(ctx, "bare.ipynb", "python3")

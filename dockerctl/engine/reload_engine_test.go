@@ -53,13 +53,8 @@ func writeCorpus(t *testing.T, id string, after bool) []string {
 // do, once; a kernel that imported none of them does nothing. A later
 // save that loads cleanly reloads it.
 func TestReloadKernels(t *testing.T) {
-	requireEngine(t)
-	needJupyter(t)
 	ctx := context.Background()
-	c := runJupyter(t, model.RunOptions{})
-	if _, err := testEngine.WaitJupyter(ctx, c, 0); err != nil {
-		t.Fatal(err)
-	}
+	c := readyJupyter(t, model.RunOptions{})
 	paths := writeCorpus(t, c.ID, false)
 	if _, _, err := testEngine.PlaceAutoreload(ctx, c.ID, []string{"/tf/lib"}); err != nil {
 		t.Fatal(err)
