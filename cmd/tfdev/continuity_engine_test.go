@@ -21,8 +21,12 @@ func appProject(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "app-vs-tf")
 	files := map[string]string{
+		// Jupyter serves /tf, the code is in /app: the Dockerfile says so
+		// with a command of its own (an inherited one serving /tf would be
+		// made to serve /app).
 		"Dockerfile": "ARG BASE=tensorflow/tensorflow:2.9.0-gpu-jupyter\nFROM ${BASE}\nWORKDIR /app\n" +
-			"COPY requirements.txt requirements.txt\nRUN pip install --no-index -r requirements.txt\nCOPY . .\n",
+			"COPY requirements.txt requirements.txt\nRUN pip install --no-index -r requirements.txt\nCOPY . .\n" +
+			"CMD [\"bash\", \"-c\", \"jupyter notebook --notebook-dir=/tf --ip 0.0.0.0 --no-browser --allow-root\"]\n",
 		"requirements.txt": "numpy==1.24.2\n",
 		"train.py":         "print('train')\n",
 		".dockerignore":    ".tfdev\n",
