@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -84,18 +85,17 @@ func homeIn(passwd, user string) string {
 	return ""
 }
 
-// newlyAlone is, of the state folders paths are in, those not said before
-// for container id: each is said once per container.
-func (e *Engine) newlyAlone(id string, home string, paths []string) []string {
+// newlyAlone is, of the state folders states, those not said before for
+// container id: each is said once per container.
+func (e *Engine) newlyAlone(id string, states []string) []string {
 	e.users.mu.Lock()
 	defer e.users.mu.Unlock()
 	if e.users.said == nil {
 		e.users.said = map[string]bool{}
 	}
 	var out []string
-	for _, p := range paths {
-		s := homeStateOf(home, p)
-		if s != "" && !e.users.said[id+s] {
+	for _, s := range states {
+		if !e.users.said[id+s] {
 			e.users.said[id+s] = true
 			out = append(out, s)
 		}
@@ -104,22 +104,24 @@ func (e *Engine) newlyAlone(id string, home string, paths []string) []string {
 }
 
 // leftAlone splits paths (in the container) into those that come home and
-// the container user's own state under its home, which stays, unless the
+// the container user's own state under its home, which stays unless the
 // project has that state itself (rules map it to a host path that
-// exists).
-func (e *Engine) leftAlone(ctx context.Context, id, hostDir string, rules watcher.Rules, paths []string) (keep, alone []string) {
+// exists); states are the state folders of what stays, each once.
+func (e *Engine) leftAlone(ctx context.Context, id, hostDir string, rules watcher.Rules, paths []string) (keep, states []string) {
 	_, home := e.containerUser(ctx, id)
 	if home == "" || home == "/" {
 		return paths, nil
 	}
 	for _, p := range paths {
 		if state := homeStateOf(home, p); state != "" && !projectHas(hostDir, rules, state) {
-			alone = append(alone, p)
+			if !slices.Contains(states, state) {
+				states = append(states, state)
+			}
 			continue
 		}
 		keep = append(keep, p)
 	}
-	return keep, alone
+	return keep, states
 }
 
 // homeStateOf is the state folder or file of home that p is (or is in),

@@ -102,12 +102,9 @@ func (e *Engine) PullHome(ctx context.Context, id, hostDir string, rules watcher
 	}
 	sort.Strings(paths)
 	var out []model.Rescued
-	paths, alone := e.leftAlone(ctx, id, hostDir, rules, paths)
-	if len(alone) > 0 {
-		_, home := e.containerUser(ctx, id)
-		for _, s := range e.newlyAlone(id, home, alone) {
-			out = append(out, model.Rescued{From: s, Alone: true})
-		}
+	paths, states := e.leftAlone(ctx, id, hostDir, rules, paths)
+	for _, s := range e.newlyAlone(id, states) {
+		out = append(out, model.Rescued{From: s, Alone: true})
 	}
 	h := homing{dir: hostDir, rules: rules, ledger: ledger, stamp: time.Now().Format("20060102-150405")}
 	var errs []error

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -299,7 +300,7 @@ func writeSyncTar(ctx context.Context, w io.Writer, hostDir string, items []watc
 	made := map[string]bool{}
 	for _, it := range items {
 		if it.Rule != nil && it.Rule.Chown == "" && owners.of(it.Rule) != "" {
-			made[path.Clean(it.Dest)] = true // its own entry says its owner
+			made[path.Clean(it.Dest)] = true // a folder synced itself: its own entry says its owner
 		}
 	}
 	for _, it := range items {
@@ -332,31 +333,35 @@ var errTarBroken = errors.New("the upload broke")
 // made holds the folders given an entry in this archive.
 func addParents(tw *tar.Writer, hostDir string, it watcher.SyncItem, owners *ownerCache, made map[string]bool) error {
 	r := it.Rule
-	if r == nil || r.Chown != "" || !r.DestDir || owners.of(r) == "" {
+	if r == nil || r.Chown != "" || !r.DestDir {
 		return nil
 	}
-	uid, gid, err := owners.resolve(owners.of(r))
+	owner := owners.of(r)
+	if owner == "" {
+		return nil
+	}
+	uid, gid, err := owners.resolve(owner)
 	if err != nil {
 		return err
 	}
+	type parent struct{ dest, rel string } // in the container, and on the host
 	root := path.Clean(r.Dest)
-	var dirs []string
+	var parents []parent
 	dest, rel := path.Dir(path.Clean(it.Dest)), path.Dir(filepath.ToSlash(it.Path))
 	for strings.HasPrefix(dest, root+"/") && rel != "." && rel != "/" {
-		dirs = append(dirs, dest+"\x00"+rel)
+		parents = append(parents, parent{dest, rel})
 		dest, rel = path.Dir(dest), path.Dir(rel)
 	}
-	for i := len(dirs) - 1; i >= 0; i-- {
-		d, hrel, _ := strings.Cut(dirs[i], "\x00")
-		if made[d] {
+	for _, d := range slices.Backward(parents) { // outermost first
+		if made[d.dest] {
 			continue
 		}
-		made[d] = true
+		made[d.dest] = true
 		mode, mtime := int64(0o755), time.Now()
-		if fi, err := os.Stat(filepath.Join(hostDir, filepath.FromSlash(hrel))); err == nil {
+		if fi, err := os.Stat(filepath.Join(hostDir, filepath.FromSlash(d.rel))); err == nil {
 			mode, mtime = int64(fi.Mode().Perm()), fi.ModTime()
 		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(d, "/") + "/", Mode: mode, Uid: uid, Gid: gid, ModTime: mtime}); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(d.dest, "/") + "/", Mode: mode, Uid: uid, Gid: gid, ModTime: mtime}); err != nil {
 			return fmt.Errorf("%w: %v", errTarBroken, err)
 		}
 	}

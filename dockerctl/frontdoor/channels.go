@@ -65,10 +65,7 @@ func (d *FrontDoor) dialKernel(ctx context.Context, t *doorTarget, path, query s
 	u := *t.url
 	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
 	u.Path, u.RawQuery = t.ids.path(path), query
-	h := http.Header{}
-	if d.guard != nil {
-		h.Set("Authorization", "token "+d.guard.token)
-	}
+	h := http.Header{"Authorization": {"token " + d.guard.token}}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	ws, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{
